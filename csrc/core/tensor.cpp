@@ -1,0 +1,102 @@
+#include "core/tensor.h"
+
+#include <cstring>
+#include <limits>
+
+#include "core/allocator.h"
+
+namespace pydl {
+
+Storage::Storage(size_t n) : data(alloc_bytes(n)), nbytes(n) {}
+Storage::Storage(void* d, size_t n, std::shared_ptr<void> owner) : data(d), nbytes(n), external(std::move(owner)) {}
+Storage::~Storage() {
+  if (!external) free_bytes(data, nbytes);
+}
+
+TensorImpl::TensorImpl(std::shared_ptr<Storage> s, Shape sh, Shape st, int64_t off, DType dt)
+    : storage(std::move(s)), shape(std::move(sh)), strides(std::move(st)), offset(off), dtype(dt) {
+  numel = 1;
+  for (int64_t d : shape) numel *= d;
+}
+
+bool TensorImpl::is_contiguous() const {
+  int64_t expected = 1;
+  for (int64_t i = dim() - 1; i >= 0; --i) {
+    if (shape[i] == 1) continue;
+    if (strides[i] != expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape st(shape.size());
+  int64_t s = 1;
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+    st[i] = s;
+    s *= shape[i] > 0 ? shape[i] : 1;
+  }
+  return st;
+}
+
+int64_t checked_numel(const Shape& shape, const char* op) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    PYDL_CHECK(d >= 0, ValueError, "[", op, "] negative dimension in shape ", shape_str(shape));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / 16 / d)
+      throw MemoryError(str("[", op, "] shape ", shape_str(shape), " is too large to allocate"));
+    n *= d;
+  }
+  return n;
+}
+
+Tensor empty(const Shape& shape, DType dtype) {
+  int64_t n = checked_numel(shape, "empty");
+  auto storage = std::make_shared<Storage>(static_cast<size_t>(n) * itemsize(dtype));
+  return std::make_shared<TensorImpl>(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
+}
+
+Tensor zeros(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  std::memset(t->raw(), 0, t->numel * t->itemsize());
+  return t;
+}
+
+Tensor full(const Shape& shape, double value, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  PYDL_DISPATCH_ALL(dtype, "full", [&] {
+    scalar_t v = static_cast<scalar_t>(value);
+    scalar_t* p = t->data<scalar_t>();
+    for (int64_t i = 0; i < t->numel; ++i) p[i] = v;
+  });
+  return t;
+}
+
+Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
+
+Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
+  auto v = std::make_shared<TensorImpl>(base->storage, std::move(shape), std::move(strides), offset, base->dtype);
+  v->is_view = true;
+  return v;
+}
+
+Tensor detach(const Tensor& t) {
+  auto d = std::make_shared<TensorImpl>(t->storage, t->shape, t->strides, t->offset, t->dtype);
+  d->is_view = t->is_view;
+  return d;
+}
+
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
+  int64_t n = ndim == 0 ? 1 : ndim;  // 0-d tensors accept dim 0 and -1, like PyTorch
+  PYDL_CHECK(dim >= -n && dim < n, IndexError, "[", op, "] dimension out of range (expected to be in range of [",
+             -n, ", ", n - 1, "], but got ", dim, ")");
+  return dim < 0 ? dim + n : dim;
+}
+
+double item(const Tensor& t) {
+  PYDL_CHECK(t->numel == 1, ValueError, "[item] a Tensor with ", t->numel,
+             " elements cannot be converted to Scalar");
+  return PYDL_DISPATCH_ALL(t->dtype, "item", [&] { return static_cast<double>(*t->data<scalar_t>()); });
+}
+
+}  // namespace pydl

@@ -1,0 +1,82 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/error.h"
+
+namespace pydl {
+
+using Shape = std::vector<int64_t>;
+struct Node;
+struct TensorImpl;
+/// A tensor handle: shared ownership of its TensorImpl (null = undefined tensor).
+using Tensor = std::shared_ptr<TensorImpl>;
+
+/// A block of memory shared by a tensor and its views. `version` counts in-place
+/// changes; autograd compares it against the version a saved tensor had.
+struct Storage {
+  void* data = nullptr;
+  size_t nbytes = 0;
+  std::shared_ptr<void> external;  // set when the memory belongs to someone else (numpy, dlpack)
+  uint64_t version = 0;
+  Storage(size_t nbytes);                                   // owned, from the allocator
+  Storage(void* data, size_t nbytes, std::shared_ptr<void> owner);  // borrowed
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Shape strides;  // in elements
+  int64_t offset = 0;  // in elements
+  DType dtype = DType::Float32;
+  int64_t numel = 1;
+  bool is_view = false;
+
+  // autograd
+  bool requires_grad = false;
+  bool retains_grad = false;
+  Tensor grad;
+  std::shared_ptr<Node> grad_fn;
+  uint32_t output_nr = 0;
+  std::weak_ptr<Node> grad_accumulator;
+
+  TensorImpl(std::shared_ptr<Storage> s, Shape shape, Shape strides, int64_t offset, DType dt);
+
+  int64_t dim() const { return static_cast<int64_t>(shape.size()); }
+  bool is_leaf() const { return grad_fn == nullptr; }
+  bool is_contiguous() const;
+  size_t itemsize() const { return pydl::itemsize(dtype); }
+  void* raw() const { return static_cast<char*>(storage->data) + offset * static_cast<int64_t>(itemsize()); }
+  template <typename T> T* data() const { return static_cast<T*>(raw()); }
+  /// Marks an in-place change (autograd checks saved versions against this).
+  void bump_version() { ++storage->version; }
+  uint64_t version() const { return storage->version; }
+};
+
+/// Row-major strides of `shape`.
+Shape contiguous_strides(const Shape& shape);
+/// Product of the dims; throws ValueError on negative dims, MemoryError on overflow.
+int64_t checked_numel(const Shape& shape, const char* op);
+/// A new uninitialised contiguous tensor.
+Tensor empty(const Shape& shape, DType dtype);
+/// A new tensor of zeros.
+Tensor zeros(const Shape& shape, DType dtype);
+/// A tensor filled with `value`.
+Tensor full(const Shape& shape, double value, DType dtype);
+/// A 0-d tensor holding `value`.
+Tensor scalar_tensor(double value, DType dtype);
+/// A tensor sharing `base`'s storage with the given geometry (a view).
+Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset);
+/// A new tensor sharing storage and version counter with `t`, with no autograd history.
+Tensor detach(const Tensor& t);
+/// Normalises a possibly negative dim into [0, ndim); IndexError names the op otherwise.
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
+/// Reads element 0 of `t` as a double.
+double item(const Tensor& t);
+
+}  // namespace pydl

@@ -1,0 +1,272 @@
+#include "kernels/cpu/elementwise.h"
+
+#include <Eigen/Core>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/loops.h"
+
+namespace pydl::kernels {
+namespace {
+
+constexpr int64_t kGrainCheap = 1 << 16;  // add, mul, copy: memory bound
+constexpr int64_t kGrainMath = 1 << 13;   // exp, tanh, ...: compute bound
+
+template <typename T>
+using VecMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <typename T>
+using CVecMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+template <typename T>
+inline T pow_(T a, T b) {
+  if constexpr (std::is_same_v<T, int64_t>) {
+    if (b < 0) return a == 1 ? 1 : (a == -1 ? (b % 2 ? -1 : 1) : 0);
+    T r = 1;
+    while (b) { if (b & 1) r *= a; a *= a; b >>= 1; }
+    return r;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return a || !b;
+  } else {
+    return std::pow(a, b);
+  }
+}
+
+template <typename T>
+inline T binary_scalar(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::Add: if constexpr (std::is_same_v<T, bool>) return a || b; else return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: if constexpr (std::is_same_v<T, bool>) return a && b; else return a * b;
+    case BinaryOp::Div: if constexpr (std::is_floating_point_v<T>) return a / b; else return b == 0 ? 0 : a / b;
+    case BinaryOp::Pow: return pow_(a, b);
+    case BinaryOp::Maximum: if constexpr (std::is_floating_point_v<T>) return (a != a || a > b) ? a : b; else return a > b ? a : b;
+    case BinaryOp::Minimum: if constexpr (std::is_floating_point_v<T>) return (a != a || a < b) ? a : b; else return a < b ? a : b;
+    case BinaryOp::Atan2: return static_cast<T>(std::atan2(double(a), double(b)));
+    case BinaryOp::Remainder:
+      if constexpr (std::is_floating_point_v<T>) { T r = std::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+      else if constexpr (std::is_same_v<T, bool>) return false;
+      else { if (b == 0) return 0; T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+  }
+  return a;
+}
+
+// One function per op so the compiler can vectorise the contiguous loops.
+template <typename T, BinaryOp OP>
+void binary_run(const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, int64_t n) {
+  T* o = reinterpret_cast<T*>(p[0]);
+  const T* a = reinterpret_cast<const T*>(p[1]);
+  const T* b = reinterpret_cast<const T*>(p[2]);
+  constexpr int64_t z = sizeof(T);
+  if (s[0] == z && s[1] == z && s[2] == z) {
+    for (int64_t i = 0; i < n; ++i) o[i] = binary_scalar<T>(OP, a[i], b[i]);
+  } else if (s[0] == z && s[1] == z && s[2] == 0) {
+    const T bv = *b;
+    for (int64_t i = 0; i < n; ++i) o[i] = binary_scalar<T>(OP, a[i], bv);
+  } else if (s[0] == z && s[1] == 0 && s[2] == z) {
+    const T av = *a;
+    for (int64_t i = 0; i < n; ++i) o[i] = binary_scalar<T>(OP, av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      *reinterpret_cast<T*>(p[0] + i * s[0]) =
+          binary_scalar<T>(OP, *reinterpret_cast<const T*>(p[1] + i * s[1]), *reinterpret_cast<const T*>(p[2] + i * s[2]));
+  }
+}
+
+template <typename T, BinaryOp OP>
+void binary_typed(const TensorImpl& out, const TensorImpl& a, const TensorImpl& b) {
+  if (out.numel == 1) {  // fast path: tiny tensors pay no iteration setup
+    *out.data<T>() = binary_scalar<T>(OP, *a.data<T>(), *b.data<T>());
+    return;
+  }
+  for_each_run<3>(out.shape, {&out, &a, &b}, OP == BinaryOp::Pow ? kGrainMath : kGrainCheap, binary_run<T, OP>);
+}
+
+template <typename T>
+void binary_dispatch_op(BinaryOp op, const TensorImpl& out, const TensorImpl& a, const TensorImpl& b) {
+  switch (op) {
+#define PYDL_BIN(X) case BinaryOp::X: return binary_typed<T, BinaryOp::X>(out, a, b);
+    PYDL_BIN(Add) PYDL_BIN(Sub) PYDL_BIN(Mul) PYDL_BIN(Div) PYDL_BIN(Pow) PYDL_BIN(Maximum)
+    PYDL_BIN(Minimum) PYDL_BIN(Atan2) PYDL_BIN(Remainder)
+#undef PYDL_BIN
+  }
+}
+
+template <typename T>
+inline T unary_scalar(UnaryOp op, T x) {
+  if constexpr (std::is_same_v<T, bool>) {
+    switch (op) { case UnaryOp::Abs: case UnaryOp::Relu: case UnaryOp::Sign: case UnaryOp::Square: return x; default: return x; }
+  } else {
+    switch (op) {
+      case UnaryOp::Neg: return -x;
+      case UnaryOp::Abs: return x < 0 ? -x : x;
+      case UnaryOp::Exp: return std::exp(x);
+      case UnaryOp::Log: return std::log(x);
+      case UnaryOp::Log1p: return std::log1p(x);
+      case UnaryOp::Expm1: return std::expm1(x);
+      case UnaryOp::Sqrt: return std::sqrt(x);
+      case UnaryOp::Rsqrt: return T(1) / std::sqrt(x);
+      case UnaryOp::Sin: return std::sin(x);
+      case UnaryOp::Cos: return std::cos(x);
+      case UnaryOp::Tanh: return std::tanh(x);
+      case UnaryOp::Sigmoid: return T(1) / (T(1) + std::exp(-x));
+      case UnaryOp::Relu: return x > 0 ? x : T(0);
+      case UnaryOp::Sign: return static_cast<T>((x > 0) - (x < 0));
+      case UnaryOp::Reciprocal: return T(1) / x;
+      case UnaryOp::Floor: return std::floor(x);
+      case UnaryOp::Ceil: return std::ceil(x);
+      case UnaryOp::Round: return std::nearbyint(x);
+      case UnaryOp::Erf: return std::erf(x);
+      case UnaryOp::Square: return x * x;
+    }
+    return x;
+  }
+}
+
+// Contiguous float runs go through Eigen's vectorised math (AVX2 exp/log/tanh...).
+template <typename T>
+bool unary_eigen(UnaryOp op, T* o, const T* a, int64_t n) {
+  if constexpr (!std::is_floating_point_v<T>) {
+    return false;
+  } else {
+    VecMap<T> out(o, n);
+    CVecMap<T> x(a, n);
+    switch (op) {
+      case UnaryOp::Neg: out = -x; return true;
+      case UnaryOp::Abs: out = x.abs(); return true;
+      case UnaryOp::Exp: out = x.exp(); return true;
+      case UnaryOp::Log: out = x.log(); return true;
+      case UnaryOp::Log1p: out = x.log1p(); return true;
+      case UnaryOp::Expm1: out = x.expm1(); return true;
+      case UnaryOp::Sqrt: out = x.sqrt(); return true;
+      case UnaryOp::Rsqrt: out = x.rsqrt(); return true;
+      case UnaryOp::Sin: out = x.sin(); return true;
+      case UnaryOp::Cos: out = x.cos(); return true;
+      case UnaryOp::Tanh: out = x.tanh(); return true;
+      case UnaryOp::Sigmoid: out = x.logistic(); return true;
+      case UnaryOp::Relu: out = x.max(T(0)); return true;
+      case UnaryOp::Reciprocal: out = x.inverse(); return true;
+      case UnaryOp::Square: out = x.square(); return true;
+      case UnaryOp::Floor: out = x.floor(); return true;
+      case UnaryOp::Ceil: out = x.ceil(); return true;
+      default: return false;
+    }
+  }
+}
+
+template <typename T>
+void unary_typed(UnaryOp op, const TensorImpl& out, const TensorImpl& a) {
+  for_each_run<2>(out.shape, {&out, &a}, kGrainMath, [&](const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
+    T* o = reinterpret_cast<T*>(p[0]);
+    const T* x = reinterpret_cast<const T*>(p[1]);
+    if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
+      if (unary_eigen<T>(op, o, x, n)) return;
+      for (int64_t i = 0; i < n; ++i) o[i] = unary_scalar<T>(op, x[i]);
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i)
+      *reinterpret_cast<T*>(p[0] + i * s[0]) = unary_scalar<T>(op, *reinterpret_cast<const T*>(p[1] + i * s[1]));
+  });
+}
+
+template <typename T>
+inline bool compare_scalar(CompareOp op, T a, T b) {
+  switch (op) {
+    case CompareOp::Eq: return a == b;
+    case CompareOp::Ne: return a != b;
+    case CompareOp::Lt: return a < b;
+    case CompareOp::Le: return a <= b;
+    case CompareOp::Gt: return a > b;
+    case CompareOp::Ge: return a >= b;
+  }
+  return false;
+}
+
+template <typename To, typename From>
+void copy_typed(const TensorImpl& out, const TensorImpl& a) {
+  for_each_run<2>(out.shape, {&out, &a}, kGrainCheap, [](const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
+    if constexpr (std::is_same_v<To, From>) {
+      if (s[0] == sizeof(To) && s[1] == sizeof(From)) { std::memcpy(p[0], p[1], n * sizeof(To)); return; }
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      From v = *reinterpret_cast<const From*>(p[1] + i * s[1]);
+      if constexpr (std::is_same_v<To, bool>) *reinterpret_cast<To*>(p[0] + i * s[0]) = v != From(0);
+      else *reinterpret_cast<To*>(p[0] + i * s[0]) = static_cast<To>(v);
+    }
+  });
+}
+
+}  // namespace
+
+void binary(BinaryOp op, const TensorImpl& out, const TensorImpl& a, const TensorImpl& b) {
+  PYDL_DISPATCH_ALL(out.dtype, "binary", [&] { binary_dispatch_op<scalar_t>(op, out, a, b); });
+}
+
+void unary(UnaryOp op, const TensorImpl& out, const TensorImpl& a) {
+  PYDL_DISPATCH_ALL(out.dtype, "unary", [&] { unary_typed<scalar_t>(op, out, a); });
+}
+
+void compare(CompareOp op, const TensorImpl& out, const TensorImpl& a, const TensorImpl& b) {
+  PYDL_DISPATCH_ALL(a.dtype, "compare", [&] {
+    for_each_run<3>(out.shape, {&out, &a, &b}, kGrainCheap, [&](const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, int64_t n) {
+      for (int64_t i = 0; i < n; ++i)
+        *reinterpret_cast<bool*>(p[0] + i * s[0]) = compare_scalar<scalar_t>(
+            op, *reinterpret_cast<const scalar_t*>(p[1] + i * s[1]), *reinterpret_cast<const scalar_t*>(p[2] + i * s[2]));
+    });
+  });
+}
+
+void clamp(const TensorImpl& out, const TensorImpl& a, bool has_lo, double lo, bool has_hi, double hi) {
+  PYDL_DISPATCH_NUMERIC(out.dtype, "clamp", [&] {
+    const scalar_t l = has_lo ? static_cast<scalar_t>(lo) : scalar_t(0), h = has_hi ? static_cast<scalar_t>(hi) : scalar_t(0);
+    for_each_run<2>(out.shape, {&out, &a}, kGrainCheap, [&](const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) {
+        scalar_t v = *reinterpret_cast<const scalar_t*>(p[1] + i * s[1]);
+        if (v == v) {  // NaN stays NaN
+          if (has_lo && v < l) v = l;
+          if (has_hi && v > h) v = h;
+        }
+        *reinterpret_cast<scalar_t*>(p[0] + i * s[0]) = v;
+      }
+    });
+  });
+}
+
+void where(const TensorImpl& out, const TensorImpl& cond, const TensorImpl& a, const TensorImpl& b) {
+  PYDL_DISPATCH_ALL(out.dtype, "where", [&] {
+    for_each_run<4>(out.shape, {&out, &cond, &a, &b}, kGrainCheap, [](const std::array<char*, 4>& p, const std::array<int64_t, 4>& s, int64_t n) {
+      for (int64_t i = 0; i < n; ++i)
+        *reinterpret_cast<scalar_t*>(p[0] + i * s[0]) = *reinterpret_cast<const bool*>(p[1] + i * s[1])
+                                                            ? *reinterpret_cast<const scalar_t*>(p[2] + i * s[2])
+                                                            : *reinterpret_cast<const scalar_t*>(p[3] + i * s[3]);
+    });
+  });
+}
+
+void copy(const TensorImpl& out, const TensorImpl& a) {
+  PYDL_DISPATCH_ALL(out.dtype, "copy", [&] {
+    using To = scalar_t;
+    PYDL_DISPATCH_ALL(a.dtype, "copy", [&] { copy_typed<To, scalar_t>(out, a); });
+  });
+}
+
+void fill(const TensorImpl& out, double value) {
+  PYDL_DISPATCH_ALL(out.dtype, "fill", [&] {
+    const scalar_t v = static_cast<scalar_t>(value);
+    for_each_run<1>(out.shape, {&out}, kGrainCheap, [v](const std::array<char*, 1>& p, const std::array<int64_t, 1>& s, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) *reinterpret_cast<scalar_t*>(p[0] + i * s[0]) = v;
+    });
+  });
+}
+
+void axpby(const TensorImpl& out, const TensorImpl& a, double s_, const TensorImpl& b) {
+  PYDL_DISPATCH_FLOAT(out.dtype, "axpby", [&] {
+    const scalar_t sc = static_cast<scalar_t>(s_);
+    for_each_run<3>(out.shape, {&out, &a, &b}, kGrainCheap, [sc](const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, int64_t n) {
+      for (int64_t i = 0; i < n; ++i)
+        *reinterpret_cast<scalar_t*>(p[0] + i * s[0]) =
+            *reinterpret_cast<const scalar_t*>(p[1] + i * s[1]) * sc + *reinterpret_cast<const scalar_t*>(p[2] + i * s[2]);
+    });
+  });
+}
+
+}  // namespace pydl::kernels

@@ -1,0 +1,32 @@
+#pragma once
+// Elementwise kernels. Operands are already broadcast to the output's shape (stride-0
+// views) and, except for copy and where's condition, of the output's dtype.
+#include "core/tensor.h"
+
+namespace pydl::kernels {
+
+enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder };
+enum class UnaryOp {
+  Neg, Abs, Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, Sign,
+  Reciprocal, Floor, Ceil, Round, Erf, Square
+};
+enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
+
+/// out = op(a, b)
+void binary(BinaryOp op, const TensorImpl& out, const TensorImpl& a, const TensorImpl& b);
+/// out = op(a)
+void unary(UnaryOp op, const TensorImpl& out, const TensorImpl& a);
+/// out (bool) = a op b
+void compare(CompareOp op, const TensorImpl& out, const TensorImpl& a, const TensorImpl& b);
+/// out = clamp(a, lo, hi); has_lo/has_hi select the bounds used.
+void clamp(const TensorImpl& out, const TensorImpl& a, bool has_lo, double lo, bool has_hi, double hi);
+/// out = cond ? a : b (cond is bool).
+void where(const TensorImpl& out, const TensorImpl& cond, const TensorImpl& a, const TensorImpl& b);
+/// out = a, converting dtype, any strides on both sides.
+void copy(const TensorImpl& out, const TensorImpl& a);
+/// out[:] = value
+void fill(const TensorImpl& out, double value);
+/// out = a * s + b (fused; all same dtype, used by backward formulas and optimizers).
+void axpby(const TensorImpl& out, const TensorImpl& a, double s, const TensorImpl& b);
+
+}  // namespace pydl::kernels

@@ -1,0 +1,147 @@
+#pragma once
+// Every differentiable op of pydl. Each op checks its arguments (errors name the op and
+// the shapes), runs its kernel and, when grad mode is on and an input requires grad,
+// records a backward node written next to it in csrc/ops/<family>.cpp.
+#include <optional>
+#include <vector>
+
+#include "autograd/node.h"
+#include "core/tensor.h"
+
+namespace pydl {
+
+using IntList = std::vector<int64_t>;
+
+// ---- elementwise.cpp ---------------------------------------------------------------
+/// NumPy broadcast of two shapes; ValueError naming `op` if incompatible.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+/// Sums `t` down to `shape` (the reverse of broadcasting), used by backward formulas.
+Tensor sum_to(const Tensor& t, const Shape& shape);
+/// A 0-d tensor for a Python scalar next to tensor `like` (keeps like's dtype category).
+Tensor wrap_scalar(double v, bool is_int, const Tensor& like);
+
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor pow_scalar(const Tensor& a, double exponent);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor atan2(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, const Tensor& b);
+Tensor mul_scalar(const Tensor& a, double s);
+Tensor add_scalar(const Tensor& a, double s);
+
+Tensor neg(const Tensor& a);
+Tensor abs(const Tensor& a);
+Tensor exp(const Tensor& a);
+Tensor log(const Tensor& a);
+Tensor log1p(const Tensor& a);
+Tensor expm1(const Tensor& a);
+Tensor sqrt(const Tensor& a);
+Tensor rsqrt(const Tensor& a);
+Tensor sin(const Tensor& a);
+Tensor cos(const Tensor& a);
+Tensor tanh(const Tensor& a);
+Tensor sigmoid(const Tensor& a);
+Tensor relu(const Tensor& a);
+Tensor sign(const Tensor& a);
+Tensor reciprocal(const Tensor& a);
+Tensor square(const Tensor& a);
+Tensor floor(const Tensor& a);
+Tensor ceil(const Tensor& a);
+Tensor round(const Tensor& a);
+Tensor erf(const Tensor& a);
+Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+enum class Cmp { Eq, Ne, Lt, Le, Gt, Ge };
+/// Elementwise comparison; bool result, no gradient.
+Tensor compare(Cmp op, const Tensor& a, const Tensor& b);
+
+/// Dtype conversion (differentiable between float dtypes); returns `a` if already `dtype`.
+Tensor to_dtype(const Tensor& a, DType dtype);
+/// A contiguous copy with its own storage (differentiable, like clone()).
+Tensor clone(const Tensor& a);
+/// A contiguous copy without autograd (used by the engine).
+Tensor contiguous_copy(const Tensor& a);
+
+// in place: bump the version counter; error on leaves that require grad (grad mode on)
+void add_(const Tensor& self, const Tensor& other, double alpha = 1.0);
+void sub_(const Tensor& self, const Tensor& other);
+void mul_(const Tensor& self, const Tensor& other);
+void div_(const Tensor& self, const Tensor& other);
+void copy_(const Tensor& self, const Tensor& src);
+void fill_(const Tensor& self, double value);
+void zero_(const Tensor& self);
+void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> hi);
+/// Checks that an in-place op may write into `self` (not a leaf requiring grad in grad mode).
+void check_inplace(const Tensor& self, const char* op);
+
+// ---- shape.cpp: views share storage ------------------------------------------------
+Tensor view(const Tensor& a, IntList shape);      // contiguous-compatible only
+Tensor reshape(const Tensor& a, IntList shape);   // a view when possible, else a copy
+Tensor contiguous(const Tensor& a);
+Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);
+Tensor permute(const Tensor& a, IntList dims);
+Tensor expand(const Tensor& a, IntList shape);     // -1 keeps a dim
+Tensor squeeze(const Tensor& a, std::optional<IntList> dims);
+Tensor unsqueeze(const Tensor& a, int64_t dim);
+Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim);
+Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step);
+Tensor select(const Tensor& a, int64_t dim, int64_t index);
+Tensor as_strided_view(const Tensor& a, Shape shape, Shape strides, int64_t offset);  // no autograd
+Tensor cat(const TensorList& ts, int64_t dim);
+Tensor stack(const TensorList& ts, int64_t dim);
+TensorList split(const Tensor& a, IntList sizes, int64_t dim);  // explicit sizes
+TensorList split_size(const Tensor& a, int64_t size, int64_t dim);
+TensorList chunk(const Tensor& a, int64_t chunks, int64_t dim);
+
+// ---- reduce.cpp ----------------------------------------------------------------------
+/// Dims to reduce; empty = all. Negative dims allowed; duplicates rejected.
+Tensor sum(const Tensor& a, IntList dims, bool keepdim, std::optional<DType> dtype = std::nullopt);
+Tensor mean(const Tensor& a, IntList dims, bool keepdim);
+Tensor prod(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
+Tensor amax(const Tensor& a, IntList dims, bool keepdim);
+Tensor amin(const Tensor& a, IntList dims, bool keepdim);
+/// max/min along one dim: (values, indices).
+std::pair<Tensor, Tensor> max_dim(const Tensor& a, int64_t dim, bool keepdim);
+std::pair<Tensor, Tensor> min_dim(const Tensor& a, int64_t dim, bool keepdim);
+Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
+Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
+Tensor var(const Tensor& a, IntList dims, double correction, bool keepdim);
+Tensor std(const Tensor& a, IntList dims, double correction, bool keepdim);
+Tensor logsumexp(const Tensor& a, IntList dims, bool keepdim);
+
+// ---- linalg.cpp ----------------------------------------------------------------------
+/// PyTorch matmul: 1-D, 2-D and batched with broadcast batch dims.
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// ---- index.cpp -----------------------------------------------------------------------
+Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
+Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
+Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
+/// Advanced indexing a[indices...]: one optional int64 index tensor per leading dim
+/// (null = take the whole dim), with NumPy/PyTorch placement of the result dims.
+Tensor index(const Tensor& a, const TensorList& indices);
+/// a[indices...] = values (accumulate=false) or += (accumulate=true), in place.
+void index_put_(const Tensor& a, const TensorList& indices, const Tensor& values, bool accumulate);
+/// Indices of nonzero elements, shape (n, ndim), int64.
+Tensor nonzero(const Tensor& a);
+Tensor masked_fill(const Tensor& a, const Tensor& mask, double value);
+
+// ---- factory.cpp (no autograd) --------------------------------------------------------
+Tensor arange(double start, double end, double step, DType dtype);
+Tensor linspace(double start, double end, int64_t steps, DType dtype);
+Tensor eye(int64_t n, int64_t m, DType dtype);
+Tensor rand(const Shape& shape, DType dtype);
+Tensor randn(const Shape& shape, DType dtype);
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype);
+Tensor randperm(int64_t n, DType dtype);
+/// In-place initialisers used by nn.init (no autograd, bump the version).
+void uniform_(const Tensor& t, double lo, double hi);
+void normal_(const Tensor& t, double mean, double stdv);
+void bernoulli_(const Tensor& t, double p);
+
+}  // namespace pydl

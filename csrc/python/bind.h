@@ -1,0 +1,35 @@
+#pragma once
+// Shared by the binding files: one init_* function per file, called from module.cpp.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "ops/ops.h"
+
+namespace py = pybind11;
+
+namespace pydl {
+
+using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
+
+/// The bound Tensor class, for files that add methods to it.
+inline TensorClass tensor_class(py::module_& m) { return py::reinterpret_borrow<TensorClass>(m.attr("Tensor")); }
+
+/// Converts a Python number, bool, list, NumPy array or Tensor to a Tensor (copying
+/// non-tensors). `like` (may be null) decides the dtype of Python scalars.
+Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op);
+/// True and sets `out` if obj is a Python int/float/bool (or NumPy scalar).
+bool as_scalar(const py::handle& obj, double& out, bool& is_int);
+/// A NumPy array sharing memory with t (keeps t alive through `owner`).
+py::array to_numpy(const Tensor& t, py::handle owner);
+/// Parses a shape given as ints or a single sequence: f(2, 3) or f((2, 3)).
+Shape parse_shape(const py::args& args, const char* op);
+/// DType from a pydl dtype, a NumPy dtype/type or a string; TypeError otherwise.
+DType parse_dtype(const py::handle& obj, const char* op);
+
+void init_tensor(py::module_& m);
+void init_ops(py::module_& m);
+void init_autograd(py::module_& m);
+void init_indexing(py::module_& m);
+
+}  // namespace pydl

@@ -1,0 +1,199 @@
+// Ops as functions of pydl._C and as Tensor operators. Argument parsing that is not on
+// a hot path lives in pydl/_tensor.py; operators are bound here so `a + b` costs one call.
+#include "python/bind.h"
+
+namespace pydl {
+
+namespace {
+
+constexpr int64_t kReleaseGil = 1 << 15;  // below this, releasing the GIL costs more than it frees
+
+template <typename F>
+Tensor nogil(int64_t work, F&& f) {
+  if (work < kReleaseGil) return f();
+  py::gil_scoped_release r;
+  return f();
+}
+
+using BinFn = Tensor (*)(const Tensor&, const Tensor&);
+
+// a OP other, where other may be a Tensor, a Python scalar or array-like.
+py::object binary_obj(BinFn f, const Tensor& a, const py::handle& other, bool reflected) {
+  Tensor b;
+  try {
+    b = to_tensor(other, a, "binary");
+  } catch (TypeError&) {
+    return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  }
+  return py::cast(nogil(a->numel, [&] { return reflected ? f(b, a) : f(a, b); }));
+}
+
+Tensor cmp_fn(Cmp op, const Tensor& a, const Tensor& b) { return compare(op, a, b); }
+
+template <Cmp OP>
+Tensor cmp(const Tensor& a, const Tensor& b) { return compare(OP, a, b); }
+
+Tensor floordiv(const Tensor& a, const Tensor& b) {
+  if (!is_floating(a->dtype) && !is_floating(b->dtype)) {
+    // integer floor division: a - remainder(a, b) then exact division
+    return to_dtype(floor(div(a, b)), promote(a->dtype, b->dtype));
+  }
+  return floor(div(a, b));
+}
+
+Tensor logical_and(const Tensor& a, const Tensor& b) { return mul(to_dtype(a, DType::Bool), to_dtype(b, DType::Bool)); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return add(to_dtype(a, DType::Bool), to_dtype(b, DType::Bool)); }
+Tensor logical_xor(const Tensor& a, const Tensor& b) { return compare(Cmp::Ne, to_dtype(a, DType::Bool), to_dtype(b, DType::Bool)); }
+
+}  // namespace
+
+void init_ops(py::module_& m) {
+  TensorClass cls = tensor_class(m);
+
+  struct BinOp { const char* name; const char* rname; BinFn f; };
+  const BinOp bins[] = {
+      {"__add__", "__radd__", &add}, {"__sub__", "__rsub__", &sub}, {"__mul__", "__rmul__", &mul},
+      {"__truediv__", "__rtruediv__", &div}, {"__pow__", "__rpow__", &pow}, {"__matmul__", "__rmatmul__", &matmul},
+      {"__floordiv__", "__rfloordiv__", &floordiv}, {"__mod__", "__rmod__", &remainder},
+      {"__and__", "__rand__", &logical_and}, {"__or__", "__ror__", &logical_or}, {"__xor__", "__rxor__", &logical_xor},
+  };
+  for (const BinOp& op : bins) {
+    BinFn f = op.f;
+    // Tensor-Tensor first: the common case resolves on the first overload.
+    cls.def(op.name, [f](const Tensor& a, const Tensor& b) { return nogil(a->numel, [&] { return f(a, b); }); }, py::is_operator());
+    cls.def(op.name, [f](const Tensor& a, py::object b) { return binary_obj(f, a, b, false); }, py::is_operator());
+    cls.def(op.rname, [f](const Tensor& a, py::object b) { return binary_obj(f, a, b, true); }, py::is_operator());
+  }
+  const std::pair<const char*, BinFn> cmps[] = {
+      {"__eq__", &cmp<Cmp::Eq>}, {"__ne__", &cmp<Cmp::Ne>}, {"__lt__", &cmp<Cmp::Lt>},
+      {"__le__", &cmp<Cmp::Le>}, {"__gt__", &cmp<Cmp::Gt>}, {"__ge__", &cmp<Cmp::Ge>},
+  };
+  for (auto& c : cmps) {
+    BinFn f = c.second;
+    cls.def(c.first, [f](const Tensor& a, const Tensor& b) { return f(a, b); }, py::is_operator());
+    cls.def(c.first, [f](const Tensor& a, py::object b) { return binary_obj(f, a, b, false); }, py::is_operator());
+  }
+  cls.def("__neg__", [](const Tensor& a) { return neg(a); });
+  cls.def("__pos__", [](const Tensor& a) { return a; });
+  cls.def("__abs__", [](const Tensor& a) { return abs(a); });
+  cls.def("__invert__", [](const Tensor& a) {
+    PYDL_CHECK(a->dtype == DType::Bool || a->dtype == DType::Int64, TypeError, "[bitwise_not] only integer and bool tensors, got ",
+               dtype_name(a->dtype));
+    if (a->dtype == DType::Bool) return compare(Cmp::Eq, a, scalar_tensor(0, DType::Bool));
+    return sub(neg(a), scalar_tensor(1, DType::Int64));
+  });
+
+  // In-place operators return self so `x += y` keeps x.
+  struct InOp { const char* name; void (*f)(const Tensor&, const Tensor&); };
+  const InOp inops[] = {{"__isub__", &sub_}, {"__imul__", &mul_}, {"__itruediv__", &div_}};
+  for (const InOp& op : inops) {
+    auto f = op.f;
+    cls.def(op.name, [f](const Tensor& a, py::object b) { f(a, to_tensor(b, a, "inplace")); return a; }, py::is_operator());
+  }
+  cls.def("__iadd__", [](const Tensor& a, py::object b) { add_(a, to_tensor(b, a, "add_")); return a; }, py::is_operator());
+
+  // ---- functions (pydl._C.<name>) ----
+  const std::pair<const char*, BinFn> fbins[] = {
+      {"add", &add}, {"sub", &sub}, {"mul", &mul}, {"div", &div}, {"pow", &pow}, {"maximum", &maximum},
+      {"minimum", &minimum}, {"atan2", &atan2}, {"remainder", &remainder}, {"matmul", &matmul}, {"floor_divide", &floordiv},
+      {"logical_and", &logical_and}, {"logical_or", &logical_or}, {"logical_xor", &logical_xor},
+      {"eq", &cmp<Cmp::Eq>}, {"ne", &cmp<Cmp::Ne>}, {"lt", &cmp<Cmp::Lt>}, {"le", &cmp<Cmp::Le>}, {"gt", &cmp<Cmp::Gt>},
+      {"ge", &cmp<Cmp::Ge>},
+  };
+  for (auto& b : fbins) {
+    BinFn f = b.second;
+    std::string name = b.first;
+    m.def(b.first, [f, name](py::object a, py::object other) {
+      Tensor ta, tb;
+      if (py::isinstance<TensorImpl>(a)) { ta = a.cast<Tensor>(); tb = to_tensor(other, ta, name.c_str()); }
+      else { tb = to_tensor(other, Tensor(), name.c_str()); ta = to_tensor(a, tb, name.c_str()); }
+      return nogil(std::max(ta->numel, tb->numel), [&] { return f(ta, tb); });
+    }, py::arg("input"), py::arg("other"));
+  }
+  m.def("pow_scalar", &pow_scalar);
+
+  using UnFn = Tensor (*)(const Tensor&);
+  const std::pair<const char*, UnFn> uns[] = {
+      {"neg", &neg}, {"abs", &abs}, {"exp", &exp}, {"log", &log}, {"log1p", &log1p}, {"expm1", &expm1},
+      {"sqrt", &sqrt}, {"rsqrt", &rsqrt}, {"sin", &sin}, {"cos", &cos}, {"tanh", &tanh}, {"sigmoid", &sigmoid},
+      {"relu", &relu}, {"sign", &sign}, {"reciprocal", &reciprocal}, {"square", &square}, {"floor", &floor},
+      {"ceil", &ceil}, {"round", &round}, {"erf", &erf}, {"clone", &clone}, {"contiguous", &contiguous},
+  };
+  for (auto& u : uns) {
+    UnFn f = u.second;
+    m.def(u.first, [f](const Tensor& a) { return nogil(a->numel * 8, [&] { return f(a); }); }, py::arg("input"));
+    cls.def(u.first, [f](const Tensor& a) { return nogil(a->numel * 8, [&] { return f(a); }); });
+  }
+  m.def("clamp", [](const Tensor& a, std::optional<double> lo, std::optional<double> hi) { return clamp(a, lo, hi); },
+        py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
+  m.def("where", [](const Tensor& c, py::object a, py::object b) {
+    Tensor ta = py::isinstance<TensorImpl>(a) ? a.cast<Tensor>() : Tensor();
+    Tensor tb = py::isinstance<TensorImpl>(b) ? b.cast<Tensor>() : Tensor();
+    if (!ta && !tb) ta = to_tensor(a, Tensor(), "where");
+    if (!ta) ta = to_tensor(a, tb, "where");
+    if (!tb) tb = to_tensor(b, ta, "where");
+    return where(c, ta, tb);
+  });
+  m.def("to_dtype", &to_dtype);
+
+  // in place
+  m.def("add_", [](const Tensor& a, py::object b, double alpha) { add_(a, to_tensor(b, a, "add_"), alpha); return a; },
+        py::arg("self"), py::arg("other"), py::arg("alpha") = 1.0);
+  m.def("sub_", [](const Tensor& a, py::object b) { sub_(a, to_tensor(b, a, "sub_")); return a; });
+  m.def("mul_", [](const Tensor& a, py::object b) { mul_(a, to_tensor(b, a, "mul_")); return a; });
+  m.def("div_", [](const Tensor& a, py::object b) { div_(a, to_tensor(b, a, "div_")); return a; });
+  m.def("copy_", [](const Tensor& a, py::object b) { copy_(a, to_tensor(b, a, "copy_")); return a; });
+  m.def("fill_", [](const Tensor& a, double v) { fill_(a, v); return a; });
+  m.def("zero_", [](const Tensor& a) { zero_(a); return a; });
+  m.def("clamp_", [](const Tensor& a, std::optional<double> lo, std::optional<double> hi) { clamp_(a, lo, hi); return a; },
+        py::arg("self"), py::arg("min") = py::none(), py::arg("max") = py::none());
+
+  // shapes
+  m.def("view", &view);
+  m.def("reshape", &reshape);
+  m.def("transpose", &transpose);
+  m.def("permute", &permute);
+  m.def("expand", &expand);
+  m.def("squeeze", &squeeze);
+  m.def("unsqueeze", &unsqueeze);
+  m.def("flatten", &flatten);
+  m.def("slice", &slice);
+  m.def("select", &select);
+  m.def("cat", &cat);
+  m.def("stack", &stack);
+  m.def("split", &split);
+  m.def("split_size", &split_size);
+  m.def("chunk", &chunk);
+
+  // reductions
+  m.def("sum", [](const Tensor& a, IntList d, bool k, std::optional<DType> dt) { return nogil(a->numel, [&] { return sum(a, d, k, dt); }); });
+  m.def("mean", [](const Tensor& a, IntList d, bool k) { return nogil(a->numel, [&] { return mean(a, d, k); }); });
+  m.def("prod", &prod);
+  m.def("amax", &amax);
+  m.def("amin", &amin);
+  m.def("max_dim", &max_dim);
+  m.def("min_dim", &min_dim);
+  m.def("argmax", &argmax);
+  m.def("argmin", &argmin);
+  m.def("var", &var);
+  m.def("std", &std);
+  m.def("logsumexp", &logsumexp);
+
+  // factories
+  m.def("empty", [](const Shape& s, DType dt) { return empty(s, dt); });
+  m.def("zeros", [](const Shape& s, DType dt) { return zeros(s, dt); });
+  m.def("full", [](const Shape& s, double v, DType dt) { return full(s, v, dt); });
+  m.def("arange", &arange);
+  m.def("linspace", &linspace);
+  m.def("eye", &eye);
+  m.def("rand", &rand);
+  m.def("randn", &randn);
+  m.def("randint", &randint);
+  m.def("randperm", &randperm);
+  m.def("uniform_", [](const Tensor& t, double a, double b) { uniform_(t, a, b); return t; });
+  m.def("normal_", [](const Tensor& t, double a, double b) { normal_(t, a, b); return t; });
+  m.def("bernoulli_", [](const Tensor& t, double p) { bernoulli_(t, p); return t; });
+  m.def("parse_shape", [](py::args a) { return parse_shape(a, "shape"); });
+}
+
+}  // namespace pydl

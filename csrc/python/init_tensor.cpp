@@ -1,0 +1,411 @@
+// The Tensor class: attributes, NumPy / buffer / DLPack interop, conversions.
+#include <cstring>
+
+#include "kernels/cpu/elementwise.h"
+#include "python/bind.h"
+#include "python/dlpack.h"
+
+namespace pydl {
+
+namespace {
+
+const char* np_format(DType dt) {
+  switch (dt) {
+    case DType::Float32: return "f";
+    case DType::Float64: return "d";
+    case DType::Int64: return "q";
+    case DType::Bool: return "?";
+  }
+  return "?";
+}
+
+py::dtype np_dtype(DType dt) {
+  switch (dt) {
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Float64: return py::dtype::of<double>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Bool: return py::dtype::of<bool>();
+  }
+  return py::dtype::of<float>();
+}
+
+bool dtype_from_numpy(const py::dtype& d, DType& out) {
+  char k = d.kind();
+  size_t sz = d.itemsize();
+  if (k == 'f' && sz == 4) { out = DType::Float32; return true; }
+  if (k == 'f' && sz == 8) { out = DType::Float64; return true; }
+  if (k == 'i' && sz == 8) { out = DType::Int64; return true; }
+  if (k == 'b') { out = DType::Bool; return true; }
+  return false;
+}
+
+// Wraps a NumPy array's memory in a Tensor (no copy); the tensor keeps the array alive.
+Tensor wrap_numpy(const py::array& arr, const char* op) {
+  DType dt;
+  if (!dtype_from_numpy(arr.dtype(), dt))
+    throw TypeError(str("[", op, "] can't convert np.ndarray of type numpy.", std::string(py::str(arr.dtype())),
+                        ". The only supported types are: float64, float32, int64, and bool."));
+  int64_t nd = arr.ndim();
+  Shape shape(nd), strides(nd);
+  int64_t isz = static_cast<int64_t>(itemsize(dt));
+  int64_t span = 1;
+  for (int64_t i = 0; i < nd; ++i) {
+    shape[i] = arr.shape(i);
+    int64_t sb = arr.strides(i);
+    PYDL_CHECK(sb >= 0, ValueError, "[", op, "] at least one stride in the given numpy array is negative; make a copy "
+               "first (array.copy())");
+    PYDL_CHECK(sb % isz == 0, ValueError, "[", op, "] given numpy array strides not a multiple of the element byte size");
+    strides[i] = sb / isz;
+    if (shape[i] > 0) span += (shape[i] - 1) * strides[i];
+  }
+  auto* keep = new py::object(arr);
+  std::shared_ptr<void> owner(keep, [](void* p) {
+    py::gil_scoped_acquire gil;
+    delete static_cast<py::object*>(p);
+  });
+  auto storage = std::make_shared<Storage>(const_cast<void*>(arr.data()), static_cast<size_t>(span * isz), std::move(owner));
+  return std::make_shared<TensorImpl>(std::move(storage), shape, strides, 0, dt);
+}
+
+Tensor from_dlpack_capsule(py::capsule cap) {
+  PYDL_CHECK(std::string(cap.name()) == "dltensor", ValueError, "[from_dlpack] expected a DLPack capsule named 'dltensor' "
+             "(it may have been consumed already), got '", cap.name(), "'");
+  auto* mt = static_cast<DLManagedTensor*>(cap.get_pointer());
+  const DLTensor& t = mt->dl_tensor;
+  PYDL_CHECK(t.device.device_type == kDLCPU, RuntimeError, "[from_dlpack] only CPU tensors are supported, got device type ",
+             t.device.device_type);
+  DType dt;
+  if (t.dtype.code == kDLFloat && t.dtype.bits == 32) dt = DType::Float32;
+  else if (t.dtype.code == kDLFloat && t.dtype.bits == 64) dt = DType::Float64;
+  else if (t.dtype.code == kDLInt && t.dtype.bits == 64) dt = DType::Int64;
+  else if (t.dtype.code == kDLBool || (t.dtype.code == kDLUInt && t.dtype.bits == 8 && false)) dt = DType::Bool;
+  else throw TypeError(str("[from_dlpack] unsupported DLPack dtype (code ", int(t.dtype.code), ", bits ", int(t.dtype.bits), ")"));
+  PYDL_CHECK(t.dtype.lanes == 1, TypeError, "[from_dlpack] vector dtypes are not supported");
+  Shape shape(t.shape, t.shape + t.ndim);
+  Shape strides = t.strides ? Shape(t.strides, t.strides + t.ndim) : contiguous_strides(shape);
+  int64_t span = 1;
+  for (int i = 0; i < t.ndim; ++i) {
+    PYDL_CHECK(strides[i] >= 0, ValueError, "[from_dlpack] negative strides are not supported");
+    if (shape[i] > 0) span += (shape[i] - 1) * strides[i];
+  }
+  std::shared_ptr<void> owner(mt, [](void* p) {
+    auto* m = static_cast<DLManagedTensor*>(p);
+    if (m->deleter) m->deleter(m);
+  });
+  PyCapsule_SetName(cap.ptr(), "used_dltensor");
+  void* data = static_cast<char*>(t.data) + t.byte_offset;
+  auto storage = std::make_shared<Storage>(data, static_cast<size_t>(span) * itemsize(dt), std::move(owner));
+  return std::make_shared<TensorImpl>(std::move(storage), shape, strides, 0, dt);
+}
+
+struct DLPackCtx {
+  Tensor t;
+  Shape shape, strides;
+  DLManagedTensor mt;
+};
+
+py::capsule to_dlpack(const Tensor& t) {
+  auto* ctx = new DLPackCtx{t, t->shape, t->strides, {}};
+  DLTensor& d = ctx->mt.dl_tensor;
+  d.data = t->storage->data;
+  d.byte_offset = static_cast<uint64_t>(t->offset) * t->itemsize();
+  d.device = {kDLCPU, 0};
+  d.ndim = static_cast<int32_t>(t->dim());
+  switch (t->dtype) {
+    case DType::Float32: d.dtype = {kDLFloat, 32, 1}; break;
+    case DType::Float64: d.dtype = {kDLFloat, 64, 1}; break;
+    case DType::Int64: d.dtype = {kDLInt, 64, 1}; break;
+    case DType::Bool: d.dtype = {kDLBool, 8, 1}; break;
+  }
+  d.shape = ctx->shape.data();
+  d.strides = ctx->strides.data();
+  ctx->mt.manager_ctx = ctx;
+  ctx->mt.deleter = [](DLManagedTensor* self) { delete static_cast<DLPackCtx*>(self->manager_ctx); };
+  return py::capsule(&ctx->mt, "dltensor", [](PyObject* cap) {
+    // Only an unconsumed capsule still owns the tensor.
+    if (PyCapsule_IsValid(cap, "dltensor")) {
+      auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+      if (m && m->deleter) m->deleter(m);
+    }
+  });
+}
+
+void check_numpy_ok(const Tensor& t, const char* op) {
+  PYDL_CHECK(!t->requires_grad, RuntimeError, "[", op, "] Can't call numpy() on Tensor that requires grad. Use "
+             "tensor.detach().numpy() instead.");
+}
+
+}  // namespace
+
+py::array to_numpy(const Tensor& t, py::handle owner) {
+  Shape sb(t->strides);
+  for (auto& s : sb) s *= static_cast<int64_t>(t->itemsize());
+  return py::array(np_dtype(t->dtype), t->shape, sb, t->raw(), owner);
+}
+
+bool as_scalar(const py::handle& obj, double& out, bool& is_int) {
+  if (PyBool_Check(obj.ptr())) { out = obj.ptr() == Py_True; is_int = true; return true; }
+  if (PyLong_Check(obj.ptr())) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    if (overflow) throw ValueError("[scalar] Python int too large to convert to int64");
+    out = static_cast<double>(v);
+    is_int = true;
+    return true;
+  }
+  if (PyFloat_Check(obj.ptr())) { out = PyFloat_AS_DOUBLE(obj.ptr()); is_int = false; return true; }
+  if (py::isinstance<py::array>(obj) || !PyObject_HasAttrString(obj.ptr(), "dtype")) return false;
+  // NumPy scalars (np.float32(2), np.int64(3))
+  py::object np = py::module_::import("numpy");
+  if (py::isinstance(obj, np.attr("integer")) || py::isinstance(obj, np.attr("bool_"))) {
+    out = obj.cast<double>(); is_int = true; return true;
+  }
+  if (py::isinstance(obj, np.attr("floating"))) { out = obj.cast<double>(); is_int = false; return true; }
+  return false;
+}
+
+Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
+  if (py::isinstance<TensorImpl>(obj)) return obj.cast<Tensor>();
+  double v;
+  bool is_int;
+  if (like && as_scalar(obj, v, is_int)) return wrap_scalar(v, is_int, like);
+  py::object np = py::module_::import("numpy");
+  py::array arr;
+  try {
+    arr = np.attr("asarray")(obj);
+  } catch (py::error_already_set&) {
+    throw TypeError(str("[", op, "] expected a Tensor, number or array-like, got ", std::string(py::str(obj.get_type().attr("__name__")))));
+  }
+  char k = arr.dtype().kind();
+  std::string target;
+  if (k == 'f') target = (!py::isinstance<py::array>(obj) || arr.dtype().itemsize() < 4) ? "float32" : (arr.dtype().itemsize() == 4 ? "float32" : "float64");
+  else if (k == 'i' || k == 'u') target = "int64";
+  else if (k == 'b') target = "bool";
+  else
+    throw TypeError(str("[", op, "] can't convert an array of dtype ", std::string(py::str(arr.dtype())),
+                        " to a tensor; supported: float32, float64, int64, bool"));
+  arr = np.attr("ascontiguousarray")(arr, target);
+  return contiguous_copy(wrap_numpy(arr, op));
+}
+
+Shape parse_shape(const py::args& args, const char* op) {
+  Shape s;
+  if (args.size() == 1 && !PyLong_Check(args[0].ptr())) {
+    try {
+      for (auto h : args[0]) s.push_back(h.cast<int64_t>());
+    } catch (py::cast_error&) {
+      throw TypeError(str("[", op, "] size must be a sequence of ints, got ", std::string(py::repr(args[0]))));
+    } catch (py::error_already_set&) {
+      throw TypeError(str("[", op, "] size must be a sequence of ints, got ", std::string(py::repr(args[0]))));
+    }
+    return s;
+  }
+  for (auto h : args) {
+    PYDL_CHECK(PyLong_Check(h.ptr()) || PyObject_HasAttrString(h.ptr(), "__index__"), TypeError, "[", op,
+               "] size must be ints, got ", std::string(py::repr(h)));
+    s.push_back(h.cast<int64_t>());
+  }
+  return s;
+}
+
+DType parse_dtype(const py::handle& obj, const char* op) {
+  if (py::isinstance<DType>(obj)) return obj.cast<DType>();
+  if (obj.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float32;
+  if (obj.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
+  if (obj.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
+  try {
+    py::object np = py::module_::import("numpy");
+    py::dtype d = np.attr("dtype")(obj);
+    DType dt;
+    if (dtype_from_numpy(d, dt)) return dt;
+  } catch (py::error_already_set&) {
+  }
+  throw TypeError(str("[", op, "] unsupported dtype ", std::string(py::repr(obj)), "; use pydl.float32, float64, int64 or bool"));
+}
+
+void init_tensor(py::module_& m) {
+  py::enum_<DType>(m, "dtype")
+      .value("bool", DType::Bool)
+      .value("int64", DType::Int64)
+      .value("float32", DType::Float32)
+      .value("float64", DType::Float64)
+      .def("__repr__", [](DType d) { return std::string("pydl.") + dtype_name(d); })
+      .def("__str__", [](DType d) { return std::string("pydl.") + dtype_name(d); })
+      .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })
+      .def_property_readonly("itemsize", [](DType d) { return itemsize(d); });
+
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node")
+      .def("name", [](const Node& n) { return std::string(n.name()); })
+      .def("__repr__", [](const Node& n) { return str("<", n.name(), " object>"); })
+      .def_property_readonly("next_functions", [](const Node& n) {
+        py::list l;
+        for (const Edge& e : n.next_edges) l.append(py::make_tuple(e.fn ? py::cast(e.fn) : py::none(), e.input_nr));
+        return py::tuple(l);
+      });
+
+  TensorClass cls(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
+  cls.def(py::init([](const Tensor& data, bool requires_grad) {
+            // Parameter(data): shares data's storage, a fresh leaf
+            Tensor t = detach(data);
+            PYDL_CHECK(!requires_grad || is_floating(t->dtype), RuntimeError,
+                       "[Parameter] only Tensors of floating point dtype can require gradients");
+            t->requires_grad = requires_grad;
+            return t;
+          }),
+          py::arg("data"), py::arg("requires_grad") = false)
+      .def_buffer([](TensorImpl& t) {
+        std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end()), strides;
+        for (int64_t s : t.strides) strides.push_back(s * static_cast<int64_t>(t.itemsize()));
+        return py::buffer_info(t.raw(), static_cast<py::ssize_t>(t.itemsize()), np_format(t.dtype), t.dim(), shape, strides);
+      })
+      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t->shape)); })
+      .def("size", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
+            if (dim) return py::int_(t->shape[wrap_dim(*dim, t->dim(), "size")]);
+            return py::tuple(py::cast(t->shape));
+          }, py::arg("dim") = py::none())
+      .def("stride", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
+            if (dim) return py::int_(t->strides[wrap_dim(*dim, t->dim(), "stride")]);
+            return py::tuple(py::cast(t->strides));
+          }, py::arg("dim") = py::none())
+      .def("storage_offset", [](const Tensor& t) { return t->offset; })
+      .def_property_readonly("dtype", [](const Tensor& t) { return t->dtype; })
+      .def_property_readonly("ndim", [](const Tensor& t) { return t->dim(); })
+      .def("dim", [](const Tensor& t) { return t->dim(); })
+      .def("ndimension", [](const Tensor& t) { return t->dim(); })
+      .def("numel", [](const Tensor& t) { return t->numel; })
+      .def("nelement", [](const Tensor& t) { return t->numel; })
+      .def("element_size", [](const Tensor& t) { return t->itemsize(); })
+      .def_property_readonly("itemsize", [](const Tensor& t) { return t->itemsize(); })
+      .def_property_readonly("nbytes", [](const Tensor& t) { return t->numel * static_cast<int64_t>(t->itemsize()); })
+      .def("is_contiguous", [](const Tensor& t) { return t->is_contiguous(); })
+      .def("is_floating_point", [](const Tensor& t) { return is_floating(t->dtype); })
+      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t->raw()); })
+      .def_property_readonly("_version", [](const Tensor& t) { return t->version(); })
+      .def_property_readonly("is_leaf", [](const Tensor& t) { return t->is_leaf(); })
+      .def_property_readonly("grad_fn", [](const Tensor& t) { return t->grad_fn; })
+      .def_property_readonly("_base_is_view", [](const Tensor& t) { return t->is_view; })
+      .def_property("requires_grad", [](const Tensor& t) { return t->requires_grad; },
+                    [](const Tensor& t, bool r) {
+                      PYDL_CHECK(t->is_leaf(), RuntimeError, "[requires_grad] you can only change requires_grad flags of "
+                                 "leaf variables. If you want to use a computed variable in a subgraph that doesn't "
+                                 "require differentiation use var_no_grad = var.detach().");
+                      PYDL_CHECK(!r || is_floating(t->dtype), RuntimeError, "[requires_grad] only Tensors of floating "
+                                 "point dtype can require gradients, got ", dtype_name(t->dtype));
+                      t->requires_grad = r;
+                    })
+      .def("requires_grad_", [](const Tensor& t, bool r) {
+            PYDL_CHECK(t->is_leaf() || r, RuntimeError, "[requires_grad_] you can only change requires_grad flags of leaf variables.");
+            PYDL_CHECK(!r || is_floating(t->dtype), RuntimeError, "[requires_grad_] only Tensors of floating point dtype "
+                       "can require gradients, got ", dtype_name(t->dtype));
+            t->requires_grad = r;
+            return t;
+          }, py::arg("requires_grad") = true)
+      .def_property("grad", [](const Tensor& t) { return t->grad; },
+                    [](const Tensor& t, const std::optional<Tensor>& g) {
+                      if (g && *g) {
+                        PYDL_CHECK((*g)->shape == t->shape, RuntimeError, "[grad] assigned grad has shape ",
+                                   shape_str((*g)->shape), " but the tensor has shape ", shape_str(t->shape));
+                        PYDL_CHECK((*g)->dtype == t->dtype, TypeError, "[grad] assigned grad has dtype ",
+                                   dtype_name((*g)->dtype), " but the tensor has dtype ", dtype_name(t->dtype));
+                        t->grad = *g;
+                      } else {
+                        t->grad.reset();
+                      }
+                    })
+      .def_property("data", [](const Tensor& t) { return detach(t); },
+                    [](const Tensor& t, const Tensor& src) {
+                      // x.data = y: swap the storage under x, keeping its autograd identity
+                      t->storage = src->storage;
+                      t->shape = src->shape;
+                      t->strides = src->strides;
+                      t->offset = src->offset;
+                      t->dtype = src->dtype;
+                      t->numel = src->numel;
+                    })
+      .def("detach", [](const Tensor& t) { return detach(t); })
+      .def("detach_", [](const Tensor& t) {
+            t->grad_fn.reset();
+            t->requires_grad = false;
+            return t;
+          })
+      .def("retain_grad", [](const Tensor& t) {
+            PYDL_CHECK(t->requires_grad, RuntimeError, "[retain_grad] can't retain_grad on Tensor that has requires_grad=False");
+            if (t->is_leaf() || t->retains_grad) return;
+            t->retains_grad = true;
+            std::weak_ptr<TensorImpl> w = t;
+            t->grad_fn->pre_hooks.push_back({t->output_nr, [w](const Tensor& g) -> Tensor {
+              if (auto self = w.lock()) {
+                AutoGradMode off(false);
+                if (!self->grad) self->grad = contiguous_copy(g);
+                else self->grad = add(self->grad, g);
+              }
+              return Tensor();
+            }});
+          })
+      .def_property_readonly("retains_grad", [](const Tensor& t) { return t->retains_grad; })
+      .def("numpy", [](const Tensor& t, bool force) {
+            if (!force) check_numpy_ok(t, "numpy");
+            return to_numpy(t, py::cast(t));
+          }, py::arg("force") = false)
+      .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {
+            check_numpy_ok(t, "__array__");
+            py::array a = to_numpy(t, py::cast(t));
+            if (!dtype.is_none()) return py::array(a.attr("astype")(dtype));
+            if (!copy.is_none() && copy.cast<bool>()) return py::array(a.attr("copy")());
+            return a;
+          }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+      .def("__dlpack__", [](const Tensor& t, py::kwargs) {
+            PYDL_CHECK(!t->requires_grad, RuntimeError, "[__dlpack__] Can't export tensors that require gradient, use tensor.detach()");
+            return to_dlpack(t);
+          })
+      .def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(static_cast<int>(kDLCPU), 0); })
+      .def("item", [](const Tensor& t) -> py::object {
+            double v = item(t);
+            if (t->dtype == DType::Bool) return py::bool_(v != 0);
+            if (t->dtype == DType::Int64) return py::int_(*t->data<int64_t>());
+            return py::float_(v);
+          })
+      .def("tolist", [](const Tensor& t) { return to_numpy(detach(t), py::cast(t)).attr("tolist")(); })
+      .def("__len__", [](const Tensor& t) {
+            PYDL_CHECK(t->dim() > 0, TypeError, "len() of a 0-d tensor");
+            return t->shape[0];
+          })
+      .def("__bool__", [](const Tensor& t) {
+            PYDL_CHECK(t->numel == 1, RuntimeError, "[bool] Boolean value of Tensor with more than one value is ambiguous");
+            return item(t) != 0;
+          })
+      .def("__float__", [](const Tensor& t) { return item(t); })
+      .def("__int__", [](const Tensor& t) -> int64_t {
+            if (t->dtype == DType::Int64 && t->numel == 1) return *t->data<int64_t>();
+            return static_cast<int64_t>(item(t));
+          })
+      .def("__index__", [](const Tensor& t) -> int64_t {
+            PYDL_CHECK(t->numel == 1 && (t->dtype == DType::Int64 || t->dtype == DType::Bool), TypeError,
+                       "only integer tensors of a single element can be converted to an index");
+            return static_cast<int64_t>(item(t));
+          })
+      .def("__hash__", [](const Tensor& t) { return reinterpret_cast<intptr_t>(t.get()) >> 4; });
+
+  m.def("from_numpy", [](py::object obj) {
+        PYDL_CHECK(py::isinstance<py::array>(obj), TypeError, "[from_numpy] expected np.ndarray (got ",
+                   std::string(py::str(obj.get_type().attr("__name__"))), ")");
+        return wrap_numpy(obj.cast<py::array>(), "from_numpy");
+      }, py::arg("ndarray"), "A tensor sharing memory with a NumPy array (zero copy).");
+  m.def("from_dlpack", [](py::object obj) {
+        if (py::isinstance<py::capsule>(obj)) return from_dlpack_capsule(obj.cast<py::capsule>());
+        PYDL_CHECK(py::hasattr(obj, "__dlpack__"), TypeError, "[from_dlpack] object has no __dlpack__ method");
+        return from_dlpack_capsule(obj.attr("__dlpack__")().cast<py::capsule>());
+      }, py::arg("ext_tensor"), "A tensor sharing memory with a DLPack-exporting object (zero copy).");
+  m.def("_to_tensor", [](py::object obj, std::optional<DType> dtype) {
+        Tensor t = py::isinstance<TensorImpl>(obj) ? contiguous_copy(obj.cast<Tensor>()) : to_tensor(obj, Tensor(), "tensor");
+        if (dtype && *dtype != t->dtype) {
+          Tensor c = empty(t->shape, *dtype);
+          kernels::copy(*c, *t);
+          return c;
+        }
+        return t;
+      }, py::arg("data"), py::arg("dtype") = py::none());
+  m.def("_parse_dtype", [](py::object obj) { return parse_dtype(obj, "dtype"); });
+}
+
+}  // namespace pydl

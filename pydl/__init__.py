@@ -1,0 +1,46 @@
+"""pydl: a deep-learning framework with a compiled C++ core and PyTorch-shaped APIs."""
+import sysconfig as _sysconfig
+
+__version__ = "0.1.0"
+
+from . import _cpu
+
+# The CPU check needs the build's -march, which the extension reports; reading it must
+# not execute AVX2 code, so it is stored next to the module at build time as well.
+try:
+    from . import _C
+except ImportError as _e:  # pragma: no cover - a failed build or a missing wheel
+    raise ImportError(f"pydl's compiled core could not be loaded: {_e}") from _e
+_cpu.check_cpu(_C.build_config["arch"])
+
+from ._C import Tensor, dtype, from_numpy, from_dlpack, set_num_threads, get_num_threads, manual_seed, initial_seed
+from ._tensor import *  # noqa: F401,F403  (factories and functional forms)
+from ._tensor import _install_tensor_methods
+from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from . import autograd
+
+float32 = dtype.float32
+float64 = dtype.float64
+int64 = dtype.int64
+bool = dtype.bool  # noqa: A001  (pydl.bool, like torch.bool)
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+_install_tensor_methods()
+
+
+def show_config():
+    """Prints the build: version, compiler, instruction set, threads, Eigen, CUDA."""
+    cfg = _C.build_config
+    lines = [
+        f"pydl {__version__}",
+        f"  compiler:        {cfg['compiler']}",
+        f"  instruction set: -march={cfg['arch']}",
+        f"  OpenMP:          {cfg['openmp']} ({get_num_threads()} threads)",
+        f"  Eigen:           {cfg['eigen']}",
+        f"  CUDA:            {'on' if cfg['cuda'] else 'off'}",
+        f"  Python:          {_sysconfig.get_python_version()}",
+    ]
+    print("\n".join(lines))
+    return "\n".join(lines)
