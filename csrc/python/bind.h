@@ -31,5 +31,8 @@ void init_tensor(py::module_& m);
 void init_ops(py::module_& m);
 void init_autograd(py::module_& m);
 void init_indexing(py::module_& m);
+void init_nn(py::module_& m);
+void init_optim(py::module_& m);
+void init_rnn(py::module_& m);
 
 }  // namespace pydl

@@ -1,0 +1,1 @@
+"""Indexing functional forms (index_select, gather, scatter_add, ...)."""

@@ -1,0 +1,1 @@
+"""pydl.data: datasets, samplers and DataLoader (also importable as pydl.utils.data)."""

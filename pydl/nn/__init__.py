@@ -1,0 +1,2 @@
+"""pydl.nn: modules, layers and functional ops."""
+from . import functional  # noqa: F401

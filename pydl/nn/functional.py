@@ -1,0 +1,1 @@
+"""pydl.nn.functional: neural-network ops with PyTorch signatures, each one call into the C++ core."""

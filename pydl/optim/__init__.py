@@ -1,0 +1,1 @@
+"""pydl.optim: optimizers calling fused C++ update kernels."""
