@@ -15,8 +15,9 @@ std::string eigen_version() {
 
 void set_num_threads(int n) {
   PYDL_CHECK(n >= 1, ValueError, "[set_num_threads] expected a positive number of threads, got ", n);
+  // Eigen follows the calling thread's OpenMP setting (we never call Eigen::setNbThreads),
+  // so a kernel can run Eigen single-threaded for small work by lowering it locally.
   omp_set_num_threads(n);
-  Eigen::setNbThreads(n);
 }
 
 }  // namespace pydl

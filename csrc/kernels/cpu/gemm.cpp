@@ -7,6 +7,8 @@
 namespace pydl::kernels {
 namespace {
 
+constexpr double kSerialWork = 1 << 21;  // M*N*K below which one thread is faster
+
 template <typename T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T>
@@ -42,8 +44,17 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t
 template <typename T>
 void gemm_typed(int64_t batch, int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, int64_t a_bs,
                 const T* B, int64_t b_rs, int64_t b_cs, int64_t b_bs, T* C, int64_t c_bs, bool acc) {
-  if (batch == 1) {  // Eigen parallelises one large product itself
-    gemm_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, acc);
+  if (batch == 1) {
+    // Eigen parallelises one large product itself; below ~128^3 the threads' start-up
+    // costs more than they save, so run on the calling thread alone.
+    if (static_cast<double>(M) * N * K < kSerialWork) {
+      int saved = omp_get_max_threads();
+      omp_set_num_threads(1);
+      gemm_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, acc);
+      omp_set_num_threads(saved);
+    } else {
+      gemm_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, acc);
+    }
     return;
   }
   // Many products: one per thread at a time (Eigen runs single-threaded inside a parallel region).
