@@ -19,7 +19,7 @@ from ._tensor import _install_tensor_methods
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from . import autograd
 from ._indexing import *  # noqa: F401,F403
-from . import nn, optim, data  # noqa: E402
+from . import nn, optim, data, cuda  # noqa: E402
 
 float32 = dtype.float32
 float64 = dtype.float64
