@@ -82,6 +82,9 @@ def main(argv=None):
     print(harness.machine_line(machine))
     if torch is None:
         print("PyTorch is not installed: its columns stay empty")
+    if machine["load_average"] and machine["load_average"][0] > 0.5 * machine["cpus_usable"]:
+        print(f"warning: load average {machine['load_average'][0]:.1f} on {machine['cpus_usable']} CPUs: "
+              "other work shares the cores, timings (multi-threaded ones most) will be noisy")
     t_start = time.perf_counter()
     results = []
     for i, case in enumerate(cases, 1):
