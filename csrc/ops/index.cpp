@@ -28,6 +28,15 @@ Tensor cast_raw(const Tensor& t, DType dt) {
   return out;
 }
 
+// True when a tensor of shape `from` broadcasts to exactly `to`.
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  size_t off = to.size() - from.size();
+  for (size_t i = 0; i < from.size(); ++i)
+    if (from[i] != 1 && from[i] != to[off + i]) return false;
+  return true;
+}
+
 void check_index_dtype(const Tensor& idx, const char* op) {
   PYDL_CHECK(idx, TypeError, "[", op, "] index must be a tensor, got None");
   PYDL_CHECK(idx->dtype == DType::Int64, TypeError, "[", op, "] index must be an int64 tensor, got ", dtype_name(idx->dtype));
@@ -141,8 +150,7 @@ Tensor index_impl(const Tensor& a, const TensorList& indices_in, const char* op)
 // Checks values against the indexing result's shape; returns values cast and broadcast for the kernel.
 Tensor values_for(const Tensor& a, const K::AdvIndexPlan& plan, const Tensor& values, const char* op) {
   PYDL_CHECK(values, TypeError, "[", op, "] values must be a tensor, got None");
-  Shape s = broadcast_shapes(values->shape, plan.out_shape, op);
-  PYDL_CHECK(s == plan.out_shape, ValueError, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape),
+  PYDL_CHECK(broadcasts_to(values->shape, plan.out_shape), ValueError, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape),
              " cannot be broadcast to indexing result of shape ", shape_str(plan.out_shape));
   return bcast_view(cast_raw(values, a->dtype), plan.out_shape);
 }
@@ -192,8 +200,7 @@ Tensor index_put(const Tensor& a, const TensorList& indices_in, const Tensor& va
   PYDL_CHECK(a, TypeError, "[index_put_] expected a tensor, got None");
   TensorList indices = expand_masks(a, indices_in, "index_put_");
   if (!has_tensor(indices)) {  // a[:] = values
-    Shape s = broadcast_shapes(values->shape, a->shape, "index_put_");
-    PYDL_CHECK(s == a->shape, ValueError, "[index_put_] shape mismatch: value tensor of shape ", shape_str(values->shape),
+    PYDL_CHECK(broadcasts_to(values->shape, a->shape), ValueError, "[index_put_] shape mismatch: value tensor of shape ", shape_str(values->shape),
                " cannot be broadcast to indexing result of shape ", shape_str(a->shape));
     Tensor v = expand(to_dtype(values, a->dtype), a->shape);
     return accumulate ? add(a, v) : clone(v);
@@ -219,19 +226,20 @@ Tensor index_put(const Tensor& a, const TensorList& indices_in, const Tensor& va
   return out;
 }
 
-void index_put_(const Tensor& a, const TensorList& indices_in, const Tensor& values, bool accumulate) {
-  PYDL_CHECK(a && values, TypeError, "[index_put_] expected tensors, got None");
-  check_inplace(a, "index_put_");
+namespace {
+void index_put_impl(const Tensor& a, const TensorList& indices_in, const Tensor& values, bool accumulate, const char* op) {
+  PYDL_CHECK(a && values, TypeError, "[", op, "] expected tensors, got None");
+  check_inplace(a, op);
   if (any_requires_grad({&a, &values})) {
-    rebase(a, index_put(a, indices_in, values, accumulate), "index_put_");
+    rebase(a, index_put(a, indices_in, values, accumulate), op);
     return;
   }
-  TensorList indices = expand_masks(a, indices_in, "index_put_");
+  TensorList indices = expand_masks(a, indices_in, op);
   if (!has_tensor(indices)) {
     Tensor full_idx = arange(0, a->dim() ? a->shape[0] : 1, 1, DType::Int64);
     if (a->dim() == 0) {
-      Shape s = broadcast_shapes(values->shape, a->shape, "index_put_");
-      PYDL_CHECK(s == a->shape, ValueError, "[index_put_] shape mismatch: value tensor of shape ", shape_str(values->shape),
+      Shape s = a->shape;
+      PYDL_CHECK(broadcasts_to(values->shape, s), ValueError, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape),
                  " cannot be broadcast to indexing result of shape ()");
       Tensor v = cast_raw(values, a->dtype);
       if (accumulate) K::binary(K::BinaryOp::Add, *a, *a, *bcast_view(v, s));
@@ -241,11 +249,17 @@ void index_put_(const Tensor& a, const TensorList& indices_in, const Tensor& val
     }
     indices = {full_idx};
   }
-  K::AdvIndexPlan plan = make_plan(a, indices, "index_put_");
-  Tensor v = values_for(a, plan, values, "index_put_");
+  K::AdvIndexPlan plan = make_plan(a, indices, op);
+  Tensor v = values_for(a, plan, values, op);
   if (accumulate || v->storage == a->storage) v = contiguous_copy(v);  // no aliasing while writing
   K::index_put(*a, plan, *v, accumulate);
   a->bump_version();
+}
+
+}  // namespace
+
+void index_put_(const Tensor& a, const TensorList& indices, const Tensor& values, bool accumulate) {
+  index_put_impl(a, indices, values, accumulate, "index_put_");
 }
 
 Tensor nonzero(const Tensor& a) {
@@ -514,8 +528,7 @@ void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tenso
       AutoGradMode off(false);
       pos = getitem(reshape(arange(0, static_cast<double>(a->numel), 1, DType::Int64), a->shape), items);
     }
-    Shape s = broadcast_shapes(value->shape, pos->shape, "setitem");
-    PYDL_CHECK(s == pos->shape, ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
+    PYDL_CHECK(broadcasts_to(value->shape, pos->shape), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
                " cannot be broadcast to indexing result of shape ", shape_str(pos->shape));
     Tensor v = reshape(expand(to_dtype(value, a->dtype), pos->shape), {-1});
     Tensor r = index_put(reshape(a, {-1}), {reshape(pos, {-1})}, v, false);
@@ -525,11 +538,11 @@ void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tenso
   TensorList adv;
   Tensor cur = apply_basic(a, items, adv, "setitem");
   if (has_tensor(adv)) {
-    index_put_(cur, adv, value, false);
+    index_put_impl(cur, adv, value, false, "setitem");
     return;
   }
-  Shape s = broadcast_shapes(value->shape, cur->shape, "setitem");
-  PYDL_CHECK(s == cur->shape, ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
+  Shape s = cur->shape;
+  PYDL_CHECK(broadcasts_to(value->shape, s), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
              " cannot be broadcast to indexing result of shape ", shape_str(cur->shape));
   Tensor v = value->storage == a->storage ? contiguous_copy(value) : value;
   K::copy(*cur, *bcast_view(v, s));
