@@ -9,7 +9,7 @@ from . import _C
 from ._C import Tensor
 
 __all__ = [
-    "index_select", "gather", "scatter_add", "index_put", "nonzero", "masked_fill", "masked_select", "where",
+    "index_select", "gather", "scatter", "scatter_add", "index_put", "nonzero", "masked_fill", "masked_select", "where",
     "argwhere", "sort", "argsort", "topk", "cumsum", "take_along_dim",
 ]
 
@@ -57,6 +57,23 @@ def scatter_add(input, dim, index, src):
         A new tensor of ``input``'s shape.
     """
     return _C.scatter_add(input, dim, index, src)
+
+
+def scatter(input, dim, index, src=None, value=None):
+    """A copy of ``input`` with ``src`` (a tensor, or the scalar ``value``) written at ``index`` along ``dim``."""
+    if src is None:
+        if value is None:
+            raise TypeError("[scatter] expected src or value")
+        src = value
+    return _C.scatter(input, dim, index, src)
+
+
+def _scatter_(self, dim, index, src=None, value=None):
+    if src is None:
+        if value is None:
+            raise TypeError("[scatter_] expected src or value")
+        src = value
+    return _C.scatter_(self, dim, index, src)
 
 
 def index_put(input, indices, values, accumulate=False):
@@ -156,6 +173,8 @@ def _install_indexing_methods():
     T.index_select = index_select
     T.gather = gather
     T.scatter_add = scatter_add
+    T.scatter = scatter
+    T.scatter_ = _scatter_
     T.scatter_add_ = _scatter_add_
     T.index_put_ = _index_put_
     T.index_put = index_put

@@ -324,3 +324,28 @@ def test_against_torch():
     np.testing.assert_allclose(npy(py_), ty.detach().numpy())
     np.testing.assert_allclose(npy(pw.grad), tw.grad.numpy())
     np.testing.assert_allclose(npy(pv.grad), tv.grad.numpy())
+
+
+def test_scatter_take_along_dim_and_tensor_fill_value():
+    a = rng.standard_normal((3, 4))
+    idx = np.array([[1, 0, 3], [2, 3, 0], [0, 1, 2]])  # no repeats within a row
+    ref = a.copy()
+    np.put_along_axis(ref, idx, -1.0, 1)
+    np.testing.assert_array_equal(pydl.scatter(T(a), 1, T(idx), value=-1.0).numpy(), ref)
+    y = T(a)
+    y.scatter_(1, T(idx), pydl.full([3, 3], -1.0, dtype=pydl.float64))
+    np.testing.assert_array_equal(y.numpy(), ref)
+    gradcheck(lambda x, s: pydl.scatter(x, 1, T(idx), s), (f64(3, 4), f64(3, 3)))
+    np.testing.assert_array_equal(pydl.take_along_dim(T(a), T(idx[:, :1]), 1).numpy(),
+                                  np.take_along_axis(a, idx[:, :1], 1))
+    v = pydl.full([], 2.0, dtype=pydl.float64)
+    v.requires_grad_(True)
+    gradcheck(lambda x, v: x.masked_fill(x.detach() > 0, v), (f64(3, 4), v))
+
+
+def test_setitem_into_buffer_records_history():
+    w = f64(2, 3)
+    out = pydl.zeros(4, 3, dtype=pydl.float64)
+    out[1:3] = w * 2
+    out.sum().backward()
+    np.testing.assert_array_equal(npy(w.grad), np.full((2, 3), 2.0))

@@ -332,6 +332,40 @@ void scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Te
   self->bump_version();
 }
 
+Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src_in) {
+  PYDL_CHECK(a, TypeError, "[scatter] expected a tensor, got None");
+  Tensor idx = gather_index(a, dim, index, "scatter");
+  Tensor src = to_dtype(scatter_src(a, dim, idx, src_in, "scatter"), a->dtype);
+  Tensor out = contiguous_copy(a);
+  K::scatter(*out, dim, *idx, *src, false);
+  if (any_requires_grad({&a, &src})) {
+    // d/da = g with the overwritten positions zeroed;  d/dsrc = g at the written positions
+    auto node = make_node("ScatterBackward", {a, src}, [dim](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor i = n.get(0), ga, gs;
+      if (n.next_edges[0].fn) ga = scatter(g[0], dim, i, zeros(i->shape, g[0]->dtype));
+      if (n.next_edges[1].fn) gs = gather(g[0], dim, i);
+      return {ga, gs};
+    });
+    node->saved.emplace_back(idx, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+void scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src_in) {
+  PYDL_CHECK(self && src_in, TypeError, "[scatter_] expected tensors, got None");
+  check_inplace(self, "scatter_");
+  if (any_requires_grad({&self, &src_in})) {
+    rebase(self, scatter(self, dim, index, src_in), "scatter_");
+    return;
+  }
+  Tensor idx = gather_index(self, dim, index, "scatter_");
+  Tensor src = cast_raw(scatter_src(self, dim, idx, src_in, "scatter_"), self->dtype);
+  if (src->storage == self->storage) src = contiguous_copy(src);
+  K::scatter(*self, dim, *idx, *src, false);
+  self->bump_version();
+}
+
 // ---- masks ---------------------------------------------------------------------------
 
 namespace {
@@ -347,6 +381,15 @@ Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
   PYDL_CHECK(s == a->shape, ValueError, "[masked_fill] mask of shape ", shape_str(mask->shape),
              " cannot be broadcast to the input's shape ", shape_str(a->shape));
   return where(mask, scalar_tensor(value, a->dtype), a);
+}
+
+Tensor masked_fill(const Tensor& a, const Tensor& mask, const Tensor& value) {
+  check_mask(a, mask, "masked_fill");
+  PYDL_CHECK(value && value->dim() == 0, ValueError, "[masked_fill] only supports a 0-dimensional value tensor, got shape ",
+             value ? shape_str(value->shape) : std::string("None"));
+  PYDL_CHECK(broadcasts_to(mask->shape, a->shape), ValueError, "[masked_fill] mask of shape ", shape_str(mask->shape),
+             " cannot be broadcast to the input's shape ", shape_str(a->shape));
+  return where(mask, to_dtype(value, a->dtype), a);
 }
 
 void masked_fill_(const Tensor& a, const Tensor& mask, double value) {

@@ -133,6 +133,12 @@ Tensor masked_fill(const Tensor& a, const Tensor& mask, double value);
 // ---- index.cpp: added by the indexing work ----
 /// In-place scatter_add: self[..., index[p], ...] += src[p] along `dim`.
 void scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+/// A copy of `a` with src written at index along dim (last write wins on repeats).
+Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
+/// In-place scatter.
+void scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+/// masked_fill with a 0-d tensor value (differentiable in the value too).
+Tensor masked_fill(const Tensor& a, const Tensor& mask, const Tensor& value);
 /// Out-of-place index_put_ (differentiable in `a` and `values`).
 Tensor index_put(const Tensor& a, const TensorList& indices, const Tensor& values, bool accumulate);
 /// In-place masked_fill.

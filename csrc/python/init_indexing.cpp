@@ -136,10 +136,26 @@ void init_indexing(py::module_& m) {
     return nogil(a->numel, [&] { return index_put(a, idx, v, accumulate); });
   }, py::arg("input"), py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
   m.def("nonzero", [](const Tensor& a) { return nogil(a->numel, [&] { return nonzero(a); }); });
+  m.def("scatter", [](const Tensor& a, int64_t dim, const Tensor& idx, py::handle src) {
+    Tensor s = py::isinstance<TensorImpl>(src) ? src.cast<Tensor>() : expand(to_tensor(src, a, "scatter"), idx->shape);
+    return nogil(a->numel + idx->numel, [&] { return scatter(a, dim, idx, s); });
+  }, py::arg("input"), py::arg("dim"), py::arg("index"), py::arg("src"));
+  m.def("scatter_", [](const Tensor& a, int64_t dim, const Tensor& idx, py::handle src) {
+    Tensor s = py::isinstance<TensorImpl>(src) ? src.cast<Tensor>() : expand(to_tensor(src, a, "scatter_"), idx->shape);
+    nogil(idx->numel, [&] { scatter_(a, dim, idx, s); return 0; });
+    return a;
+  }, py::arg("self"), py::arg("dim"), py::arg("index"), py::arg("src"));
   m.def("masked_fill", [](const Tensor& a, const Tensor& mask, py::handle v) {
+    if (py::isinstance<TensorImpl>(v) && v.cast<Tensor>()->requires_grad) return masked_fill(a, mask, v.cast<Tensor>());
     return masked_fill(a, mask, fill_value(v, "masked_fill"));
   }, py::arg("input"), py::arg("mask"), py::arg("value"));
   m.def("masked_fill_", [](const Tensor& a, const Tensor& mask, py::handle v) {
+    if (py::isinstance<TensorImpl>(v) && v.cast<Tensor>()->requires_grad) {
+      // differentiable in the value: out of place, then written back like any in-place op
+      Tensor r = masked_fill(a, mask, v.cast<Tensor>());
+      index_put_(a, {}, r, false);
+      return a;
+    }
     masked_fill_(a, mask, fill_value(v, "masked_fill_"));
     return a;
   }, py::arg("self"), py::arg("mask"), py::arg("value"));
