@@ -37,6 +37,12 @@ bool broadcasts_to(const Shape& from, const Shape& to) {
   return true;
 }
 
+// `s` without leading size-1 dims beyond `ndim` dims (x[0] = t of shape (1, n) works, as in PyTorch).
+Shape strip_leading_ones(Shape s, size_t ndim) {
+  while (s.size() > ndim && s.front() == 1) s.erase(s.begin());
+  return s;
+}
+
 void check_index_dtype(const Tensor& idx, const char* op) {
   PYDL_CHECK(idx, TypeError, "[", op, "] index must be a tensor, got None");
   PYDL_CHECK(idx->dtype == DType::Int64, TypeError, "[", op, "] index must be an int64 tensor, got ", dtype_name(idx->dtype));
@@ -150,9 +156,12 @@ Tensor index_impl(const Tensor& a, const TensorList& indices_in, const char* op)
 // Checks values against the indexing result's shape; returns values cast and broadcast for the kernel.
 Tensor values_for(const Tensor& a, const K::AdvIndexPlan& plan, const Tensor& values, const char* op) {
   PYDL_CHECK(values, TypeError, "[", op, "] values must be a tensor, got None");
-  PYDL_CHECK(broadcasts_to(values->shape, plan.out_shape), ValueError, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape),
+  Shape vs = strip_leading_ones(values->shape, plan.out_shape.size());
+  PYDL_CHECK(broadcasts_to(vs, plan.out_shape), ValueError, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape),
              " cannot be broadcast to indexing result of shape ", shape_str(plan.out_shape));
-  return bcast_view(cast_raw(values, a->dtype), plan.out_shape);
+  Tensor v = cast_raw(values, a->dtype);
+  if (vs != v->shape) v = as_strided_view(v, vs, Shape(v->strides.end() - vs.size(), v->strides.end()), v->offset);
+  return bcast_view(v, plan.out_shape);
 }
 
 // Shared checks of gather/scatter_add: returns the wrapped contiguous index.
@@ -217,7 +226,10 @@ Tensor index_put(const Tensor& a, const TensorList& indices_in, const Tensor& va
       for (size_t i = 0; i < n_idx; ++i) idx.push_back(n.get(i));
       Tensor ga, gv;
       if (n.next_edges[0].fn) ga = accumulate ? g[0] : index_put(g[0], idx, scalar_tensor(0, g[0]->dtype), false);
-      if (n.next_edges[1].fn) gv = to_dtype(sum_to(index(g[0], idx), vs), vd);
+      if (n.next_edges[1].fn) {
+        Tensor gi = index(g[0], idx);
+        gv = to_dtype(reshape(sum_to(gi, strip_leading_ones(vs, gi->dim())), vs), vd);
+      }
       return {ga, gv};
     });
     for (const Tensor& t : indices) node->saved.emplace_back(t, false);
@@ -571,9 +583,10 @@ void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tenso
       AutoGradMode off(false);
       pos = getitem(reshape(arange(0, static_cast<double>(a->numel), 1, DType::Int64), a->shape), items);
     }
-    PYDL_CHECK(broadcasts_to(value->shape, pos->shape), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
+    Tensor val = reshape(value, strip_leading_ones(value->shape, pos->dim()));
+    PYDL_CHECK(broadcasts_to(val->shape, pos->shape), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
                " cannot be broadcast to indexing result of shape ", shape_str(pos->shape));
-    Tensor v = reshape(expand(to_dtype(value, a->dtype), pos->shape), {-1});
+    Tensor v = reshape(expand(to_dtype(val, a->dtype), pos->shape), {-1});
     Tensor r = index_put(reshape(a, {-1}), {reshape(pos, {-1})}, v, false);
     rebase(a, reshape(r, a->shape), "setitem");
     return;
@@ -585,9 +598,10 @@ void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tenso
     return;
   }
   Shape s = cur->shape;
-  PYDL_CHECK(broadcasts_to(value->shape, s), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
+  Tensor val = reshape(value, strip_leading_ones(value->shape, s.size()));
+  PYDL_CHECK(broadcasts_to(val->shape, s), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
              " cannot be broadcast to indexing result of shape ", shape_str(cur->shape));
-  Tensor v = value->storage == a->storage ? contiguous_copy(value) : value;
+  Tensor v = val->storage == a->storage ? contiguous_copy(val) : val;
   K::copy(*cur, *bcast_view(v, s));
   cur->bump_version();
 }
