@@ -161,7 +161,7 @@ Tensor values_for(const Tensor& a, const K::AdvIndexPlan& plan, const Tensor& va
              " cannot be broadcast to indexing result of shape ", shape_str(plan.out_shape));
   Tensor v = cast_raw(values, a->dtype);
   if (vs != v->shape) v = as_strided_view(v, vs, Shape(v->strides.end() - vs.size(), v->strides.end()), v->offset);
-  return bcast_view(v, plan.out_shape);
+  return contiguous_copy(bcast_view(v, plan.out_shape));  // the kernel reads it contiguously
 }
 
 // Shared checks of gather/scatter_add: returns the wrapped contiguous index.
@@ -263,7 +263,6 @@ void index_put_impl(const Tensor& a, const TensorList& indices_in, const Tensor&
   }
   K::AdvIndexPlan plan = make_plan(a, indices, op);
   Tensor v = values_for(a, plan, values, op);
-  if (accumulate || v->storage == a->storage) v = contiguous_copy(v);  // no aliasing while writing
   K::index_put(*a, plan, *v, accumulate);
   a->bump_version();
 }

@@ -30,7 +30,7 @@ struct AdvIndexPlan {
 };
 /// out = a[plan] (out contiguous of plan.out_shape).
 void index_gather(const TensorImpl& out, const TensorImpl& a, const AdvIndexPlan& plan);
-/// a[plan] = values or += values (values already broadcast to plan.out_shape, a's dtype).
+/// a[plan] = values or += values (values contiguous of plan.out_shape, a's dtype).
 void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& values, bool accumulate);
 
 /// Count of nonzero elements of `a`.
