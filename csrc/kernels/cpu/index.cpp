@@ -42,9 +42,9 @@ inline void store(T* p, T v, bool acc) {
 }  // namespace
 
 bool find_out_of_range(const TensorImpl& idx, int64_t size, int64_t& bad) {
-  if (idx.shape.size() <= 1) {  // the common case: a plain loop
+  if (idx.shape.size() <= 1 || idx.is_contiguous()) {  // the common case: a plain loop
     const int64_t* p = idx.data<int64_t>();
-    const int64_t st = idx.shape.empty() ? 0 : idx.strides[0];
+    const int64_t st = idx.shape.size() == 1 ? idx.strides[0] : 1;
     for (int64_t i = 0; i < idx.numel; ++i) {
       int64_t v = p[i * st];
       if (v < -size || v >= size) { bad = v; return true; }
@@ -65,8 +65,8 @@ bool find_out_of_range(const TensorImpl& idx, int64_t size, int64_t& bad) {
 void wrap_indices(const TensorImpl& out, const TensorImpl& idx, int64_t size) {
   int64_t* o = out.data<int64_t>();
   const int64_t* p = idx.data<int64_t>();
-  if (idx.shape.size() <= 1) {
-    const int64_t st = idx.shape.empty() ? 0 : idx.strides[0];
+  if (idx.shape.size() <= 1 || idx.is_contiguous()) {
+    const int64_t st = idx.shape.size() == 1 ? idx.strides[0] : 1;
     for (int64_t i = 0; i < idx.numel; ++i) { int64_t v = p[i * st]; o[i] = v < 0 ? v + size : v; }
     return;
   }
@@ -79,15 +79,25 @@ void wrap_indices(const TensorImpl& out, const TensorImpl& idx, int64_t size) {
 }
 
 void gather(const TensorImpl& out, const TensorImpl& a, int64_t dim, const TensorImpl& idx) {
+  if (idx.numel == 0) return;
+  // rows of idx's last dim; the base offset of a row skips `dim` (added per element from idx)
+  const int64_t nd = static_cast<int64_t>(idx.shape.size());
+  const int64_t L = nd ? idx.shape[nd - 1] : 1, rows = idx.numel / L;
+  Shape row_shape(idx.shape.begin(), idx.shape.begin() + std::max<int64_t>(nd - 1, 0)), row_st;
+  for (int64_t d = 0; d + 1 < nd; ++d) row_st.push_back(d == dim ? 0 : a.strides[d]);
+  const int64_t sd = nd ? a.strides[dim] : 0;
+  const int64_t sl = (nd && nd - 1 != dim) ? a.strides[nd - 1] : 0;
   PYDL_DISPATCH_ALL(a.dtype, "gather", [&] {
     scalar_t* o = out.data<scalar_t>();
     const scalar_t* src = a.data<scalar_t>();
     const int64_t* ix = idx.data<int64_t>();
-    parallel_for(idx.numel, kGrain, [&](int64_t b, int64_t e) {
-      walk(idx.shape, b, e, [&, i = b](const std::vector<int64_t>& c) mutable {
-        int64_t off = 0;
-        for (size_t d = 0; d < c.size(); ++d) off += (static_cast<int64_t>(d) == dim ? ix[i] : c[d]) * a.strides[d];
-        o[i++] = src[off];
+    parallel_for(rows, std::max<int64_t>(1, kGrain / L), [&](int64_t b, int64_t e) {
+      walk(row_shape, b, e, [&, r = b](const std::vector<int64_t>& c) mutable {
+        const int64_t base = dot(c, row_st);
+        const int64_t* xi = ix + r * L;
+        scalar_t* orow = o + r * L;
+        for (int64_t j = 0; j < L; ++j) orow[j] = src[base + j * sl + xi[j] * sd];
+        ++r;
       });
     });
   });
