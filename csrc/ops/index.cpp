@@ -178,11 +178,10 @@ Tensor gather_index(const Tensor& a, int64_t& dim, const Tensor& index, const ch
 }
 
 // src narrowed to index's shape (differentiable) after the scatter checks.
-Tensor scatter_src(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src, const char* op) {
+Tensor scatter_src(const Tensor& index, const Tensor& src, const char* op) {
   PYDL_CHECK(src, TypeError, "[", op, "] src must be a tensor, got None");
   PYDL_CHECK(src->dim() == index->dim(), ValueError, "[", op, "] index ", shape_str(index->shape), " and src ",
              shape_str(src->shape), " must have the same number of dimensions");
-  (void)a; (void)dim;
   Tensor s = src;
   for (int64_t d = 0; d < src->dim(); ++d) {
     PYDL_CHECK(index->shape[d] <= src->shape[d], ValueError, "[", op, "] index ", shape_str(index->shape),
@@ -315,7 +314,7 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
 Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src_in) {
   PYDL_CHECK(a, TypeError, "[scatter_add] expected a tensor, got None");
   Tensor idx = gather_index(a, dim, index, "scatter_add");
-  Tensor src = to_dtype(scatter_src(a, dim, idx, src_in, "scatter_add"), a->dtype);
+  Tensor src = to_dtype(scatter_src(idx, src_in, "scatter_add"), a->dtype);
   Tensor out = contiguous_copy(a);
   K::scatter(*out, dim, *idx, *src, true);
   if (any_requires_grad({&a, &src})) {
@@ -337,7 +336,7 @@ void scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Te
     return;
   }
   Tensor idx = gather_index(self, dim, index, "scatter_add_");
-  Tensor src = cast_raw(scatter_src(self, dim, idx, src_in, "scatter_add_"), self->dtype);
+  Tensor src = cast_raw(scatter_src(idx, src_in, "scatter_add_"), self->dtype);
   if (src->storage == self->storage) src = contiguous_copy(src);
   K::scatter(*self, dim, *idx, *src, true);
   self->bump_version();
@@ -346,7 +345,7 @@ void scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Te
 Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src_in) {
   PYDL_CHECK(a, TypeError, "[scatter] expected a tensor, got None");
   Tensor idx = gather_index(a, dim, index, "scatter");
-  Tensor src = to_dtype(scatter_src(a, dim, idx, src_in, "scatter"), a->dtype);
+  Tensor src = to_dtype(scatter_src(idx, src_in, "scatter"), a->dtype);
   Tensor out = contiguous_copy(a);
   K::scatter(*out, dim, *idx, *src, false);
   if (any_requires_grad({&a, &src})) {
@@ -371,7 +370,7 @@ void scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor
     return;
   }
   Tensor idx = gather_index(self, dim, index, "scatter_");
-  Tensor src = cast_raw(scatter_src(self, dim, idx, src_in, "scatter_"), self->dtype);
+  Tensor src = cast_raw(scatter_src(idx, src_in, "scatter_"), self->dtype);
   if (src->storage == self->storage) src = contiguous_copy(src);
   K::scatter(*self, dim, *idx, *src, false);
   self->bump_version();
