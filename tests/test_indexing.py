@@ -31,7 +31,7 @@ GETITEM_CASES = [
     (slice(-2, None),), (0, slice(None), -1), (), (Ellipsis,), (slice(10, 20),),
     [0, 2], ([0, 2], [1, 3]), (slice(None), [0, 3]), (Ellipsis, [4, 0, 4]), ([[0], [2]], [1, 2]),
     (slice(None), [0, 1], [1, 2]), ([0, 1], slice(None), [1, 2]), (1, [0, 1], [2, 3]), ([-1, -3],),
-    (np.array([0, 2]),), (slice(None), np.array([[1], [2]])), ([0, 1], None, [2, 3]),
+    (np.array([0, 2]),), (slice(None), np.array([[1], [2]])), (np.array(1), np.int64(-1)), (np.array(True),), ([0, 1], None, [2, 3]),
     (A > 30,), (A[:, :, 0] > 3,), (slice(None), A[0, :, 0] > 4), ([True, False, True],), (True,), (False,),
 ]
 

@@ -46,6 +46,10 @@ TensorIndex parse_item(const py::handle& h) {
     it.step = step.value_or(1);
     return it;
   }
+  if (py::isinstance<py::array>(h) && py::reinterpret_borrow<py::array>(h).ndim() == 0) {
+    // a 0-d array indexes like the scalar it holds (an int selects, a bool adds a dim)
+    return parse_item(py::reinterpret_borrow<py::object>(h).attr("item")());
+  }
   if (py::isinstance<py::list>(h) || py::isinstance<py::array>(h)) {
     Tensor t = to_tensor(h, Tensor(), "index");
     // [] comes back as float64 from NumPy: an empty index list means int64
