@@ -189,26 +189,3 @@ def _install_indexing_methods():
     T.cumsum = cumsum
     T.take_along_dim = take_along_dim
 
-
-_install_indexing_methods()
-
-
-def _chain_after_tensor_methods():
-    # pydl/__init__.py calls _tensor's _install_tensor_methods() after importing this module,
-    # which would put back its simpler Tensor.masked_fill. Run ours again right after it.
-    # (Cleaner: __init__ calling _install_indexing_methods() after _install_tensor_methods().)
-    import sys
-    pkg = sys.modules.get(__package__)
-    first = getattr(pkg, "_install_tensor_methods", None)
-    if first is None or getattr(first, "_chained_indexing", False):
-        return
-
-    def _install_tensor_methods():
-        first()
-        _install_indexing_methods()
-
-    _install_tensor_methods._chained_indexing = True
-    pkg._install_tensor_methods = _install_tensor_methods
-
-
-_chain_after_tensor_methods()
