@@ -33,7 +33,7 @@ def _as_tensor(value):
         arr = arr.astype(np.float32)
     elif arr.dtype.kind in "iu":
         arr = arr.astype(np.int64)
-    return _C._to_tensor(np.ascontiguousarray(arr), None)
+    return _C._to_tensor(arr if arr.flags.c_contiguous else arr.copy(order="C"), None)
 
 
 class RemovableHandle:
