@@ -107,7 +107,7 @@ class ToTensor(_Transform):
             return x, False
         y = _to_nchw(x, True)
         if y.dtype == np.uint8:
-            y = y.astype(np.float32) * np.float32(1.0 / 255.0)
+            y = np.multiply(y, np.float32(1.0 / 255.0), dtype=np.float32)  # one pass, no uint8 -> float copy
         else:
             y = np.ascontiguousarray(y, dtype=np.float32)
         return y, False
