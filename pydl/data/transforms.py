@@ -8,7 +8,6 @@ without a Python loop over its samples.
 Layouts: a "PIL-like" image is a uint8 (H, W) or (H, W, C) array (what datasets return without
 ToTensor); a tensor image is float (C, H, W). Batched: (N, H, W[, C]) and (N, C, H, W).
 """
-import math
 import numbers
 
 import numpy as np
