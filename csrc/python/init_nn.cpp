@@ -1,8 +1,116 @@
-// Bindings for the nn ops (pydl._C.<name>).
+// Bindings for the nn ops (pydl._C.<name>). Argument parsing (PyTorch defaults, tuples)
+// lives in pydl/nn/functional.py; each binding releases the GIL around the op.
+#include "ops/nn.h"
 #include "python/bind.h"
 
 namespace pydl {
 
-void init_nn(py::module_& m) { (void)m; }
+namespace {
+// Runs f without the GIL (nn ops are large enough that releasing it always pays).
+template <typename F>
+auto nogil(F&& f) {
+  py::gil_scoped_release r;
+  return f();
+}
+Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
+using OT = std::optional<Tensor>;
+}  // namespace
 
+void init_nn_conv(py::module_& m);
+void init_nn_more(py::module_& m);
+
+void init_nn(py::module_& m) {
+  init_nn_conv(m);
+  init_nn_more(m);
+  m.def("linear", [](const Tensor& x, const Tensor& w, OT b) { return nogil([&] { return linear(x, w, opt(b)); }); },
+        py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
+  m.def("leaky_relu", [](const Tensor& x, double s) { return nogil([&] { return leaky_relu(x, s); }); });
+  m.def("elu", [](const Tensor& x, double a) { return nogil([&] { return elu(x, a); }); });
+  m.def("gelu", [](const Tensor& x, bool t) { return nogil([&] { return gelu(x, t); }); });
+  m.def("silu", [](const Tensor& x) { return nogil([&] { return silu(x); }); });
+  m.def("softplus", [](const Tensor& x, double b, double t) { return nogil([&] { return softplus(x, b, t); }); });
+  m.def("softmax", [](const Tensor& x, int64_t d) { return nogil([&] { return softmax(x, d); }); });
+  m.def("log_softmax", [](const Tensor& x, int64_t d) { return nogil([&] { return log_softmax(x, d); }); });
+  m.def("dropout", [](const Tensor& x, double p, bool tr) { return nogil([&] { return dropout(x, p, tr); }); });
+
+  m.def("cross_entropy", [](const Tensor& x, const Tensor& t, OT w, const std::string& red, int64_t ig, double ls) {
+    Reduction r = parse_reduction(red, "cross_entropy");
+    return nogil([&] { return cross_entropy(x, t, opt(w), r, ig, ls); });
+  });
+  m.def("nll_loss", [](const Tensor& x, const Tensor& t, OT w, const std::string& red, int64_t ig) {
+    Reduction r = parse_reduction(red, "nll_loss");
+    return nogil([&] { return nll_loss(x, t, opt(w), r, ig); });
+  });
+  m.def("mse_loss", [](const Tensor& x, const Tensor& y, const std::string& red) {
+    Reduction r = parse_reduction(red, "mse_loss");
+    return nogil([&] { return mse_loss(x, y, r); });
+  });
+  m.def("l1_loss", [](const Tensor& x, const Tensor& y, const std::string& red) {
+    Reduction r = parse_reduction(red, "l1_loss");
+    return nogil([&] { return l1_loss(x, y, r); });
+  });
+  m.def("smooth_l1_loss", [](const Tensor& x, const Tensor& y, const std::string& red, double beta) {
+    Reduction r = parse_reduction(red, "smooth_l1_loss");
+    return nogil([&] { return smooth_l1_loss(x, y, r, beta); });
+  });
+  m.def("binary_cross_entropy", [](const Tensor& x, const Tensor& y, OT w, const std::string& red) {
+    Reduction r = parse_reduction(red, "binary_cross_entropy");
+    return nogil([&] { return binary_cross_entropy(x, y, opt(w), r); });
+  });
+  m.def("binary_cross_entropy_with_logits", [](const Tensor& x, const Tensor& y, OT w, OT pw, const std::string& red) {
+    Reduction r = parse_reduction(red, "binary_cross_entropy_with_logits");
+    return nogil([&] { return binary_cross_entropy_with_logits(x, y, opt(w), opt(pw), r); });
+  });
+}
+
+}  // namespace pydl
+
+namespace pydl {
+void init_nn_conv(py::module_& m) {
+  m.def("conv2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, IntList stride, IntList padding,
+                     IntList dilation, int64_t groups) {
+    py::gil_scoped_release r;
+    return conv2d(x, w, b ? *b : Tensor(), stride, padding, dilation, groups);
+  }, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+     py::arg("groups"));
+}
+}  // namespace pydl
+
+namespace pydl {
+void init_nn_more(py::module_& m) {
+  using OT = std::optional<Tensor>;
+  auto o = [](const OT& t) { return t ? *t : Tensor(); };
+  m.def("max_pool2d", [](const Tensor& x, IntList k, IntList s, IntList p, IntList d, bool ceil) {
+    py::gil_scoped_release r;
+    return max_pool2d(x, k, s, p, d, ceil);
+  });
+  m.def("avg_pool2d", [](const Tensor& x, IntList k, IntList s, IntList p, bool ceil, bool cip, std::optional<int64_t> dv) {
+    py::gil_scoped_release r;
+    return avg_pool2d(x, k, s, p, ceil, cip, dv);
+  });
+  m.def("adaptive_avg_pool2d", [](const Tensor& x, IntList os) {
+    py::gil_scoped_release r;
+    return adaptive_avg_pool2d(x, os);
+  });
+  m.def("batch_norm", [o](const Tensor& x, OT rm, OT rv, OT w, OT b, bool training, double mom, double eps) {
+    py::gil_scoped_release r;
+    return batch_norm(x, o(rm), o(rv), o(w), o(b), training, mom, eps);
+  });
+  m.def("layer_norm", [o](const Tensor& x, IntList ns, OT w, OT b, double eps) {
+    py::gil_scoped_release r;
+    return layer_norm(x, ns, o(w), o(b), eps);
+  });
+  m.def("embedding", [](const Tensor& w, const Tensor& idx, std::optional<int64_t> pad) {
+    py::gil_scoped_release r;
+    return embedding(w, idx, pad);
+  });
+  m.def("pad", [](const Tensor& x, IntList p, const std::string& mode, double value) {
+    py::gil_scoped_release r;
+    return pad(x, p, mode, value);
+  });
+  m.def("one_hot", [](const Tensor& idx, int64_t n) {
+    py::gil_scoped_release r;
+    return one_hot(idx, n);
+  });
+}
 }  // namespace pydl
