@@ -115,7 +115,7 @@ Tensor layer_norm(const Tensor& x, IntList ns, const Tensor& w, const Tensor& b,
       if (w) w = contig(w);
       Tensor gx = n.next_edges[0].fn ? empty(x->shape, x->dtype) : Tensor();
       Tensor gw = n.next_edges[1].fn ? empty(w->shape, x->dtype) : Tensor();
-      Tensor gb = n.next_edges[2].fn ? empty(n.outputs.empty() ? Shape{D} : Shape{D}, x->dtype) : Tensor();
+      Tensor gb = n.next_edges[2].fn ? empty({D}, x->dtype) : Tensor();
       PYDL_DISPATCH_FLOAT(x->dtype, "layer_norm", [&] {
         using T = scalar_t;
         if (x->numel == 0) {
