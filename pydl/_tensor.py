@@ -675,3 +675,29 @@ def _install_tensor_methods():
     T.new_full = lambda self, size, v, dtype=None, **k: full(size, v, dtype=dtype or self.dtype)
     T.new_empty = lambda self, *size, dtype=None, **k: empty(*size, dtype=dtype or self.dtype)
     T.new_tensor = lambda self, data, dtype=None, **k: tensor(data, dtype=dtype or self.dtype)
+
+
+def _rebuild_tensor(array, requires_grad):
+    t = _C._to_tensor(array, None)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _tensor_reduce_ex(self, proto):
+    """Pickling (and copy.copy) store the values as a NumPy array plus requires_grad."""
+    return (_rebuild_tensor, (np.array(self.detach().numpy(), copy=True), self.requires_grad))
+
+
+def _tensor_deepcopy(self, memo):
+    if id(self) in memo:
+        return memo[id(self)]
+    out = _C.clone(self.detach())
+    if self.requires_grad:
+        out.requires_grad_(True)
+    if self.grad is not None:
+        out.grad = _C.clone(self.grad)
+    memo[id(self)] = out
+    return out
+
+
+Tensor.__reduce_ex__ = _tensor_reduce_ex
+Tensor.__deepcopy__ = _tensor_deepcopy
