@@ -184,7 +184,7 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   else
     throw TypeError(str("[", op, "] can't convert an array of dtype ", std::string(py::str(arr.dtype())),
                         " to a tensor; supported: float32, float64, int64, bool"));
-  arr = np.attr("ascontiguousarray")(arr, target);
+  arr = np.attr("asarray")(arr, target, py::arg("order") = "C");  // ascontiguousarray would make 0-d 1-d
   return contiguous_copy(wrap_numpy(arr, op));
 }
 
