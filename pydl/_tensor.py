@@ -196,8 +196,8 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
 def randint(low, high=None, size=None, dtype=None, device=None, generator=None):
     """Integers uniform in [low, high)."""
     _check_device(device, "randint")
-    if high is None:
-        low, high = 0, low
+    if high is None or (size is None and not isinstance(high, (int, np.integer))):
+        low, high, size = 0, low, size if high is None else high  # randint(high, size)
     if size is None:
         raise TypeError("[randint] missing required argument 'size'")
     return _C.randint(int(low), int(high), _shape((size,)), _dt(dtype, _C.dtype.int64))
@@ -503,8 +503,7 @@ def _repr(self):
     """Values like PyTorch: tensor([[1., 2.]], requires_grad=True)."""
     arr = self.detach().numpy()
     if arr.dtype == np.float32 or arr.dtype == np.float64:
-        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, floatmode="maxprec_equal",
-                               suppress_small=True)
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, floatmode="fixed")
         if arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) and "e" not in body:
             body = np.array2string(arr, separator=", ", prefix="tensor(", formatter={"float_kind": lambda v: f"{v:.0f}."})
     else:

@@ -178,7 +178,9 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   }
   char k = arr.dtype().kind();
   std::string target;
-  if (k == 'f') target = (!py::isinstance<py::array>(obj) || arr.dtype().itemsize() < 4) ? "float32" : (arr.dtype().itemsize() == 4 ? "float32" : "float64");
+  // Python floats become float32; NumPy arrays and scalars (np.float64(2.0)) keep float64, like torch
+  bool from_numpy = py::isinstance<py::array>(obj) || py::isinstance(obj, np.attr("generic"));
+  if (k == 'f') target = (!from_numpy || arr.dtype().itemsize() < 4) ? "float32" : (arr.dtype().itemsize() == 4 ? "float32" : "float64");
   else if (k == 'i' || k == 'u') target = "int64";
   else if (k == 'b') target = "bool";
   else
