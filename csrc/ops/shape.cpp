@@ -29,7 +29,8 @@ Shape infer_shape(IntList shape, int64_t numel, const char* op) {
       infer = static_cast<int64_t>(i);
     } else {
       PYDL_CHECK(shape[i] >= 0, ValueError, "[", op, "] invalid shape dimension ", shape[i]);
-      known *= shape[i];
+      PYDL_CHECK(!__builtin_mul_overflow(known, shape[i], &known), ValueError, "[", op, "] shape '", shape_str(shape),
+                 "' is invalid for input of size ", numel);
     }
   }
   if (infer >= 0) {
