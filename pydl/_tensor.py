@@ -307,6 +307,8 @@ def clamp(input, min=None, max=None):  # noqa: A002
         if max is not None:
             out = _C.minimum(out, max)
         return out
+    if not input.dtype.is_floating_point and any(isinstance(v, float) for v in (min, max)):
+        input = _C.to_dtype(input, _default_dtype[0])  # int tensor, float bound -> float, like torch
     return _C.clamp(input, None if min is None else float(min), None if max is None else float(max))
 
 

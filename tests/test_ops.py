@@ -626,3 +626,56 @@ def test_inplace_dtype_and_shape_errors():
         x.add_(pydl.zeros(2, 3, dtype=pydl.int64))
     with pytest.raises(TypeError, match=r"^\[div_\]"):
         x /= 2
+
+
+# ---- regressions: each of these once gave a silent wrong answer ---------------------------
+
+def test_inplace_into_expanded_tensor_raises():
+    x = pydl.zeros(1).expand(3)
+    with pytest.raises(RuntimeError, match=r"^\[add_\].*single memory location"):
+        x.add_(pydl.tensor([1.0, 2.0, 3.0]))
+    with pytest.raises(RuntimeError, match=r"^\[copy_\].*single memory location"):
+        pydl.zeros(2, 1).expand(2, 3).copy_(pydl.ones(2, 3))
+    base = pydl.zeros(1)
+    base.expand(3).fill_(2.0)  # one value for every element is fine, as in torch
+    assert base.tolist() == [2.0]
+
+
+def test_integer_division_by_zero_raises():
+    with pytest.raises(RuntimeError, match=r"^\[floor_divide\] ZeroDivisionError"):
+        pydl.tensor([1, 2]) // pydl.tensor([1, 0])
+    with pytest.raises(RuntimeError, match=r"^\[remainder\] ZeroDivisionError"):
+        pydl.tensor([1, 2]) % 0
+    assert (pydl.tensor([1.0]) // 0).tolist() == [float("inf")]  # floats follow IEEE
+    np.testing.assert_array_equal((pydl.tensor([-7, 7, 9]) // pydl.tensor([2, -2, 3])).numpy(), [-4, -4, 3])
+
+
+def test_neg_of_bool_raises():
+    with pytest.raises(TypeError, match=r"^\[neg\]"):
+        -pydl.tensor([True, False])
+    assert (~pydl.tensor([True, False])).tolist() == [False, True]
+
+
+def test_clamp_int_tensor_with_float_bounds_promotes():
+    out = pydl.tensor([1, 5]).clamp(1.5, 3.5)
+    assert out.dtype == pydl.float32 and out.tolist() == [1.5, 3.5]
+    out = pydl.tensor([1, 5]).clamp(2, 3)
+    assert out.dtype == pydl.int64 and out.tolist() == [2, 3]
+
+
+def test_view_numel_overflow_raises():
+    with pytest.raises(ValueError, match=r"^\[view\]"):
+        pydl.tensor(1.0).expand(2**40, 2**40)
+    with pytest.raises(ValueError, match=r"^\[reshape\]"):
+        pydl.zeros(0).reshape(2**32, 2**32, 0, -1)
+    with pytest.raises(ValueError, match=r"^\[reshape\]"):
+        pydl.zeros(0).reshape(2**32, 2**32)
+
+
+@pytest.mark.xfail(strict=True, reason="in-place ops on views of tensors in the autograd graph are not supported yet")
+def test_inplace_on_view_of_nonleaf_is_differentiable():
+    x = pydl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y.view(3).mul_(x)  # y = 2 x^2
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0, 12.0])

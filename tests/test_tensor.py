@@ -357,3 +357,15 @@ def test_repr_matches_torch():
         assert repr(pydl.tensor(data)) == repr(torch.tensor(data)).replace("torch.", "pydl."), data
     x = pydl.tensor([1.0, 2.0], requires_grad=True) * 2
     assert repr(x).startswith("tensor([2., 4.], grad_fn=<")
+
+
+def test_python_ints_beyond_int64_raise():
+    with pytest.raises(ValueError, match=r"^\[tensor\].*int64"):
+        pydl.tensor(2**63)
+    with pytest.raises((ValueError, TypeError)):
+        pydl.tensor([2**64])
+    with pytest.raises(ValueError, match="int64"):
+        pydl.ones(1) + 2**63
+    assert pydl.tensor(2**63 - 1).item() == 2**63 - 1
+    assert pydl.tensor(-2**63).item() == -2**63
+    assert pydl.tensor(np.array([3], dtype=np.uint8)).tolist() == [3]

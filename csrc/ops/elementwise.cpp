@@ -235,7 +235,16 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+void check_int_divisor(const Tensor& b, DType result, const char* op) {
+  if (is_floating(result)) return;
+  AutoGradMode off(false);
+  PYDL_CHECK(item(amax(compare(Cmp::Eq, b, scalar_tensor(0, b->dtype)), {}, false)) == 0, RuntimeError, "[", op,
+             "] ZeroDivisionError: integer division by zero (divisor of shape ", shape_str(b->shape), ", dtype ",
+             dtype_name(b->dtype), ")");
+}
+
 Tensor remainder(const Tensor& a, const Tensor& b) {
+  if (b->numel > 0) check_int_divisor(b, promote(a->dtype, b->dtype), "remainder");
   Tensor out = binary_raw(K::BinaryOp::Remainder, a, b, promote(a->dtype, b->dtype), "remainder");
   if (any_requires_grad({&a, &b})) {
     auto node = make_node("RemainderBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
@@ -279,7 +288,13 @@ PYDL_UNARY(erf, Erf, "ErfBackward", true, false, Tensor x = n.get(0); return mul
     record_unary(BNAME, a, out, SAVE_IN, SAVE_OUT, [](FunctionNode& n, const Tensor& g) { __VA_ARGS__ }); \
     return out;                                                                   \
   }
-PYDL_UNARY_KEEP(neg, Neg, "NegBackward", false, false, (void)n; return neg(g);)
+Tensor neg_raw(const Tensor& a);
+Tensor neg(const Tensor& a) {
+  PYDL_CHECK(a->dtype != DType::Bool, TypeError, "[neg] negation, the `-` operator, on a bool tensor is not supported; "
+             "use `~` or logical_not() to invert a mask");
+  return neg_raw(a);
+}
+PYDL_UNARY_KEEP(neg_raw, Neg, "NegBackward", false, false, (void)n; return neg(g);)
 PYDL_UNARY_KEEP(abs, Abs, "AbsBackward", true, false, return mul(g, sign(n.get(0)));)
 PYDL_UNARY_KEEP(relu, Relu, "ReluBackward", false, true, Tensor y = n.get(0); return mul(g, to_dtype(compare(Cmp::Gt, y, scalar_tensor(0, y->dtype)), g->dtype));)
 PYDL_UNARY_KEEP(square, Square, "SquareBackward", true, false, return mul(g, mul_scalar(n.get(0), 2.0));)
@@ -375,9 +390,19 @@ void rebase_inplace(const Tensor& self, const Tensor& result, const char* op) {
   self->requires_grad = result->requires_grad;
 }
 
+// An expanded (stride-0) tensor has several elements in one memory location: writing
+// a different value to each would keep only the last one (torch raises here too).
+void check_no_internal_overlap(const Tensor& self, const char* op) {
+  for (int64_t i = 0; i < self->dim(); ++i)
+    PYDL_CHECK(!(self->strides[i] == 0 && self->shape[i] > 1), RuntimeError, "[", op, "] unsupported operation: more "
+               "than one element of the written-to tensor of shape ", shape_str(self->shape), " (strides ",
+               shape_str(self->strides), ") refers to a single memory location. Call .clone() before writing to it.");
+}
+
 template <typename OutOfPlace>
 void inplace_binary(const Tensor& self, const Tensor& other, K::BinaryOp op, const char* name, OutOfPlace f) {
   check_inplace(self, name);
+  check_no_internal_overlap(self, name);
   if (any_requires_grad({&self, &other})) {
     rebase_inplace(self, f(clone(self), other), name);
     return;
@@ -414,6 +439,7 @@ void div_(const Tensor& self, const Tensor& other) {
 
 void copy_(const Tensor& self, const Tensor& src) {
   check_inplace(self, "copy_");
+  check_no_internal_overlap(self, "copy_");
   Shape s = broadcast_shapes(self->shape, src->shape, "copy_");
   PYDL_CHECK(s == self->shape, ValueError, "[copy_] source of shape ", shape_str(src->shape),
              " cannot be broadcast to the destination's shape ", shape_str(self->shape));

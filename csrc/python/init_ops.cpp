@@ -35,7 +35,8 @@ Tensor cmp(const Tensor& a, const Tensor& b) { return compare(OP, a, b); }
 
 Tensor floordiv(const Tensor& a, const Tensor& b) {
   if (!is_floating(a->dtype) && !is_floating(b->dtype)) {
-    // integer floor division: a - remainder(a, b) then exact division
+    if (b->numel > 0) check_int_divisor(b, promote(a->dtype, b->dtype), "floor_divide");
+    // integer floor division through float64 (exact for |a| < 2**53)
     return to_dtype(floor(div(a, b)), promote(a->dtype, b->dtype));
   }
   return floor(div(a, b));

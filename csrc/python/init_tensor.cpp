@@ -181,7 +181,12 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   // Python floats become float32; NumPy arrays and scalars (np.float64(2.0)) keep float64, like torch
   bool from_numpy = py::isinstance<py::array>(obj) || py::isinstance(obj, np.attr("generic"));
   if (k == 'f') target = (!from_numpy || arr.dtype().itemsize() < 4) ? "float32" : (arr.dtype().itemsize() == 4 ? "float32" : "float64");
-  else if (k == 'i' || k == 'u') target = "int64";
+  else if (k == 'i' || k == 'u') {
+    target = "int64";
+    if (k == 'u' && arr.dtype().itemsize() == 8 && arr.size() > 0 &&
+        np.attr("any")(np.attr("greater")(arr, py::int_(INT64_MAX))).cast<bool>())
+      throw ValueError(str("[", op, "] value out of range for int64 (Python ints must be < 2**63)"));
+  }
   else if (k == 'b') target = "bool";
   else
     throw TypeError(str("[", op, "] can't convert an array of dtype ", std::string(py::str(arr.dtype())),
