@@ -39,6 +39,9 @@ def test_factories_valid_or_clean_error(shape, dtype, factory):
         else:
             t = getattr(pydl, factory)(*shape, dtype=dtype)
     except ERRORS as e:
+        if factory in ("rand", "randn") and dtype in (pydl.int64, pydl.bool) and isinstance(e, TypeError):
+            assert str(e).startswith(("[uniform_]", "[normal_]")), e
+            return
         if any(d < 0 for d in shape):
             assert isinstance(e, ValueError) and "negative" in str(e), e
         elif size > 1e9:
@@ -46,7 +49,7 @@ def test_factories_valid_or_clean_error(shape, dtype, factory):
         elif size == 0 and max(shape) > 1e9:
             assert isinstance(e, (MemoryError, ValueError)), e  # (2**62, 2**62, 0): refusing is fine
         else:
-            assert factory in ("rand", "randn") and dtype in (pydl.int64, pydl.bool) and isinstance(e, TypeError), e
+            raise
         return
     assert all(d >= 0 for d in shape) and size < 1e9, shape
     assert tuple(t.shape) == tuple(shape) and t.dtype == dtype and t.numel() == int(np.prod(shape, dtype=object))
@@ -85,7 +88,8 @@ def test_reshape_view_expand(shape, target):
             continue
         assert got.numel() == int(np.prod([int(d) for d in got.shape])), (shape, target, op)
         if got.numel() > 10**6 or max(got.shape, default=0) > 10**6:  # a huge stride-0 expand is a valid view
-            assert op == "expand" and a.size <= 1 or got.numel() == 0, (shape, target)
+            assert op == "expand" or got.numel() == 0, (shape, target)
+            assert got.numel() == 0 or all(st == 0 for st, d in zip(got.stride(), got.shape) if d > 10**6), got.stride()
             continue
         if op == "expand":
             want = np.broadcast_to(a, [a.shape[i - (len(target) - a.ndim)] if d == -1 else d for i, d in enumerate(target)])
