@@ -370,3 +370,34 @@ def test_grad_fn_names_and_next_functions():
     (nxt, _), = y.grad_fn.next_functions
     assert "Mul" in nxt.name()
     assert x.grad_fn is None and x.is_leaf and not y.is_leaf
+
+
+def test_gradient_dtype_follows_the_tensor():
+    x = pydl.ones(2, requires_grad=True)
+    x.backward(pydl.ones(2, dtype=pydl.float64))  # seed of another dtype, straight into a leaf
+    assert x.grad.dtype == pydl.float32 and x.grad.tolist() == [1.0, 1.0]
+    x.grad = None
+    (x * 2).backward(pydl.ones(2, dtype=pydl.float64))
+    assert x.grad.dtype == pydl.float32 and x.grad.tolist() == [2.0, 2.0]
+
+
+def test_retain_grad_follows_inplace_change():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (pydl, torch):
+        a = lib.ones(2, requires_grad=True)
+        b = a * 2
+        b.retain_grad()
+        b.mul_(3)
+        (b * b).sum().backward()
+        results.append((b.grad.tolist(), a.grad.tolist()))
+    assert results[0] == results[1]
+
+
+def test_inplace_through_view_of_saved_tensor_raises():
+    p = leaf([1.0, 2.0])
+    c = pydl.tensor([3.0, 4.0], dtype=pydl.float64)
+    w = p * c  # saves c
+    c.view(2).add_(1)  # a view shares the version counter
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        w.sum().backward()

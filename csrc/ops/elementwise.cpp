@@ -385,6 +385,15 @@ void rebase_inplace(const Tensor& self, const Tensor& result, const char* op) {
     K::copy(*self, *result);
   }
   self->bump_version();
+  if (self->retains_grad && self->grad_fn && result->grad_fn) {
+    // retain_grad follows the tensor: .grad is the gradient of its new value, as in torch
+    auto& from = self->grad_fn->pre_hooks;
+    for (auto it = from.begin(); it != from.end();) {
+      if (it->first != self->output_nr) { ++it; continue; }
+      result->grad_fn->pre_hooks.push_back({result->output_nr, std::move(it->second)});
+      it = from.erase(it);
+    }
+  }
   self->grad_fn = result->grad_fn;
   self->output_nr = result->output_nr;
   self->requires_grad = result->requires_grad;
