@@ -4,6 +4,7 @@ Everything here parses arguments and calls one op of the compiled core; no numer
 """
 import builtins
 import collections
+import operator
 
 import numpy as np
 
@@ -98,10 +99,20 @@ def _finish(t, requires_grad):
     return t
 
 
+def _index(v, op):
+    """An int from an int-like (int, np.integer, 0-d int tensor); TypeError for 2.5 or None."""
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"[{op}] expected an integer, got {type(v).__name__} {v!r}") from None
+
+
 def _shape(size):
     if len(size) == 1 and not isinstance(size[0], (int, np.integer)):
-        return [int(s) for s in size[0]]
-    return [int(s) for s in size]
+        if not hasattr(size[0], "__iter__") or isinstance(size[0], str) or (isinstance(size[0], Tensor) and size[0].ndim == 0):
+            return [_index(size[0], "size")]
+        return [_index(s, 'size') for s in size[0]]
+    return [_index(s, 'size') for s in size]
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -250,9 +261,9 @@ def numel(t):
 def _dims(dim):
     if dim is None:
         return []
-    if isinstance(dim, (int, np.integer)):
-        return [int(dim)]
-    return [int(d) for d in dim]
+    if isinstance(dim, (int, np.integer, str)) or not hasattr(dim, "__iter__"):
+        return [_index(dim, 'dim')]
+    return [_index(d, 'dim') for d in dim]
 
 
 add = lambda input, other, alpha=1: _C.add(input, other if alpha == 1 else other * alpha)  # noqa: E731
@@ -379,7 +390,7 @@ def max(input, dim=None, keepdim=False):  # noqa: A001
         return _C.maximum(input, dim)
     if dim is None:
         return _C.amax(input, [], False)
-    return _values_indices(*_C.max_dim(input, int(dim), keepdim))
+    return _values_indices(*_C.max_dim(input, _index(dim, 'max'), keepdim))
 
 
 def min(input, dim=None, keepdim=False):  # noqa: A001
@@ -388,7 +399,7 @@ def min(input, dim=None, keepdim=False):  # noqa: A001
         return _C.minimum(input, dim)
     if dim is None:
         return _C.amin(input, [], False)
-    return _values_indices(*_C.min_dim(input, int(dim), keepdim))
+    return _values_indices(*_C.min_dim(input, _index(dim, 'min'), keepdim))
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -435,7 +446,7 @@ def stack(tensors, dim=0):
 def split(tensor, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, (int, np.integer)):
         return tuple(_C.split_size(tensor, int(split_size_or_sections), dim))
-    return tuple(_C.split(tensor, [int(s) for s in split_size_or_sections], dim))
+    return tuple(_C.split(tensor, [_index(s, 'split') for s in split_size_or_sections], dim))
 
 
 def chunk(input, chunks, dim=0):
@@ -447,7 +458,7 @@ def unbind(input, dim=0):
 
 
 def reshape(input, shape):
-    return _C.reshape(input, [int(s) for s in shape])
+    return _C.reshape(input, [_index(s, 'shape') for s in shape])
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -459,7 +470,7 @@ def transpose(input, dim0, dim1):
 
 
 def permute(input, dims):
-    return _C.permute(input, [int(d) for d in dims])
+    return _C.permute(input, [_index(d, 'permute') for d in dims])
 
 
 def squeeze(input, dim=None):
@@ -553,25 +564,25 @@ def _view(self, *shape):
         if isinstance(shape[0], (_C.dtype, type, np.dtype, str)):
             raise NotImplementedError("[view] reinterpreting as another dtype is not supported; use .to(dtype)")
         shape = tuple(shape[0])
-    return _C.view(self, [int(s) for s in shape])
+    return _C.view(self, [_index(s, 'shape') for s in shape])
 
 
 def _reshape(self, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = tuple(shape[0])
-    return _C.reshape(self, [int(s) for s in shape])
+    return _C.reshape(self, [_index(s, 'shape') for s in shape])
 
 
 def _expand(self, *sizes):
     if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
         sizes = tuple(sizes[0])
-    return _C.expand(self, [int(s) for s in sizes])
+    return _C.expand(self, [_index(s, 'expand') for s in sizes])
 
 
 def _permute(self, *dims):
     if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
         dims = tuple(dims[0])
-    return _C.permute(self, [int(d) for d in dims])
+    return _C.permute(self, [_index(d, 'permute') for d in dims])
 
 
 def _repeat(self, *sizes):

@@ -254,3 +254,19 @@ def test_wrong_argument_types_raise_typeerror():
               lambda: pydl.tensor([1, 2], dtype="int8"), lambda: t.expand(None), lambda: pydl.exp([1.0])):
         with pytest.raises(ERRORS):
             f()
+
+
+@FAST
+@given(bad=st.one_of(st.floats(allow_nan=True), st.none(), st.text(max_size=2), st.lists(st.floats(), min_size=1, max_size=2)))
+def test_non_integer_sizes_and_dims_raise_typeerror(bad):
+    t = pydl.zeros(2, 3)
+    for f in (lambda: pydl.zeros(bad), lambda: pydl.zeros((2, bad)), lambda: t.reshape(bad, -1), lambda: t.sum(bad if bad is not None else 0.5),
+              lambda: t.permute(bad, 0), lambda: t.expand(2, bad)):
+        with pytest.raises((TypeError, ValueError)):  # never a silently truncated 2.5 -> 2
+            f()
+
+
+def test_sizes_accept_int_likes():
+    assert pydl.zeros(np.int64(2), 3).shape == (2, 3)
+    assert pydl.zeros(pydl.tensor(3)).shape == (3,)
+    assert pydl.ones(2, 3).sum(np.int64(1)).shape == (2,)
