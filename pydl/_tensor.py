@@ -517,8 +517,10 @@ def _repr(self):
     arr = self.detach().numpy()
     if arr.dtype == np.float32 or arr.dtype == np.float64:
         body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, floatmode="fixed")
-        if arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) and "e" not in body:
-            body = np.array2string(arr, separator=", ", prefix="tensor(", formatter={"float_kind": lambda v: f"{v:.0f}."})
+        fin = arr[np.isfinite(arr)]
+        if fin.size and np.all(fin == np.round(fin)) and "e" not in body:  # whole numbers print as "1.", like torch
+            body = np.array2string(arr, separator=", ", prefix="tensor(",
+                                   formatter={"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)})
     else:
         body = np.array2string(arr, separator=", ", prefix="tensor(")
         if arr.dtype == np.bool_:

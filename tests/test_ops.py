@@ -89,6 +89,9 @@ def _t(v, dtype=None):
     (lambda: _t([1, 2]) + _t([0.5, 0.5]), [1.5, 2.5], "float32"),            # int64 + float32 tensor -> float32
     (lambda: _t([True, False]) + _t([True, True]), [True, True], "bool"),    # like torch: bool + bool is or
     (lambda: _t([True, False]) + 1, [2, 1], "int64"),
+    (lambda: _t([True, False]) + True, [True, True], "bool"),                 # bool tensor + bool scalar stays bool
+    (lambda: _t([True, False]) * False, [False, False], "bool"),
+    (lambda: _t([1, 2]) + True, [2, 3], "int64"),
     (lambda: _t([True, False]) * 1.5, [1.5, 0.0], "float32"),
     (lambda: _t([7, -7]) // 2, [3, -4], "int64"),
     (lambda: _t([7, -7]) % 3, [1, 2], "int64"),

@@ -346,6 +346,8 @@ def test_to_dtype_is_differentiable_between_floats():
     (lambda: pydl.zeros(0), "tensor([])"),
     (lambda: pydl.zeros(2, 0), "tensor([], size=(2, 0))"),
     (lambda: pydl.tensor([1.2345678]), "tensor([1.2346])"),
+    (lambda: pydl.tensor([1.0, float("inf")]), "tensor([1., inf])"),
+    (lambda: pydl.tensor([float("nan"), 1.5]), "tensor([   nan, 1.5000])"),
 ])
 def test_repr_like_torch(make, want):
     assert repr(make()) == want

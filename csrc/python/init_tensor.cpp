@@ -168,6 +168,7 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   if (py::isinstance<TensorImpl>(obj)) return obj.cast<Tensor>();
   double v;
   bool is_int;
+  if (like && PyBool_Check(obj.ptr()) && like->dtype == DType::Bool) return scalar_tensor(obj.ptr() == Py_True, DType::Bool);
   if (like && as_scalar(obj, v, is_int)) return wrap_scalar(v, is_int, like);
   py::object np = py::module_::import("numpy");
   py::array arr;
