@@ -401,3 +401,20 @@ def test_inplace_through_view_of_saved_tensor_raises():
     c.view(2).add_(1)  # a view shares the version counter
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         w.sum().backward()
+
+
+def test_inplace_change_of_a_viewed_base_raises_instead_of_wrong_grad():
+    # torch rebases the view's history (grad 4x); pydl must at least not return the stale 2
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 2
+    v = y.view(3)
+    y.mul_(x)
+    np.testing.assert_allclose(v.detach().numpy(), [2.0, 8.0, 18.0])
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (v * 1).sum().backward()
+    # a view taken after the change is fine
+    x.grad = None
+    y = x * 2
+    y.mul_(x)
+    y.view(3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0, 12.0])
