@@ -418,3 +418,24 @@ def test_inplace_change_of_a_viewed_base_raises_instead_of_wrong_grad():
     y.mul_(x)
     y.view(3).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0, 12.0])
+
+
+@pytest.mark.parametrize("op", ["copy_", "fill_", "zero_", "copy_grad"])
+def test_overwriting_inplace_ops_cut_the_old_history(op):
+    torch = pytest.importorskip("torch")
+    out = []
+    for lib in (pydl, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        s = lib.tensor([5.0, 6.0], requires_grad=True)
+        y = x * 2
+        {"copy_": lambda: y.copy_(lib.tensor([5.0, 6.0])), "fill_": lambda: y.fill_(3.0), "zero_": lambda: y.zero_(),
+         "copy_grad": lambda: y.copy_(s * 1)}[op]()
+        (y * x).sum().backward()
+        out.append((y.tolist(), x.grad.tolist(), None if s.grad is None else s.grad.tolist()))
+    assert out[0] == out[1]
+
+
+def test_copy_with_grad_keeps_inf_values():
+    y = pydl.tensor([float("inf"), 1.0], requires_grad=True) * 1
+    y.copy_(pydl.tensor([1.0, 2.0], requires_grad=True))
+    assert y.tolist() == [1.0, 2.0]

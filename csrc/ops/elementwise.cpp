@@ -408,6 +408,12 @@ void check_no_internal_overlap(const Tensor& self, const char* op) {
                shape_str(self->strides), ") refers to a single memory location. Call .clone() before writing to it.");
 }
 
+// The value `v` written over all of self, as a graph result: the old self gets a zero
+// gradient (self * 0 + v would turn inf into nan), v gets the incoming one.
+Tensor overwrite(const Tensor& self, const Tensor& v) {
+  return where(full(self->shape, 1.0, DType::Bool), v, clone(self));
+}
+
 template <typename OutOfPlace>
 void inplace_binary(const Tensor& self, const Tensor& other, K::BinaryOp op, const char* name, OutOfPlace f) {
   check_inplace(self, name);
@@ -452,8 +458,8 @@ void copy_(const Tensor& self, const Tensor& src) {
   Shape s = broadcast_shapes(self->shape, src->shape, "copy_");
   PYDL_CHECK(s == self->shape, ValueError, "[copy_] source of shape ", shape_str(src->shape),
              " cannot be broadcast to the destination's shape ", shape_str(self->shape));
-  if (any_requires_grad({&src})) {
-    rebase_inplace(self, add(mul_scalar(to_dtype(clone(self), src->dtype), 0.0), src), "copy_");
+  if (any_requires_grad({&self, &src})) {
+    rebase_inplace(self, overwrite(self, src), "copy_");
     return;
   }
   K::copy(*self, *broadcast_view(src, s));
@@ -462,6 +468,10 @@ void copy_(const Tensor& self, const Tensor& src) {
 
 void fill_(const Tensor& self, double value) {
   check_inplace(self, "fill_");
+  if (any_requires_grad({&self})) {
+    rebase_inplace(self, overwrite(self, scalar_tensor(value, self->dtype)), "fill_");
+    return;
+  }
   K::fill(*self, value);
   self->bump_version();
 }
