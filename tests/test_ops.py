@@ -682,3 +682,16 @@ def test_inplace_on_view_of_nonleaf_is_differentiable():
     y.view(3).mul_(x)  # y = 2 x^2
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0, 12.0])
+
+
+def test_int_to_negative_int_power_raises():
+    with pytest.raises(ValueError, match=r"^\[pow\].*negative"):
+        pydl.tensor([2, 3]) ** -1
+    with pytest.raises(ValueError, match=r"^\[pow\].*negative"):
+        pydl.pow(pydl.tensor([2, 3]), -2)
+    with pytest.raises(ValueError, match=r"^\[pow\].*negative"):
+        pydl.tensor([2, 3]) ** pydl.tensor([1, -1])
+    assert (pydl.tensor([2, 3]) ** 2).tolist() == [4, 9]
+    assert (pydl.tensor([2.0]) ** -1).tolist() == [0.5]
+    assert (pydl.tensor([2]) ** -1.0).tolist() == [0.5]
+    assert (2 ** pydl.tensor([0, 3])).tolist() == [1, 8]

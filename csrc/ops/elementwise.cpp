@@ -158,6 +158,11 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 Tensor pow(const Tensor& a, const Tensor& b) {
   DType dt = promote(a->dtype, b->dtype);
+  if (dt == DType::Int64 && b->numel > 0) {
+    AutoGradMode off(false);
+    PYDL_CHECK(item(amin(b, {}, false)) >= 0, ValueError, "[pow] integers to negative integer powers are not allowed "
+               "(exponent of shape ", shape_str(b->shape), "); use a float base");
+  }
   Tensor out = binary_raw(K::BinaryOp::Pow, a, b, dt, "pow");
   if (any_requires_grad({&a, &b})) {
     auto node = make_node("PowBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
@@ -182,6 +187,8 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 Tensor pow_scalar(const Tensor& a, double e) {
   DType dt = (std::floor(e) == e && !is_floating(a->dtype)) ? a->dtype : float_type(a);
+  PYDL_CHECK(!(dt == DType::Int64 && e < 0), ValueError, "[pow] integers to negative integer powers are not allowed "
+             "(exponent ", e, "); use a float base");
   Tensor ex = scalar_tensor(e, dt);
   Tensor out = binary_raw(K::BinaryOp::Pow, a, ex, dt, "pow");
   record_unary("PowBackward", a, out, true, false, [e](FunctionNode& n, const Tensor& g) {
