@@ -687,11 +687,17 @@ def _install_tensor_methods():
     T.round = round
     T.add = add
     T.sub = sub
-    T.mul = mul
-    T.div = div
-    T.maximum = maximum
-    T.minimum = minimum
-    T.eq, T.ne, T.lt, T.le, T.gt, T.ge = eq, ne, lt, le, gt, ge
+    # _C functions are builtins, which do not bind as methods: wrap them
+    T.mul = lambda self, other: _C.mul(self, other)
+    T.div = lambda self, other: _C.div(self, other)
+    T.maximum = lambda self, other: _C.maximum(self, other)
+    T.minimum = lambda self, other: _C.minimum(self, other)
+    T.eq = lambda self, other: _C.eq(self, other)
+    T.ne = lambda self, other: _C.ne(self, other)
+    T.lt = lambda self, other: _C.lt(self, other)
+    T.le = lambda self, other: _C.le(self, other)
+    T.gt = lambda self, other: _C.gt(self, other)
+    T.ge = lambda self, other: _C.ge(self, other)
     T.logical_not = logical_not
     T.isnan, T.isinf, T.isfinite = isnan, isinf, isfinite
     T.masked_fill = lambda self, mask, value: _C.where(mask, _C.full([], float(value), self.dtype), self)

@@ -439,3 +439,49 @@ def test_copy_with_grad_keeps_inf_values():
     y = pydl.tensor([float("inf"), 1.0], requires_grad=True) * 1
     y.copy_(pydl.tensor([1.0, 2.0], requires_grad=True))
     assert y.tolist() == [1.0, 2.0]
+
+
+def test_std_of_constant_has_zero_gradient():
+    for x in (leaf([2.0, 2.0, 2.0]), leaf([[1.0, 1.0], [3.0, 3.0]])):
+        y = (x - x.mean()) / (x.std(-1) + 1).sum() if x.ndim == 1 else x.std(1).sum()
+        y.sum().backward()
+        assert np.all(np.isfinite(x.grad.numpy()))
+        np.testing.assert_allclose(x.grad.numpy(), np.zeros(x.shape))
+    z = leaf([1.0, 2.0, 4.0])
+    assert pydl.autograd.gradcheck(lambda t: t.std(), [z])
+
+
+_UNARY = [lambda x: x.exp().clamp(max=5), lambda x: x.tanh(), lambda x: x.sigmoid(), lambda x: x * x,
+          lambda x: x.sin(), lambda x: x.relu() + 0.1 * x, lambda x: x.T, lambda x: x.reshape(-1).reshape(x.shape),
+          lambda x: x.sum(0, keepdim=True).expand(*x.shape), lambda x: x.abs() + 1,
+          lambda x: x.logsumexp(-1, keepdim=True) - x, lambda x: x.max(-1, keepdim=True)[0] * x,
+          lambda x: (x - x.mean()) / (x.std() + 1), lambda x: x.clone(), lambda x: x.contiguous() * 2]
+_BINARY = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b, lambda a, b: a / (b.abs() + 1),
+           lambda a, b: a @ b.T, lambda a, b: a.maximum(b), lambda a, b: a * 0.5 + b]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_graphs_match_torch(seed):
+    """Random compositions (with reuse, so diamonds and repeated inputs) against torch."""
+    torch = pytest.importorskip("torch")
+    import random
+    rnd = random.Random(seed)
+    arrs = [np.random.default_rng(seed * 10 + i).normal(size=(4, 4)) for i in range(rnd.randint(1, 3))]
+    prog = [(rnd.random() < 0.5, rnd.randrange(100), rnd.randrange(100), rnd.randrange(100)) for _ in range(rnd.randint(3, 12))]
+    res = []
+    for lib in (pydl, torch):
+        leaves = [lib.tensor(a, requires_grad=True) for a in arrs]
+        vals = list(leaves)
+        for unary, k, i, j in prog:
+            if unary:
+                vals.append(_UNARY[k % len(_UNARY)](vals[i % len(vals)]))
+            else:
+                vals.append(_BINARY[k % len(_BINARY)](vals[i % len(vals)], vals[j % len(vals)]))
+        out = vals[0].sum() * 0
+        for w, v in enumerate(vals[len(arrs):]):
+            out = out + v.sum() * (w + 1)
+        out.backward()
+        res.append((out.item(), [lf.grad.numpy().copy() for lf in leaves]))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-9)
+    for g, tg in zip(res[0][1], res[1][1]):
+        np.testing.assert_allclose(g, tg, rtol=1e-7, atol=1e-9)

@@ -371,3 +371,18 @@ def test_python_ints_beyond_int64_raise():
     assert pydl.tensor(2**63 - 1).item() == 2**63 - 1
     assert pydl.tensor(-2**63).item() == -2**63
     assert pydl.tensor(np.array([3], dtype=np.uint8)).tolist() == [3]
+
+
+def test_tensor_methods_bind_to_self():
+    # pybind functions assigned to the class do not bind: every public method must take self
+    x = pydl.tensor([1.0, 4.0])
+    y = pydl.tensor([2.0, 3.0])
+    for name, want in [("add", [3.0, 7.0]), ("sub", [-1.0, 1.0]), ("mul", [2.0, 12.0]), ("div", [0.5, 4 / 3]),
+                       ("maximum", [2.0, 4.0]), ("minimum", [1.0, 3.0]), ("pow", [1.0, 64.0]),
+                       ("eq", [False, False]), ("ne", [True, True]), ("lt", [True, False]), ("le", [True, False]),
+                       ("gt", [False, True]), ("ge", [False, True])]:
+        np.testing.assert_allclose(getattr(x, name)(y).numpy().astype(float), np.asarray(want, dtype=float), err_msg=name)
+    import types
+    builtins_on_class = [n for n in dir(pydl.Tensor) if not n.startswith("_")
+                         and isinstance(getattr(pydl.Tensor, n), types.BuiltinFunctionType)]
+    assert builtins_on_class == []
