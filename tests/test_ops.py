@@ -458,6 +458,7 @@ def test_views_values_and_shared_storage(name, fn, npfn):
     np.testing.assert_array_equal(base.numpy(), (a + 100) * 2)
 
 
+@pytest.mark.filterwarnings("ignore:The use of `x.T`")  # torch deprecates .T on 3-D tensors; pydl reverses dims
 @pytest.mark.parametrize("name, fn, npfn", VIEWS, ids=[v[0] for v in VIEWS])
 def test_views_grad(name, fn, npfn):
     check(fn, npfn, [(2, 3, 4)], noncontig=False)

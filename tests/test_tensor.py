@@ -386,3 +386,27 @@ def test_tensor_methods_bind_to_self():
     builtins_on_class = [n for n in dir(pydl.Tensor) if not n.startswith("_")
                          and isinstance(getattr(pydl.Tensor, n), types.BuiltinFunctionType)]
     assert builtins_on_class == []
+
+
+def test_from_numpy_of_readonly_array_warns():
+    a = np.ones(3)
+    a.flags.writeable = False
+    with pytest.warns(UserWarning, match=r"^\[from_numpy\].*not writable"):
+        t = pydl.from_numpy(a)
+    assert t.tolist() == [1.0, 1.0, 1.0]
+    np.testing.assert_array_equal(pydl.tensor(a).numpy(), a)  # copying is silent
+
+
+def test_dlpack_capsule_is_consumed_once_and_edge_shapes():
+    t = pydl.arange(3, dtype=pydl.float32)
+    cap = t.__dlpack__()
+    assert pydl.from_dlpack(cap).tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match=r"^\[from_dlpack\].*consumed"):
+        pydl.from_dlpack(cap)
+    assert np.from_dlpack(pydl.tensor(2.5)).shape == ()
+    assert np.from_dlpack(pydl.zeros(0, 3)).shape == (0, 3)
+    np.testing.assert_array_equal(np.from_dlpack(pydl.ones(1).expand(3)), [1.0, 1.0, 1.0])
+    assert pydl.from_dlpack(np.zeros((2, 0))).shape == (2, 0)
+    cap2 = pydl.ones(2).__dlpack__()
+    del cap2  # an unconsumed capsule frees its tensor
+    gc.collect()

@@ -397,7 +397,13 @@ void init_tensor(py::module_& m) {
   m.def("from_numpy", [](py::object obj) {
         PYDL_CHECK(py::isinstance<py::array>(obj), TypeError, "[from_numpy] expected np.ndarray (got ",
                    std::string(py::str(obj.get_type().attr("__name__"))), ")");
-        return wrap_numpy(obj.cast<py::array>(), "from_numpy");
+        py::array arr = obj.cast<py::array>();
+        if (!arr.writeable() &&
+            PyErr_WarnEx(PyExc_UserWarning, "[from_numpy] the given NumPy array is not writable; the tensor shares its "
+                         "memory, so writing to the tensor is undefined behaviour. Copy the array (or use "
+                         "pydl.tensor) to write to it.", 1) != 0)
+          throw py::error_already_set();
+        return wrap_numpy(arr, "from_numpy");
       }, py::arg("ndarray"), "A tensor sharing memory with a NumPy array (zero copy).");
   m.def("from_dlpack", [](py::object obj) {
         if (py::isinstance<py::capsule>(obj)) return from_dlpack_capsule(obj.cast<py::capsule>());
