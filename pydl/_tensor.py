@@ -517,7 +517,8 @@ def _repr(self):
     arr = self.detach().numpy()
     if arr.dtype == np.float32 or arr.dtype == np.float64:
         body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, floatmode="fixed")
-        fin = arr[np.isfinite(arr)]
+        edge = arr if arr.size <= 1000 else np.concatenate([arr.flat[:500], arr.flat[arr.size - 500:]])  # what is shown
+        fin = edge[np.isfinite(edge)]
         if fin.size and np.all(fin == np.round(fin)) and "e" not in body:  # whole numbers print as "1.", like torch
             body = np.array2string(arr, separator=", ", prefix="tensor(",
                                    formatter={"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)})

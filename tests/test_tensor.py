@@ -410,3 +410,9 @@ def test_dlpack_capsule_is_consumed_once_and_edge_shapes():
     cap2 = pydl.ones(2).__dlpack__()
     del cap2  # an unconsumed capsule frees its tensor
     gc.collect()
+
+
+def test_repr_of_huge_expanded_view_is_summarised():
+    r = repr(pydl.tensor(1.5).expand(2**40, 2))  # 2**41 elements in 4 bytes of memory
+    assert r.startswith("tensor([[1.5000, 1.5000],") and "..." in r
+    assert repr(pydl.arange(3000, dtype=pydl.float32)).startswith("tensor([0.0000e+00, 1.0000e+00,")
