@@ -696,3 +696,14 @@ def test_int_to_negative_int_power_raises():
     assert (pydl.tensor([2.0]) ** -1).tolist() == [0.5]
     assert (pydl.tensor([2]) ** -1.0).tolist() == [0.5]
     assert (2 ** pydl.tensor([0, 3])).tolist() == [1, 8]
+
+
+def test_integer_floor_divide_and_remainder_are_exact():
+    a = np.array([10**9 + 1, 2**40 + 3, -7, 123456789, 2**62 + 5], dtype=np.int64)
+    for d in (1, 3, -4, 1000):
+        np.testing.assert_array_equal((pydl.tensor(a) // d).numpy(), a // d)
+        np.testing.assert_array_equal((pydl.tensor(a) % d).numpy(), a % d)
+    b = np.array([7, -3, 5, -11, 2], dtype=np.int64)
+    np.testing.assert_array_equal((pydl.tensor(a) // pydl.tensor(b)).numpy(), a // b)
+    np.testing.assert_array_equal((100 // pydl.tensor(b)).numpy(), 100 // b)
+    check(lambda x, y: x // y, np.floor_divide, [(3, 4), (4,)], low=0.5, high=3.0, grad=False)

@@ -250,6 +250,15 @@ void check_int_divisor(const Tensor& b, DType result, const char* op) {
              dtype_name(b->dtype), ")");
 }
 
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  DType dt = promote(a->dtype, b->dtype);
+  if (is_floating(dt)) return floor(div(a, b));
+  if (dt == DType::Bool) return floor_divide(to_dtype(a, DType::Int64), to_dtype(b, DType::Int64));
+  if (b->numel > 0) check_int_divisor(b, dt, "floor_divide");
+  // exact for all int64: a - (a mod b) is a multiple of b, so C++'s truncating division is exact
+  return binary_raw(K::BinaryOp::Div, sub(a, remainder(a, b)), b, dt, "floor_divide");
+}
+
 Tensor remainder(const Tensor& a, const Tensor& b) {
   if (b->numel > 0) check_int_divisor(b, promote(a->dtype, b->dtype), "remainder");
   Tensor out = binary_raw(K::BinaryOp::Remainder, a, b, promote(a->dtype, b->dtype), "remainder");
