@@ -30,6 +30,10 @@ Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor atan2(const Tensor& a, const Tensor& b);
 Tensor remainder(const Tensor& a, const Tensor& b);
+/// Python's //: floor(a / b); exact for integers (RuntimeError on an integer zero divisor).
+Tensor floor_divide(const Tensor& a, const Tensor& b);
+/// RuntimeError naming `op` if `result` is an integer dtype and `b` holds a zero.
+void check_int_divisor(const Tensor& b, DType result, const char* op);
 Tensor mul_scalar(const Tensor& a, double s);
 Tensor add_scalar(const Tensor& a, double s);
 
