@@ -73,6 +73,11 @@ void init_nn_conv(py::module_& m) {
     return conv2d(x, w, b ? *b : Tensor(), stride, padding, dilation, groups);
   }, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
      py::arg("groups"));
+  m.def("conv_transpose2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, IntList stride, IntList padding,
+                               IntList output_padding, int64_t groups, IntList dilation) {
+    py::gil_scoped_release r;
+    return conv_transpose2d(x, w, b ? *b : Tensor(), stride, padding, output_padding, groups, dilation);
+  });
 }
 }  // namespace pydl
 
