@@ -585,7 +585,8 @@ void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tenso
     PYDL_CHECK(broadcasts_to(val->shape, pos->shape), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
                " cannot be broadcast to indexing result of shape ", shape_str(pos->shape));
     Tensor v = reshape(expand(to_dtype(val, a->dtype), pos->shape), {-1});
-    Tensor r = index_put(reshape(a, {-1}), {reshape(pos, {-1})}, v, false);
+    // a clone: a view of `a` itself would see its base change under it when we rebase
+    Tensor r = index_put(reshape(clone(a), {-1}), {reshape(pos, {-1})}, v, false);
     rebase(a, reshape(r, a->shape), "setitem");
     return;
   }
