@@ -23,8 +23,6 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
-namespace {
-
 // A stride-0 view of `t` with shape `s` (no autograd; kernels read it).
 Tensor broadcast_view(const Tensor& t, const Shape& s) {
   if (t->shape == s) return t;
@@ -40,6 +38,8 @@ Tensor cast_raw(const Tensor& t, DType dt) {
   K::copy(*out, *t);
   return out;
 }
+
+namespace {
 
 // Gradient for input `in` from a gradient of the broadcast result: reduce and cast back.
 Tensor grad_for(const Tensor& g, const Shape& shape, DType dt) {
