@@ -27,6 +27,8 @@ class Case:
     fns: dict                 # {"pydl": callable, "numpy": callable, "torch": callable-or-None}; no-arg callables, inputs prebuilt
     work: float | None = None # units of work per call (flops, bytes, samples) for the rate column
     unit: str = "ms"          # rate unit: "GFLOP/s", "GB/s", "samples/s", or "us/call" / "ms" for plain time
+    kind: str = "time"        # "time": fns are timed; "value": each fn returns a number in `unit` (e.g. peak
+                              # RSS in "MB"), lower is better, measured once per library (not timed)
 
 
 @dataclass
@@ -76,7 +78,11 @@ def calibrate(fn, target):
 
 
 def measure(case: Case, repeat: int, target: float, pause: float) -> dict:
-    """Times every library of a case in turns; returns {lib: Timing} for the libraries present."""
+    """Times every library of a case in turns; returns {lib: Timing} for the libraries present.
+
+    A "value" case calls each library's fn once and keeps the number it returns in `times`."""
+    if case.kind == "value":
+        return _measure_values(case)
     timings = {}
     for lib in LIBS:
         fn = case.fns.get(lib)
@@ -97,6 +103,20 @@ def measure(case: Case, repeat: int, target: float, pause: float) -> dict:
     return timings
 
 
+def _measure_values(case: Case) -> dict:
+    values = {}
+    for lib in LIBS:
+        fn = case.fns.get(lib)
+        if fn is None:
+            continue
+        tm = values[lib] = Timing(calls=1)
+        try:
+            tm.times.append(float(fn()))
+        except Exception as e:
+            tm.error = f"{type(e).__name__}: {e}"
+    return values
+
+
 def rate(case: Case, seconds: float) -> float:
     """The case's rate column for one call taking `seconds`."""
     unit = case.unit
@@ -112,19 +132,24 @@ def rate(case: Case, seconds: float) -> float:
 
 def result_record(case: Case, timings: dict) -> dict:
     """A JSON-ready record of one case: times, rates and pydl's speed-ups (>1: pydl faster)."""
-    rec = {"name": case.name, "group": case.group, "unit": case.unit, "work": case.work, "libs": {}}
+    rec = {"name": case.name, "group": case.group, "unit": case.unit, "work": case.work, "kind": case.kind,
+           "libs": {}}
     for lib, tm in timings.items():
         if tm.error:
             rec["libs"][lib] = {"error": tm.error}
+            continue
+        if case.kind == "value":  # a measured number in case.unit, lower is better
+            rec["libs"][lib] = {"value": tm.median, "samples": len(tm.times)}
             continue
         rec["libs"][lib] = {
             "median_s": tm.median, "min_s": tm.min, "calls_per_block": tm.calls, "blocks": len(tm.times),
             "rate_median": rate(case, tm.median), "rate_best": rate(case, tm.min),
         }
-    ok = {lib: v for lib, v in rec["libs"].items() if "median_s" in v}
+    key = "value" if case.kind == "value" else "median_s"  # both lower-is-better, so one ratio rule
+    ok = {lib: v[key] for lib, v in rec["libs"].items() if key in v}
     rec["speedup"] = {
-        other: ok[other]["median_s"] / ok["pydl"]["median_s"]
-        for other in ("numpy", "torch") if "pydl" in ok and other in ok
+        other: ok[other] / ok["pydl"]
+        for other in ("numpy", "torch") if "pydl" in ok and other in ok and ok["pydl"] > 0
     }
     return rec
 
@@ -237,6 +262,9 @@ def _cells(rec):
             times[lib], rates[lib] = "n/a", "-"
         elif "error" in v:
             times[lib], rates[lib] = "error", "-"
+        elif "value" in v:  # a value case: the number in the time column, its unit beside it
+            times[lib] = f"{fmt_num(v['value'])} {rec['unit']}"
+            rates[lib] = fmt_num(v["value"])
         else:
             times[lib] = f"{fmt_time(v['median_s'])} ({fmt_time(v['min_s'])})"
             rates[lib] = fmt_num(v["rate_median"])
@@ -256,7 +284,8 @@ def text_table(results):
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
     out = [line(head), "-" * len(line(head))] + [line(r) for r in rows]
-    out.append("speed-up = other library's median time / pydl's median time (>1: pydl faster)")
+    out.append("speed-up = other library's median time / pydl's median time (>1: pydl faster); "
+               "for value rows (MB): other's value / pydl's (>1: pydl uses less)")
     return "\n".join(out)
 
 
@@ -273,7 +302,9 @@ def markdown_table(results, machine, settings):
            f"- pydl build: -march={machine['pydl_build'].get('arch')}, {machine['pydl_build'].get('compiler')}",
            f"- settings: {settings}", "",
            "Times are per call, median over blocks (min in parentheses). Speed-up is the other "
-           "library's median time over pydl's: above 1 means pydl is faster.", "",
+           "library's median time over pydl's: above 1 means pydl is faster. Value rows (unit MB) "
+           "are measured once per library, lower is better, and their ratio is the other's value over "
+           "pydl's: above 1 means pydl uses less.", "",
            "| case | pydl | NumPy | PyTorch | rate pydl / NumPy / PyTorch | speed-up vs NumPy | vs PyTorch |",
            "|---|---:|---:|---:|---:|---:|---:|"]
     for rec in results:
