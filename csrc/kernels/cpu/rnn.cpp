@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/threads.h"
 
 namespace pydl::kernels {
@@ -16,6 +17,19 @@ template <typename T>
 using MapM = Eigen::Map<Mat<T>>;
 template <typename T>
 using CMapM = Eigen::Map<const Mat<T>>;
+
+// An uninitialised scratch buffer from the caching allocator (std::vector would zero it,
+// megabytes per call, and return it to the system).
+template <typename T>
+struct Scratch {
+  T* p;
+  size_t n;
+  explicit Scratch(size_t count) : p(static_cast<T*>(alloc_bytes(count * sizeof(T)))), n(count) {}
+  ~Scratch() { free_bytes(p, n * sizeof(T)); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* data() { return p; }
+};
 
 template <typename T>
 inline T sigm(T x) { return T(1) / (T(1) + std::exp(-x)); }
@@ -55,14 +69,14 @@ struct Layer {
 
     // Input projection of every step at once: (T*B, I) x (G*H, I)^T -> (T*B, G*H), plus the
     // biases (RNN/LSTM: both; GRU keeps b_hh with the recurrent part, which r gates).
-    std::vector<T> xp_buf(static_cast<size_t>(T_ * B * GH));
+    Scratch<T> xp_buf(static_cast<size_t>(T_ * B * GH));
     MapM<T> Xp(xp_buf.data(), T_ * B, GH);
     Xp.noalias() = CMapM<T>(x, T_ * B, I) * Wih.transpose();
     Eigen::Matrix<T, 1, Eigen::Dynamic> bias = Eigen::Matrix<T, 1, Eigen::Dynamic>::Zero(GH);
     if (bih) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bih, GH);
     if (bhh && a.mode != RnnMode::GRU) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bhh, GH);
     if (bih || (bhh && a.mode != RnnMode::GRU)) Xp.rowwise() += bias;
-    std::vector<T> hp_buf(static_cast<size_t>(B * GH));
+    Scratch<T> hp_buf(static_cast<size_t>(B * GH));
     MapM<T> Hp(hp_buf.data(), B, GH);
 
     for (int64_t s = 0; s < T_; ++s) {
@@ -143,7 +157,7 @@ struct Layer {
     // recurrent side. They are the same numbers except for GRU's n gate, so a forward
     // RNN/LSTM shares one buffer.
     const bool shared = a.mode != RnnMode::GRU && !a.reverse;
-    std::vector<T> dxp(static_cast<size_t>(T_ * B * GH)), dhp_own(shared ? 0 : static_cast<size_t>(T_ * B * GH));
+    Scratch<T> dxp(static_cast<size_t>(T_ * B * GH)), dhp_own(shared ? 1 : static_cast<size_t>(T_ * B * GH));
     T* dhp = shared ? dxp.data() : dhp_own.data();
     MapM<T> DH(dh.data(), B, H);
 
