@@ -20,6 +20,8 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from . import autograd
 from ._indexing import *  # noqa: F401,F403
 from . import nn, optim, data  # noqa: E402
+from . import utils  # noqa: E402
+from .io import save, load  # noqa: E402
 
 float32 = dtype.float32
 float64 = dtype.float64

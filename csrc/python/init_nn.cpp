@@ -1,8 +1,61 @@
-// Bindings for the nn ops (pydl._C.<name>).
+// Bindings for the nn ops (pydl._C.<name>). Argument parsing (PyTorch defaults, tuples)
+// lives in pydl/nn/functional.py; each binding releases the GIL around the op.
+#include "ops/nn.h"
 #include "python/bind.h"
 
 namespace pydl {
 
-void init_nn(py::module_& m) { (void)m; }
+namespace {
+// Runs f without the GIL (nn ops are large enough that releasing it always pays).
+template <typename F>
+auto nogil(F&& f) {
+  py::gil_scoped_release r;
+  return f();
+}
+Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
+using OT = std::optional<Tensor>;
+}  // namespace
+
+void init_nn(py::module_& m) {
+  m.def("linear", [](const Tensor& x, const Tensor& w, OT b) { return nogil([&] { return linear(x, w, opt(b)); }); },
+        py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
+  m.def("leaky_relu", [](const Tensor& x, double s) { return nogil([&] { return leaky_relu(x, s); }); });
+  m.def("elu", [](const Tensor& x, double a) { return nogil([&] { return elu(x, a); }); });
+  m.def("gelu", [](const Tensor& x, bool t) { return nogil([&] { return gelu(x, t); }); });
+  m.def("silu", [](const Tensor& x) { return nogil([&] { return silu(x); }); });
+  m.def("softplus", [](const Tensor& x, double b, double t) { return nogil([&] { return softplus(x, b, t); }); });
+  m.def("softmax", [](const Tensor& x, int64_t d) { return nogil([&] { return softmax(x, d); }); });
+  m.def("log_softmax", [](const Tensor& x, int64_t d) { return nogil([&] { return log_softmax(x, d); }); });
+  m.def("dropout", [](const Tensor& x, double p, bool tr) { return nogil([&] { return dropout(x, p, tr); }); });
+
+  m.def("cross_entropy", [](const Tensor& x, const Tensor& t, OT w, const std::string& red, int64_t ig, double ls) {
+    Reduction r = parse_reduction(red, "cross_entropy");
+    return nogil([&] { return cross_entropy(x, t, opt(w), r, ig, ls); });
+  });
+  m.def("nll_loss", [](const Tensor& x, const Tensor& t, OT w, const std::string& red, int64_t ig) {
+    Reduction r = parse_reduction(red, "nll_loss");
+    return nogil([&] { return nll_loss(x, t, opt(w), r, ig); });
+  });
+  m.def("mse_loss", [](const Tensor& x, const Tensor& y, const std::string& red) {
+    Reduction r = parse_reduction(red, "mse_loss");
+    return nogil([&] { return mse_loss(x, y, r); });
+  });
+  m.def("l1_loss", [](const Tensor& x, const Tensor& y, const std::string& red) {
+    Reduction r = parse_reduction(red, "l1_loss");
+    return nogil([&] { return l1_loss(x, y, r); });
+  });
+  m.def("smooth_l1_loss", [](const Tensor& x, const Tensor& y, const std::string& red, double beta) {
+    Reduction r = parse_reduction(red, "smooth_l1_loss");
+    return nogil([&] { return smooth_l1_loss(x, y, r, beta); });
+  });
+  m.def("binary_cross_entropy", [](const Tensor& x, const Tensor& y, OT w, const std::string& red) {
+    Reduction r = parse_reduction(red, "binary_cross_entropy");
+    return nogil([&] { return binary_cross_entropy(x, y, opt(w), r); });
+  });
+  m.def("binary_cross_entropy_with_logits", [](const Tensor& x, const Tensor& y, OT w, OT pw, const std::string& red) {
+    Reduction r = parse_reduction(red, "binary_cross_entropy_with_logits");
+    return nogil([&] { return binary_cross_entropy_with_logits(x, y, opt(w), opt(pw), r); });
+  });
+}
 
 }  // namespace pydl

@@ -1,1 +1,311 @@
-"""pydl.nn.functional: neural-network ops with PyTorch signatures, each one call into the C++ core."""
+"""pydl.nn.functional: neural-network ops with PyTorch signatures, each one call into the C++ core.
+
+Functions here only parse arguments (PyTorch defaults, ints or tuples, strings) and call
+a single op of ``pydl._C``; all numerics run in C++.
+"""
+import builtins
+
+from .. import _C
+from .._C import Tensor
+
+__all__ = [
+    "linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
+    "log_softmax", "dropout", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
+    "adaptive_avg_pool2d", "batch_norm", "layer_norm", "embedding", "pad", "one_hot", "max_pool1d", "avg_pool1d",
+]
+
+
+def _reduction(size_average, reduce, reduction):
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _pair(v, name, n=2):
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            return tuple(int(v[0]) for _ in range(n))
+        if len(v) != n:
+            raise ValueError(f"[{name}] expected an int or a tuple of {n} ints, got {v}")
+        return tuple(int(a) for a in v)
+    return (int(v),) * n
+
+
+# ---- linear and activations -------------------------------------------------------------
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias, over the last dim of input (one fused GEMM)."""
+    return _C.linear(input, weight, bias)
+
+
+def relu(input, inplace=False):
+    """max(input, 0)."""
+    return _C.relu(input)
+
+
+def relu_(input):
+    """relu (returns a new tensor; pydl keeps activations out of place)."""
+    return _C.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """input if input > 0 else negative_slope * input."""
+    return _C.leaky_relu(input, float(negative_slope))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """input if input > 0 else alpha * (exp(input) - 1)."""
+    return _C.elu(input, float(alpha))
+
+
+def gelu(input, approximate="none"):
+    """Gaussian error linear unit; approximate='tanh' uses the tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"[gelu] approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _C.gelu(input, approximate == "tanh")
+
+
+def silu(input, inplace=False):
+    """input * sigmoid(input)."""
+    return _C.silu(input)
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-input))."""
+    return _C.sigmoid(input)
+
+
+def tanh(input):
+    """Hyperbolic tangent."""
+    return _C.tanh(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * input)) / beta, linear where beta * input > threshold."""
+    return _C.softplus(input, float(beta), float(threshold))
+
+
+def _softmax_dim(ndim):
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum(exp(x)) along dim (numerically stable)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        dim = _softmax_dim(input.dim())
+    return _C.softmax(input, int(dim))
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x - logsumexp(x) along dim (numerically stable)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        dim = _softmax_dim(input.dim())
+    return _C.log_softmax(input, int(dim))
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zeroes elements with probability p and scales the rest by 1/(1-p); identity when not training."""
+    return _C.dropout(input, float(p), bool(training))
+
+
+# ---- losses --------------------------------------------------------------------------------
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    """Fused log_softmax + nll_loss over logits (N, C, d...) with int64 class targets (N, d...)."""
+    return _C.cross_entropy(input, target, weight, _reduction(size_average, reduce, reduction), int(ignore_index),
+                            float(label_smoothing))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, C, d...) at int64 class targets."""
+    return _C.nll_loss(input, target, weight, _reduction(size_average, reduce, reduction), int(ignore_index))
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """(input - target)^2, reduced."""
+    out = _C.mse_loss(input, target, "none" if weight is not None else _reduction(size_average, reduce, reduction))
+    return _weighted(out, weight, _reduction(size_average, reduce, reduction))
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|input - target|, reduced."""
+    out = _C.l1_loss(input, target, "none" if weight is not None else _reduction(size_average, reduce, reduction))
+    return _weighted(out, weight, _reduction(size_average, reduce, reduction))
+
+
+def _weighted(out, weight, reduction):
+    if weight is None:
+        return out
+    out = out * weight
+    if reduction == "none":
+        return out
+    return out.sum() if reduction == "sum" else out.mean()
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Huber-like loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+    return _C.smooth_l1_loss(input, target, _reduction(size_average, reduce, reduction), float(beta))
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-(y log x + (1 - y) log(1 - x)) with logs clamped at -100."""
+    return _C.binary_cross_entropy(input, target, weight, _reduction(size_average, reduce, reduction))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """Sigmoid + binary cross-entropy in one numerically stable op."""
+    return _C.binary_cross_entropy_with_logits(input, target, weight, pos_weight,
+                                               _reduction(size_average, reduce, reduction))
+
+
+# ---- convolution and pooling ---------------------------------------------------------------
+
+def _conv_padding(padding, weight, stride, dilation, n, name):
+    """(top, bottom, left, right) padding for conv2d (n=2) from int / tuple / 'same' / 'valid'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding != "same":
+            raise ValueError(f"[{name}] invalid padding string {padding!r}, should be one of 'valid', 'same'")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"[{name}] padding='same' is not supported for strided convolutions")
+        ks = tuple(weight.shape[2:])
+        pads = []
+        for k, d in zip(ks, dilation):
+            total = d * (k - 1)
+            pads += [total // 2, total - total // 2]
+        return tuple(pads)
+    p = _pair(padding, name, n)
+    out = []
+    for v in p:
+        out += [v, v]
+    return tuple(out)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) of input (N, C, H, W) with weight (O, C/groups, kh, kw)."""
+    stride, dilation = _pair(stride, "conv2d"), _pair(dilation, "conv2d")
+    pad = _conv_padding(padding, weight, stride, dilation, 2, "conv2d")
+    return _C.conv2d(input, weight, bias, list(stride), list(pad), list(dilation), int(groups))
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution of input (N, C, L) with weight (O, C/groups, k), run as a conv2d of height 1."""
+    stride, dilation = _pair(stride, "conv1d", 1)[0], _pair(dilation, "conv1d", 1)[0]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pad = (0, 0)
+        elif padding == "same":
+            if stride != 1:
+                raise ValueError("[conv1d] padding='same' is not supported for strided convolutions")
+            total = dilation * (weight.shape[-1] - 1)
+            pad = (total // 2, total - total // 2)
+        else:
+            raise ValueError(f"[conv1d] invalid padding string {padding!r}, should be one of 'valid', 'same'")
+    else:
+        p = _pair(padding, "conv1d", 1)[0]
+        pad = (p, p)
+    if input.dim() not in (2, 3):
+        raise ValueError(f"[conv1d] expected 2-D or 3-D input, got shape {tuple(input.shape)}")
+    if weight.dim() != 3:
+        raise ValueError(f"[conv1d] expected 3-D weight (out, in/groups, k), got shape {tuple(weight.shape)}")
+    unbatched = input.dim() == 2
+    x = input.unsqueeze(0) if unbatched else input
+    out = _C.conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, [1, stride], [0, 0, pad[0], pad[1]], [1, dilation],
+                    int(groups)).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over kernel windows; return_indices gives flat indices into each H*W plane."""
+    k = _pair(kernel_size, "max_pool2d")
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else _pair(stride, "max_pool2d")
+    out, idx = _C.max_pool2d(input, list(k), list(s), list(_pair(padding, "max_pool2d")),
+                             list(_pair(dilation, "max_pool2d")), bool(ceil_mode))
+    return (out, idx) if return_indices else out
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max pooling over the last dim of (N, C, L), via max_pool2d."""
+    k = _pair(kernel_size, "max_pool1d", 1)[0]
+    s = k if stride is None else _pair(stride, "max_pool1d", 1)[0]
+    out, idx = _C.max_pool2d(input.unsqueeze(-2), [1, k], [1, s], [0, _pair(padding, "max_pool1d", 1)[0]],
+                             [1, _pair(dilation, "max_pool1d", 1)[0]], bool(ceil_mode))
+    out, idx = out.squeeze(-2), idx.squeeze(-2)
+    return (out, idx) if return_indices else out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    """Mean over kernel windows."""
+    k = _pair(kernel_size, "avg_pool2d")
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else _pair(stride, "avg_pool2d")
+    return _C.avg_pool2d(input, list(k), list(s), list(_pair(padding, "avg_pool2d")), bool(ceil_mode),
+                         bool(count_include_pad), divisor_override)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean pooling over the last dim of (N, C, L), via avg_pool2d."""
+    k = _pair(kernel_size, "avg_pool1d", 1)[0]
+    s = k if stride is None else _pair(stride, "avg_pool1d", 1)[0]
+    return _C.avg_pool2d(input.unsqueeze(-2), [1, k], [1, s], [0, _pair(padding, "avg_pool1d", 1)[0]], bool(ceil_mode),
+                         bool(count_include_pad), None).squeeze(-2)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size (None keeps that input dim)."""
+    if isinstance(output_size, (tuple, list)):
+        osz = [input.shape[-2 + i] if v is None else int(v) for i, v in enumerate(output_size)]
+    else:
+        osz = [int(output_size)] * 2
+    return _C.adaptive_avg_pool2d(input, osz)
+
+
+# ---- normalisation, embedding, padding -------------------------------------------------------
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-05):
+    """Batch normalisation over dim 1; in training, updates running stats in place (unbiased var)."""
+    return _C.batch_norm(input, running_mean, running_var, weight, bias, bool(training),
+                         0.0 if momentum is None else float(momentum), float(eps))
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+    """Normalises over the trailing normalized_shape dims."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    return _C.layer_norm(input, [int(v) for v in normalized_shape], weight, bias, float(eps))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """Rows of weight at int64 indices; padding_idx rows get no gradient."""
+    if padding_idx is not None:
+        n = weight.shape[0]
+        if padding_idx < 0:
+            padding_idx += n
+        if not 0 <= padding_idx < n:
+            raise ValueError(f"[embedding] padding_idx must be within num_embeddings ({n})")
+    if max_norm is not None:
+        raise NotImplementedError("[embedding] max_norm is not supported")
+    return _C.embedding(weight, input, padding_idx)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pads trailing dims: pad = (last_left, last_right, 2nd_last_left, ...)."""
+    if len(pad) % 2:
+        raise ValueError(f"[pad] padding length must be divisible by 2, got {len(pad)}")
+    return _C.pad(input, [int(p) for p in pad], mode, 0.0 if value is None else float(value))
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot encoding with a trailing dim of num_classes (inferred as max+1 when -1)."""
+    return _C.one_hot(tensor, int(num_classes))

@@ -1,1 +1,4 @@
 """pydl.optim: optimizers calling fused C++ update kernels."""
+from . import lr_scheduler  # noqa: F401
+from .optimizer import Optimizer  # noqa: F401
+from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop  # noqa: F401

@@ -1,0 +1,99 @@
+#pragma once
+// Raw compute for the nn ops (activations, softmax, losses, convolution, pooling,
+// normalisation, optimizer steps). Operands are contiguous unless a stride is given.
+// Each template is instantiated for float and double in its .cpp file.
+#include <cstdint>
+
+namespace pydl::kernels {
+
+// ---- nn_act.cpp ----------------------------------------------------------------------
+enum class Act { LeakyRelu, Elu, Gelu, GeluTanh, Silu, Softplus };
+/// y = act(x) elementwise; a, b are the op's parameters (slope / alpha / beta, threshold).
+template <typename T> void act_forward(Act op, int64_t n, const T* x, T* y, double a, double b);
+/// gx = g * act'(x).
+template <typename T> void act_backward(Act op, int64_t n, const T* g, const T* x, T* gx, double a, double b);
+/// Softmax (or log-softmax) of x viewed as (outer, dim, inner) along the middle axis.
+template <typename T> void softmax_forward(int64_t outer, int64_t dim, int64_t inner, const T* x, T* y, bool log);
+/// Gradient of softmax / log-softmax given the forward output y.
+template <typename T> void softmax_backward(int64_t outer, int64_t dim, int64_t inner, const T* g, const T* y, T* gx, bool log);
+
+// ---- nn_loss.cpp ---------------------------------------------------------------------
+/// Fused log-softmax + NLL over logits (N, C, inner): per-element loss (N*inner) and the
+/// row log-sum-exp (kept for backward). w: class weights or null. ls: label smoothing.
+template <typename T>
+void cross_entropy_forward(int64_t N, int64_t C, int64_t inner, const T* x, const int64_t* t, const T* w, int64_t ignore,
+                           double ls, T* loss, T* lse, T* wsum_per_elem);
+/// gx = d loss / d x with per-element upstream gradient g[i] * scale (g_stride 0 for reduced).
+template <typename T>
+void cross_entropy_backward(int64_t N, int64_t C, int64_t inner, const T* x, const int64_t* t, const T* w, int64_t ignore,
+                            double ls, const T* lse, const T* g, int64_t g_stride, double scale, T* gx);
+/// nll over log-probs (N, C, inner): loss[i] = -w[t] x[t]; wt[i] = w[t] (0 when ignored).
+template <typename T>
+void nll_forward(int64_t N, int64_t C, int64_t inner, const T* x, const int64_t* t, const T* w, int64_t ignore, T* loss, T* wt);
+template <typename T>
+void nll_backward(int64_t N, int64_t C, int64_t inner, const int64_t* t, const T* w, int64_t ignore, const T* g,
+                  int64_t g_stride, double scale, T* gx);
+enum class PointLoss { MSE, L1, SmoothL1, BCE, BCEWithLogits };
+/// loss[i] = f(x[i], y[i]) (pw: pos_weight for BCEWithLogits, may be null).
+template <typename T> void point_loss_forward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta, T* loss);
+/// gx = g * df/dx, gy = g * df/dy (either may be null).
+template <typename T>
+void point_loss_backward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta, const T* g, T* gx, T* gy);
+
+// ---- nn_conv.cpp ---------------------------------------------------------------------
+struct ConvGeom {
+  int64_t N, C, H, W;        // input
+  int64_t O, kh, kw;         // weight (O, C/groups, kh, kw)
+  int64_t sh, sw, ph0, ph1, pw0, pw1, dh, dw, groups;
+  int64_t OH, OW;            // output
+};
+/// y (N, O, OH, OW) = conv(x, w) + b (b may be null).
+template <typename T> void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y);
+/// Any of gx, gw, gb may be null (not needed).
+template <typename T>
+void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb);
+
+// ---- nn_pool.cpp ---------------------------------------------------------------------
+struct PoolGeom {
+  int64_t NC, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
+};
+template <typename T> void max_pool2d_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx);
+template <typename T> void max_pool2d_backward(const PoolGeom& g, const T* gy, const int64_t* idx, T* gx);
+template <typename T> void avg_pool2d_forward(const PoolGeom& g, const T* x, T* y, bool count_include_pad, int64_t divisor);
+template <typename T> void avg_pool2d_backward(const PoolGeom& g, const T* gy, T* gx, bool count_include_pad, int64_t divisor);
+template <typename T> void adaptive_avg_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y);
+template <typename T> void adaptive_avg_pool2d_backward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* gy, T* gx);
+
+// ---- nn_norm.cpp ---------------------------------------------------------------------
+/// Per-channel mean and biased inverse std of x (N, C, S).
+template <typename T> void bn_stats(int64_t N, int64_t C, int64_t S, const T* x, double eps, T* mean, T* invstd, T* var_biased);
+/// y = (x - mean) * invstd * w + b per channel (w, b may be null).
+template <typename T>
+void bn_apply(int64_t N, int64_t C, int64_t S, const T* x, const T* mean, const T* invstd, const T* w, const T* b, T* y);
+/// Training-mode batch-norm backward (gx may be null; gw, gb may be null).
+template <typename T>
+void bn_backward(int64_t N, int64_t C, int64_t S, const T* x, const T* gy, const T* mean, const T* invstd, const T* w,
+                 bool training, T* gx, T* gw, T* gb);
+/// Layer norm over rows of length D: y, mean, invstd (per row).
+template <typename T>
+void ln_forward(int64_t R, int64_t D, const T* x, const T* w, const T* b, double eps, T* y, T* mean, T* invstd);
+template <typename T>
+void ln_backward(int64_t R, int64_t D, const T* x, const T* gy, const T* mean, const T* invstd, const T* w, T* gx, T* gw, T* gb);
+
+// ---- nn_optim.cpp --------------------------------------------------------------------
+template <typename T>
+void sgd_step(int64_t n, T* p, const T* g, T* buf, bool fresh, double lr, double momentum, double dampening, double wd,
+              bool nesterov, bool maximize);
+template <typename T>
+void adam_step(int64_t n, T* p, const T* g, T* m, T* v, T* vmax, int64_t step, double lr, double b1, double b2, double eps,
+               double wd, bool amsgrad, bool maximize, bool decoupled);
+template <typename T>
+void rmsprop_step(int64_t n, T* p, const T* g, T* sq, T* buf, T* gavg, double lr, double alpha, double eps, double wd,
+                  double momentum, bool centered, bool maximize);
+template <typename T>
+void adagrad_step(int64_t n, T* p, const T* g, T* sum, int64_t step, double lr, double lr_decay, double wd, double eps,
+                  bool maximize);
+template <typename T>
+void adadelta_step(int64_t n, T* p, const T* g, T* sq, T* acc, double lr, double rho, double eps, double wd, bool maximize);
+
+}  // namespace pydl::kernels

@@ -1,0 +1,148 @@
+// linear, activations, softmax and dropout: checks, forward and backward side by side.
+#include <cmath>
+
+#include "core/rng.h"
+#include "core/threads.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/nn.h"
+#include "ops/nn.h"
+
+namespace pydl {
+
+namespace K = kernels;
+
+Reduction parse_reduction(const std::string& s, const char* op) {
+  if (s == "mean") return Reduction::Mean;
+  if (s == "sum") return Reduction::Sum;
+  if (s == "none") return Reduction::None;
+  throw ValueError(str("[", op, "] ", s, " is not a valid value for reduction (expected 'none', 'mean' or 'sum')"));
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  PYDL_CHECK(x && w, TypeError, "[linear] expected tensors for input and weight");
+  PYDL_CHECK(w->dim() == 2, ValueError, "[linear] weight must be 2-D (out_features, in_features), got ", shape_str(w->shape));
+  PYDL_CHECK(x->dim() >= 1 && x->shape.back() == w->shape[1], ValueError, "[linear] input ", shape_str(x->shape),
+             " and weight ", shape_str(w->shape), " cannot be multiplied (last dim of input must equal weight.shape[1])");
+  PYDL_CHECK(x->dtype == w->dtype && is_floating(x->dtype), TypeError, "[linear] expected input and weight of the same "
+             "floating dtype, got ", dtype_name(x->dtype), " and ", dtype_name(w->dtype));
+  const int64_t in = w->shape[1], outF = w->shape[0];
+  if (b) {
+    PYDL_CHECK(b->dim() == 1 && b->shape[0] == outF, ValueError, "[linear] bias of shape ", shape_str(b->shape),
+               " does not match weight ", shape_str(w->shape));
+    PYDL_CHECK(b->dtype == x->dtype, TypeError, "[linear] bias dtype ", dtype_name(b->dtype), " != ", dtype_name(x->dtype));
+  }
+  Shape out_shape = x->shape;
+  out_shape.back() = outF;
+  Tensor out = empty(out_shape, x->dtype);
+  const int64_t M = in == 0 ? x->numel : x->numel / in;
+  if (out->numel > 0) {
+    Tensor xc = contig(x), wc = contig(w), bc = b ? contig(b) : Tensor();
+    PYDL_DISPATCH_FLOAT(x->dtype, "linear", [&] {
+      scalar_t* o = out->data<scalar_t>();
+      if (bc) {
+        const scalar_t* bp = bc->data<scalar_t>();
+        parallel_for(M, std::max<int64_t>(1, 16384 / outF), [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r) std::copy(bp, bp + outF, o + r * outF);
+        });
+      }
+      // (M,in) x (in,out): weight read transposed (row stride 1, col stride in)
+      K::gemm(x->dtype, 1, M, outF, in, xc->raw(), in, 1, 0, wc->raw(), 1, in, 0, o, 0, bool(bc));
+    });
+  }
+  if (any_requires_grad({&x, &w, &b})) {
+    auto node = make_node("LinearBackward", {x, w, b}, [in, outF, xs = x->shape](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor g2 = reshape(g[0], {-1, outF});
+      Tensor gx, gw, gb;
+      // (M,out) x (out,in) -> (M,in);  (M,out)^T x (M,in) -> (out,in)
+      if (n.next_edges[0].fn) gx = reshape(matmul(g2, n.get(1)), xs);
+      if (n.next_edges[1].fn) gw = matmul(transpose(g2, 0, 1), reshape(n.get(0), {-1, in}));
+      if (n.next_edges.size() > 2 && n.next_edges[2].fn) gb = sum(g2, {0}, false);
+      return {gx, gw, gb};
+    });
+    node->saved.emplace_back(w->requires_grad ? x : Tensor(), false);
+    node->saved.emplace_back(x->requires_grad ? w : Tensor(), false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+namespace {
+
+Tensor act(const Tensor& x, K::Act op, double a, double b, const char* name, const char* bname) {
+  PYDL_CHECK(x, TypeError, "[", name, "] expected a tensor");
+  PYDL_CHECK(is_floating(x->dtype), TypeError, "[", name, "] expected a floating tensor, got ", dtype_name(x->dtype));
+  Tensor xc = contig(x);
+  Tensor out = empty(x->shape, x->dtype);
+  PYDL_DISPATCH_FLOAT(x->dtype, name, [&] { K::act_forward<scalar_t>(op, x->numel, xc->data<scalar_t>(), out->data<scalar_t>(), a, b); });
+  if (any_requires_grad({&x})) {
+    auto node = make_node(bname, {x}, [op, a, b, name](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor xs = contig(n.get(0)), gc = contig(g[0]);
+      Tensor gx = empty(xs->shape, xs->dtype);
+      PYDL_DISPATCH_FLOAT(xs->dtype, name, [&] {
+        K::act_backward<scalar_t>(op, xs->numel, gc->data<scalar_t>(), xs->data<scalar_t>(), gx->data<scalar_t>(), a, b);
+      });
+      return {gx};
+    });
+    node->saved.emplace_back(x, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor softmax_impl(const Tensor& x, int64_t dim_, bool log) {
+  const char* name = log ? "log_softmax" : "softmax";
+  PYDL_CHECK(is_floating(x->dtype), TypeError, "[", name, "] expected a floating tensor, got ", dtype_name(x->dtype));
+  int64_t nd = std::max<int64_t>(x->dim(), 1);
+  int64_t dim = wrap_dim(dim_, nd, name);
+  int64_t outer = 1, D = x->dim() ? x->shape[dim] : 1, inner = 1;
+  for (int64_t i = 0; i < dim; ++i) outer *= x->shape[i];
+  for (int64_t i = dim + 1; i < x->dim(); ++i) inner *= x->shape[i];
+  Tensor xc = contig(x);
+  Tensor out = empty(x->shape, x->dtype);
+  if (x->numel > 0)
+    PYDL_DISPATCH_FLOAT(x->dtype, name, [&] { K::softmax_forward<scalar_t>(outer, D, inner, xc->data<scalar_t>(), out->data<scalar_t>(), log); });
+  if (any_requires_grad({&x})) {
+    auto node = make_node(log ? "LogSoftmaxBackward" : "SoftmaxBackward", {x}, [outer, D, inner, log, name](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor y = n.get(0), gc = contig(g[0]);
+      Tensor gx = empty(y->shape, y->dtype);
+      if (y->numel > 0)
+        PYDL_DISPATCH_FLOAT(y->dtype, name, [&] {
+          K::softmax_backward<scalar_t>(outer, D, inner, gc->data<scalar_t>(), y->data<scalar_t>(), gx->data<scalar_t>(), log);
+        });
+      return {gx};
+    });
+    set_history(out, node);
+    node->saved.emplace_back(out, true);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor leaky_relu(const Tensor& x, double s) { return act(x, K::Act::LeakyRelu, s, 0, "leaky_relu", "LeakyReluBackward"); }
+Tensor elu(const Tensor& x, double a) { return act(x, K::Act::Elu, a, 0, "elu", "EluBackward"); }
+Tensor gelu(const Tensor& x, bool t) { return act(x, t ? K::Act::GeluTanh : K::Act::Gelu, 0, 0, "gelu", "GeluBackward"); }
+Tensor silu(const Tensor& x) { return act(x, K::Act::Silu, 0, 0, "silu", "SiluBackward"); }
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  PYDL_CHECK(beta != 0, ValueError, "[softplus] beta must be nonzero");
+  return act(x, K::Act::Softplus, beta, threshold, "softplus", "SoftplusBackward");
+}
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, true); }
+
+Tensor dropout(const Tensor& x, double p, bool training) {
+  PYDL_CHECK(p >= 0 && p <= 1, ValueError, "[dropout] probability has to be between 0 and 1, but got ", p);
+  PYDL_CHECK(is_floating(x->dtype), TypeError, "[dropout] expected a floating tensor, got ", dtype_name(x->dtype));
+  if (!training || p == 0) return x;
+  Tensor mask = empty(x->shape, x->dtype);
+  PYDL_DISPATCH_FLOAT(x->dtype, "dropout", [&] {
+    scalar_t* m = mask->data<scalar_t>();
+    const scalar_t scale = p == 1 ? scalar_t(0) : scalar_t(1.0 / (1.0 - p));
+    Generator& gen = default_generator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    for (int64_t i = 0; i < mask->numel; ++i) m[i] = gen.uniform() < p ? scalar_t(0) : scale;
+  });
+  return mul(x, mask);
+}
+
+}  // namespace pydl

@@ -1,0 +1,222 @@
+// Losses: cross_entropy (one fused log-softmax + NLL kernel), nll_loss, and the pointwise
+// losses. Checks, forward and backward side by side.
+#include <cmath>
+
+#include "kernels/cpu/nn.h"
+#include "ops/nn.h"
+
+namespace pydl {
+
+namespace K = kernels;
+
+namespace {
+
+struct ClassLayout { int64_t N, C, inner; Shape tshape; };
+
+// Validates logits (N, C, d...) or (C,) against class-index targets.
+ClassLayout class_layout(const Tensor& x, const Tensor& t, const Tensor& w, int64_t ignore, const char* op) {
+  PYDL_CHECK(x && t, TypeError, "[", op, "] expected tensors for input and target");
+  PYDL_CHECK(is_floating(x->dtype), TypeError, "[", op, "] expected a floating input, got ", dtype_name(x->dtype));
+  PYDL_CHECK(t->dtype == DType::Int64, TypeError, "[", op, "] expected target of dtype int64 (class indices), got ",
+             dtype_name(t->dtype), " with shape ", shape_str(t->shape));
+  PYDL_CHECK(x->dim() >= 1, ValueError, "[", op, "] input must have at least 1 dim, got ", shape_str(x->shape));
+  ClassLayout L;
+  if (x->dim() == 1) {
+    PYDL_CHECK(t->dim() == 0, ValueError, "[", op, "] input ", shape_str(x->shape), " expects a 0-d target, got ", shape_str(t->shape));
+    L = {1, x->shape[0], 1, {}};
+  } else {
+    Shape expect{x->shape[0]};
+    for (int64_t i = 2; i < x->dim(); ++i) expect.push_back(x->shape[i]);
+    PYDL_CHECK(t->shape == expect, ValueError, "[", op, "] input ", shape_str(x->shape), " expects target of shape ",
+               shape_str(expect), ", got ", shape_str(t->shape));
+    int64_t inner = 1;
+    for (int64_t i = 2; i < x->dim(); ++i) inner *= x->shape[i];
+    L = {x->shape[0], x->shape[1], inner, expect};
+  }
+  if (w) {
+    PYDL_CHECK(w->dim() == 1 && w->shape[0] == L.C, ValueError, "[", op, "] weight should have one entry per class (",
+               L.C, "), got shape ", shape_str(w->shape));
+    PYDL_CHECK(w->dtype == x->dtype, TypeError, "[", op, "] weight dtype ", dtype_name(w->dtype), " != input dtype ",
+               dtype_name(x->dtype));
+  }
+  Tensor tc = contig(t);
+  const int64_t* tp = tc->data<int64_t>();
+  for (int64_t i = 0; i < tc->numel; ++i)
+    PYDL_CHECK((tp[i] >= 0 && tp[i] < L.C) || tp[i] == ignore, IndexError, "[", op, "] target ", tp[i],
+               " is out of bounds for ", L.C, " classes (input ", shape_str(x->shape), ")");
+  return L;
+}
+
+template <typename T>
+double sum_of(const T* p, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += p[i];
+  return s;
+}
+
+// Reduces per-element losses; returns the scale the backward applies (1/total weight for mean).
+Tensor finish(const Tensor& loss, const Tensor& wsum, Reduction red, const Shape& tshape, double& scale) {
+  scale = 1;
+  if (red == Reduction::None) { loss->shape = tshape; loss->strides = contiguous_strides(tshape); return loss; }
+  return PYDL_DISPATCH_FLOAT(loss->dtype, "loss", [&] {
+    double s = sum_of(loss->data<scalar_t>(), loss->numel);
+    if (red == Reduction::Mean) {
+      double wt = sum_of(wsum->data<scalar_t>(), wsum->numel);
+      scale = 1.0 / wt;
+      s = s / wt;
+    }
+    return scalar_tensor(s, loss->dtype);
+  });
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& x, const Tensor& t, const Tensor& w, Reduction red, int64_t ignore, double ls) {
+  ClassLayout L = class_layout(x, t, w, ignore, "cross_entropy");
+  PYDL_CHECK(ls >= 0 && ls <= 1, ValueError, "[cross_entropy] label_smoothing must be between 0.0 and 1.0, got ", ls);
+  Tensor xc = contig(x), tc = contig(t), wc = w ? contig(w) : Tensor();
+  const int64_t R = L.N * L.inner;
+  Tensor loss = empty({R}, x->dtype), lse = empty({R}, x->dtype), wsum = empty({R}, x->dtype);
+  PYDL_DISPATCH_FLOAT(x->dtype, "cross_entropy", [&] {
+    K::cross_entropy_forward<scalar_t>(L.N, L.C, L.inner, xc->data<scalar_t>(), tc->data<int64_t>(),
+                                       wc ? wc->data<scalar_t>() : nullptr, ignore, ls, loss->data<scalar_t>(),
+                                       lse->data<scalar_t>(), wsum->data<scalar_t>());
+  });
+  double scale;
+  Tensor out = finish(loss, wsum, red, L.tshape, scale);
+  if (any_requires_grad({&x})) {
+    PYDL_CHECK(!w || !w->requires_grad, RuntimeError, "[cross_entropy] gradient with respect to weight is not supported");
+    auto node = make_node("CrossEntropyBackward", {x}, [L, ignore, ls, lse, scale, red](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor x = contig(n.get(0)), t = n.get(1), w = n.get(2), gc = contig(g[0]);
+      Tensor gx = empty(x->shape, x->dtype);
+      PYDL_DISPATCH_FLOAT(x->dtype, "cross_entropy", [&] {
+        K::cross_entropy_backward<scalar_t>(L.N, L.C, L.inner, x->data<scalar_t>(), t->data<int64_t>(),
+                                            w ? w->data<scalar_t>() : nullptr, ignore, ls, lse->data<scalar_t>(),
+                                            gc->data<scalar_t>(), red == Reduction::None ? 1 : 0, scale, gx->data<scalar_t>());
+      });
+      return {gx};
+    });
+    node->saved.emplace_back(xc == x ? x : xc, false);
+    node->saved.emplace_back(tc, false);
+    node->saved.emplace_back(wc, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor nll_loss(const Tensor& x, const Tensor& t, const Tensor& w, Reduction red, int64_t ignore) {
+  ClassLayout L = class_layout(x, t, w, ignore, "nll_loss");
+  Tensor xc = contig(x), tc = contig(t), wc = w ? contig(w) : Tensor();
+  const int64_t R = L.N * L.inner;
+  Tensor loss = empty({R}, x->dtype), wsum = empty({R}, x->dtype);
+  PYDL_DISPATCH_FLOAT(x->dtype, "nll_loss", [&] {
+    K::nll_forward<scalar_t>(L.N, L.C, L.inner, xc->data<scalar_t>(), tc->data<int64_t>(), wc ? wc->data<scalar_t>() : nullptr,
+                             ignore, loss->data<scalar_t>(), wsum->data<scalar_t>());
+  });
+  double scale;
+  Tensor out = finish(loss, wsum, red, L.tshape, scale);
+  if (any_requires_grad({&x})) {
+    auto node = make_node("NllLossBackward", {x}, [L, ignore, scale, red, xs = x->shape, dt = x->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor t = n.get(0), w = n.get(1), gc = contig(g[0]);
+      Tensor gx = empty(xs, dt);
+      PYDL_DISPATCH_FLOAT(dt, "nll_loss", [&] {
+        K::nll_backward<scalar_t>(L.N, L.C, L.inner, t->data<int64_t>(), w ? w->data<scalar_t>() : nullptr, ignore,
+                                  gc->data<scalar_t>(), red == Reduction::None ? 1 : 0, scale, gx->data<scalar_t>());
+      });
+      return {gx};
+    });
+    node->saved.emplace_back(tc, false);
+    node->saved.emplace_back(wc, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+namespace {
+
+Tensor reduce(const Tensor& l, Reduction red) {
+  if (red == Reduction::None) return l;
+  if (red == Reduction::Sum) return sum(l, {}, false);
+  return mean(l, {}, false);
+}
+
+// Elementwise loss f(x, y) over the broadcast shape, then weight and reduction.
+Tensor point_loss(K::PointLoss op, const char* name, const Tensor& x, const Tensor& y, const Tensor& pw, double beta,
+                  const Tensor& weight, Reduction red) {
+  PYDL_CHECK(x && y, TypeError, "[", name, "] expected tensors for input and target");
+  PYDL_CHECK(is_floating(x->dtype), TypeError, "[", name, "] expected a floating input, got ", dtype_name(x->dtype));
+  PYDL_CHECK(x->dtype == y->dtype, TypeError, "[", name, "] input dtype ", dtype_name(x->dtype), " and target dtype ",
+             dtype_name(y->dtype), " differ");
+  if (op == K::PointLoss::BCE)
+    PYDL_CHECK(x->shape == y->shape, ValueError, "[", name, "] target size ", shape_str(y->shape),
+               " must be the same as input size ", shape_str(x->shape));
+  Shape s = broadcast_shapes(x->shape, y->shape, name);
+  Tensor xb, yb, pb;
+  {
+    AutoGradMode off(false);
+    xb = x->shape == s ? contig(x) : contiguous_copy(expand(x, s));
+    yb = y->shape == s ? contig(y) : contiguous_copy(expand(y, s));
+    if (pw) {
+      PYDL_CHECK(pw->dtype == x->dtype, TypeError, "[", name, "] pos_weight dtype ", dtype_name(pw->dtype), " != ", dtype_name(x->dtype));
+      broadcast_shapes(pw->shape, s, name);
+      pb = contiguous_copy(expand(pw, s));
+    }
+  }
+  if (op == K::PointLoss::BCE) {
+    bool ok = PYDL_DISPATCH_FLOAT(x->dtype, name, [&] {
+      const scalar_t* p = xb->data<scalar_t>();
+      for (int64_t i = 0; i < xb->numel; ++i) if (!(p[i] >= 0 && p[i] <= 1)) return false;
+      return true;
+    });
+    PYDL_CHECK(ok, ValueError, "[", name, "] all elements of input should be between 0 and 1");
+  }
+  Tensor l = empty(s, x->dtype);
+  PYDL_DISPATCH_FLOAT(x->dtype, name, [&] {
+    K::point_loss_forward<scalar_t>(op, l->numel, xb->data<scalar_t>(), yb->data<scalar_t>(), pb ? pb->data<scalar_t>() : nullptr,
+                                    beta, l->data<scalar_t>());
+  });
+  if (any_requires_grad({&x, &y})) {
+    auto node = make_node(name, {x, y}, [op, beta, name, xs = x->shape, ys = y->shape](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor xb = n.get(0), yb = n.get(1), pb = n.get(2), gc = contig(g[0]);
+      bool need_x = bool(n.next_edges[0].fn), need_y = bool(n.next_edges[1].fn);
+      Tensor gx = need_x ? empty(xb->shape, xb->dtype) : Tensor();
+      Tensor gy = need_y ? empty(xb->shape, xb->dtype) : Tensor();
+      PYDL_DISPATCH_FLOAT(xb->dtype, name, [&] {
+        K::point_loss_backward<scalar_t>(op, xb->numel, xb->data<scalar_t>(), yb->data<scalar_t>(),
+                                         pb ? pb->data<scalar_t>() : nullptr, beta, gc->data<scalar_t>(),
+                                         gx ? gx->data<scalar_t>() : nullptr, gy ? gy->data<scalar_t>() : nullptr);
+      });
+      if (gx) gx = sum_to(gx, xs);
+      if (gy) gy = sum_to(gy, ys);
+      return {gx, gy};
+    });
+    node->saved.emplace_back(xb, false);
+    node->saved.emplace_back(yb, false);
+    node->saved.emplace_back(pb, false);
+    set_history(l, node);
+  }
+  if (weight) l = mul(l, weight);
+  return reduce(l, red);
+}
+
+}  // namespace
+
+Tensor mse_loss(const Tensor& x, const Tensor& y, Reduction red) {
+  return point_loss(K::PointLoss::MSE, "mse_loss", x, y, Tensor(), 0, Tensor(), red);
+}
+Tensor l1_loss(const Tensor& x, const Tensor& y, Reduction red) {
+  return point_loss(K::PointLoss::L1, "l1_loss", x, y, Tensor(), 0, Tensor(), red);
+}
+Tensor smooth_l1_loss(const Tensor& x, const Tensor& y, Reduction red, double beta) {
+  PYDL_CHECK(beta >= 0, ValueError, "[smooth_l1_loss] beta must be non-negative, got ", beta);
+  if (beta == 0) return l1_loss(x, y, red);
+  return point_loss(K::PointLoss::SmoothL1, "smooth_l1_loss", x, y, Tensor(), beta, Tensor(), red);
+}
+Tensor binary_cross_entropy(const Tensor& x, const Tensor& y, const Tensor& w, Reduction red) {
+  return point_loss(K::PointLoss::BCE, "binary_cross_entropy", x, y, Tensor(), 0, w, red);
+}
+Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, const Tensor& w, const Tensor& pw, Reduction red) {
+  return point_loss(K::PointLoss::BCEWithLogits, "binary_cross_entropy_with_logits", x, y, pw, 0, w, red);
+}
+
+}  // namespace pydl

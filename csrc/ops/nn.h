@@ -1,0 +1,81 @@
+#pragma once
+// The nn ops (pydl.nn.functional): linear, activations, dropout, losses, convolution,
+// pooling, normalisation, embedding, pad, and the fused optimizer steps.
+#include <optional>
+#include <string>
+
+#include "ops/ops.h"
+
+namespace pydl {
+
+enum class Reduction { None, Mean, Sum };
+/// 'none' | 'mean' | 'sum' -> Reduction; ValueError naming `op` otherwise.
+Reduction parse_reduction(const std::string& s, const char* op);
+
+// ---- activation.cpp ------------------------------------------------------------------
+/// x @ weight^T + bias over the last dim of x (any leading dims); one GEMM with fused bias.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+Tensor leaky_relu(const Tensor& x, double slope);
+Tensor elu(const Tensor& x, double alpha);
+Tensor gelu(const Tensor& x, bool tanh_approx);
+Tensor silu(const Tensor& x);
+Tensor softplus(const Tensor& x, double beta, double threshold);
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+/// Zeroes elements with probability p and scales the rest by 1/(1-p); identity unless training.
+Tensor dropout(const Tensor& x, double p, bool training);
+
+// ---- loss.cpp ------------------------------------------------------------------------
+/// Fused log-softmax + NLL on logits (N, C, d...) with int64 class targets (N, d...).
+Tensor cross_entropy(const Tensor& x, const Tensor& target, const Tensor& weight, Reduction red, int64_t ignore_index,
+                     double label_smoothing);
+Tensor nll_loss(const Tensor& x, const Tensor& target, const Tensor& weight, Reduction red, int64_t ignore_index);
+Tensor mse_loss(const Tensor& x, const Tensor& y, Reduction red);
+Tensor l1_loss(const Tensor& x, const Tensor& y, Reduction red);
+Tensor smooth_l1_loss(const Tensor& x, const Tensor& y, Reduction red, double beta);
+Tensor binary_cross_entropy(const Tensor& x, const Tensor& y, const Tensor& weight, Reduction red);
+Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, const Tensor& weight, const Tensor& pos_weight,
+                                        Reduction red);
+
+// ---- conv.cpp ------------------------------------------------------------------------
+/// padding: (top, bottom, left, right).
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, IntList stride, IntList padding, IntList dilation,
+              int64_t groups);
+/// padding_mode "same" / "valid" resolved to explicit (possibly asymmetric) padding.
+IntList conv_same_padding(const Tensor& w, IntList dilation, const char* op);
+
+// ---- pool.cpp ------------------------------------------------------------------------
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, IntList kernel, IntList stride, IntList padding, IntList dilation,
+                                     bool ceil_mode);
+Tensor avg_pool2d(const Tensor& x, IntList kernel, IntList stride, IntList padding, bool ceil_mode, bool count_include_pad,
+                  std::optional<int64_t> divisor_override);
+Tensor adaptive_avg_pool2d(const Tensor& x, IntList output_size);
+
+// ---- norm.cpp ------------------------------------------------------------------------
+/// Updates running_mean/var in place in training mode (when given).
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps);
+Tensor layer_norm(const Tensor& x, IntList normalized_shape, const Tensor& weight, const Tensor& bias, double eps);
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx);
+/// pad = (last_lo, last_hi, prev_lo, prev_hi, ...); mode constant | reflect | replicate | circular.
+Tensor pad(const Tensor& x, IntList pad, const std::string& mode, double value);
+Tensor one_hot(const Tensor& indices, int64_t num_classes);
+
+// ---- optim.cpp: in place over lists of parameters, bump versions --------------------
+void sgd_(const TensorList& params, const TensorList& grads, const TensorList& bufs, const std::vector<bool>& fresh,
+          double lr, double momentum, double dampening, double wd, bool nesterov, bool maximize);
+void adam_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v,
+           const TensorList& vmax, const std::vector<int64_t>& steps, double lr, double b1, double b2, double eps,
+           double wd, bool amsgrad, bool maximize, bool decoupled);
+void rmsprop_(const TensorList& params, const TensorList& grads, const TensorList& sq, const TensorList& bufs,
+              const TensorList& gavg, double lr, double alpha, double eps, double wd, double momentum, bool centered,
+              bool maximize);
+void adagrad_(const TensorList& params, const TensorList& grads, const TensorList& sums, const std::vector<int64_t>& steps,
+              double lr, double lr_decay, double wd, double eps, bool maximize);
+void adadelta_(const TensorList& params, const TensorList& grads, const TensorList& sq, const TensorList& acc, double lr,
+               double rho, double eps, double wd, bool maximize);
+
+/// `t` itself when contiguous, else a contiguous copy (no autograd).
+inline Tensor contig(const Tensor& t) { return t->is_contiguous() ? t : contiguous_copy(t); }
+
+}  // namespace pydl

@@ -1,0 +1,123 @@
+// Fused optimizer steps over lists of parameters: argument checks, then one kernel
+// call per parameter, in place; every written tensor's version counter is bumped.
+#include "kernels/cpu/nn.h"
+#include "ops/nn.h"
+
+namespace pydl {
+
+namespace K = kernels;
+
+namespace {
+
+// Checks that every list in `lists` (named by `names`) has params' length, shapes and dtype.
+void check_lists(const char* op, const TensorList& params, std::initializer_list<std::pair<const char*, const TensorList*>> lists) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    PYDL_CHECK(p, TypeError, "[", op, "] params[", i, "] is None");
+    PYDL_CHECK(is_floating(p->dtype), TypeError, "[", op, "] params[", i, "] must be floating, got ", dtype_name(p->dtype));
+    PYDL_CHECK(p->is_contiguous(), ValueError, "[", op, "] params[", i, "] of shape ", shape_str(p->shape), " must be contiguous");
+  }
+  for (auto& [name, l] : lists) {
+    PYDL_CHECK(l->size() == params.size(), ValueError, "[", op, "] got ", params.size(), " params but ", l->size(), " ", name);
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Tensor& t = (*l)[i];
+      PYDL_CHECK(t, TypeError, "[", op, "] ", name, "[", i, "] is None");
+      PYDL_CHECK(t->shape == params[i]->shape, ValueError, "[", op, "] ", name, "[", i, "] has shape ", shape_str(t->shape),
+                 " but the parameter has shape ", shape_str(params[i]->shape));
+      PYDL_CHECK(t->dtype == params[i]->dtype, TypeError, "[", op, "] ", name, "[", i, "] has dtype ", dtype_name(t->dtype),
+                 " but the parameter has dtype ", dtype_name(params[i]->dtype));
+      PYDL_CHECK(t->is_contiguous(), ValueError, "[", op, "] ", name, "[", i, "] must be contiguous");
+    }
+  }
+}
+
+template <typename T> T* ptr(const Tensor& t) { return t ? t->data<T>() : nullptr; }
+
+}  // namespace
+
+void sgd_(const TensorList& params, const TensorList& grads, const TensorList& bufs, const std::vector<bool>& fresh,
+          double lr, double momentum, double dampening, double wd, bool nesterov, bool maximize) {
+  check_lists("sgd_", params, {{"grads", &grads}});
+  if (momentum != 0) check_lists("sgd_", params, {{"momentum_buffers", &bufs}});
+  PYDL_CHECK(fresh.size() == params.size() || momentum == 0, ValueError, "[sgd_] got ", params.size(), " params but ",
+             fresh.size(), " fresh flags");
+  PYDL_CHECK(!nesterov || (momentum > 0 && dampening == 0), ValueError,
+             "[sgd_] Nesterov momentum requires a momentum and zero dampening");
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    Tensor buf = momentum != 0 ? bufs[i] : Tensor();
+    PYDL_DISPATCH_FLOAT(p->dtype, "sgd_", [&] {
+      K::sgd_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(buf),
+                            momentum != 0 && fresh[i], lr, momentum, dampening, wd, nesterov, maximize);
+    });
+    p->bump_version();
+    if (buf) buf->bump_version();
+  }
+}
+
+void adam_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v, const TensorList& vmax,
+           const std::vector<int64_t>& steps, double lr, double b1, double b2, double eps, double wd, bool amsgrad,
+           bool maximize, bool decoupled) {
+  check_lists("adam_", params, {{"grads", &grads}, {"exp_avgs", &m}, {"exp_avg_sqs", &v}});
+  if (amsgrad) check_lists("adam_", params, {{"max_exp_avg_sqs", &vmax}});
+  PYDL_CHECK(steps.size() == params.size(), ValueError, "[adam_] got ", params.size(), " params but ", steps.size(), " steps");
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    PYDL_CHECK(steps[i] >= 1, ValueError, "[adam_] steps[", i, "] must be >= 1 (the count after incrementing), got ", steps[i]);
+    PYDL_DISPATCH_FLOAT(p->dtype, "adam_", [&] {
+      K::adam_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(m[i]), ptr<scalar_t>(v[i]),
+                             amsgrad ? ptr<scalar_t>(vmax[i]) : nullptr, steps[i], lr, b1, b2, eps, wd, amsgrad, maximize,
+                             decoupled);
+    });
+    p->bump_version(); m[i]->bump_version(); v[i]->bump_version();
+    if (amsgrad) vmax[i]->bump_version();
+  }
+}
+
+void rmsprop_(const TensorList& params, const TensorList& grads, const TensorList& sq, const TensorList& bufs,
+              const TensorList& gavg, double lr, double alpha, double eps, double wd, double momentum, bool centered,
+              bool maximize) {
+  check_lists("rmsprop_", params, {{"grads", &grads}, {"square_avgs", &sq}});
+  if (momentum > 0) check_lists("rmsprop_", params, {{"momentum_buffers", &bufs}});
+  if (centered) check_lists("rmsprop_", params, {{"grad_avgs", &gavg}});
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    PYDL_DISPATCH_FLOAT(p->dtype, "rmsprop_", [&] {
+      K::rmsprop_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(sq[i]),
+                                momentum > 0 ? ptr<scalar_t>(bufs[i]) : nullptr, centered ? ptr<scalar_t>(gavg[i]) : nullptr,
+                                lr, alpha, eps, wd, momentum, centered, maximize);
+    });
+    p->bump_version(); sq[i]->bump_version();
+    if (momentum > 0) bufs[i]->bump_version();
+    if (centered) gavg[i]->bump_version();
+  }
+}
+
+void adagrad_(const TensorList& params, const TensorList& grads, const TensorList& sums, const std::vector<int64_t>& steps,
+              double lr, double lr_decay, double wd, double eps, bool maximize) {
+  check_lists("adagrad_", params, {{"grads", &grads}, {"state_sums", &sums}});
+  PYDL_CHECK(steps.size() == params.size(), ValueError, "[adagrad_] got ", params.size(), " params but ", steps.size(), " steps");
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    PYDL_DISPATCH_FLOAT(p->dtype, "adagrad_", [&] {
+      K::adagrad_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(sums[i]), steps[i], lr,
+                                lr_decay, wd, eps, maximize);
+    });
+    p->bump_version(); sums[i]->bump_version();
+  }
+}
+
+void adadelta_(const TensorList& params, const TensorList& grads, const TensorList& sq, const TensorList& acc, double lr,
+               double rho, double eps, double wd, bool maximize) {
+  check_lists("adadelta_", params, {{"grads", &grads}, {"square_avgs", &sq}, {"acc_deltas", &acc}});
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    PYDL_DISPATCH_FLOAT(p->dtype, "adadelta_", [&] {
+      K::adadelta_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(sq[i]),
+                                 ptr<scalar_t>(acc[i]), lr, rho, eps, wd, maximize);
+    });
+    p->bump_version(); sq[i]->bump_version(); acc[i]->bump_version();
+  }
+}
+
+}  // namespace pydl
