@@ -41,8 +41,6 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, const 
 /// padding: (top, bottom, left, right).
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, IntList stride, IntList padding, IntList dilation,
               int64_t groups);
-/// padding_mode "same" / "valid" resolved to explicit (possibly asymmetric) padding.
-IntList conv_same_padding(const Tensor& w, IntList dilation, const char* op);
 
 // ---- pool.cpp ------------------------------------------------------------------------
 std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, IntList kernel, IntList stride, IntList padding, IntList dilation,

@@ -16,7 +16,10 @@ Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
 using OT = std::optional<Tensor>;
 }  // namespace
 
+void init_nn_conv(py::module_& m);
+
 void init_nn(py::module_& m) {
+  init_nn_conv(m);
   m.def("linear", [](const Tensor& x, const Tensor& w, OT b) { return nogil([&] { return linear(x, w, opt(b)); }); },
         py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
   m.def("leaky_relu", [](const Tensor& x, double s) { return nogil([&] { return leaky_relu(x, s); }); });
@@ -58,4 +61,15 @@ void init_nn(py::module_& m) {
   });
 }
 
+}  // namespace pydl
+
+namespace pydl {
+void init_nn_conv(py::module_& m) {
+  m.def("conv2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, IntList stride, IntList padding,
+                     IntList dilation, int64_t groups) {
+    py::gil_scoped_release r;
+    return conv2d(x, w, b ? *b : Tensor(), stride, padding, dilation, groups);
+  }, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+     py::arg("groups"));
+}
 }  // namespace pydl

@@ -1,0 +1,93 @@
+// conv2d: checks, forward and backward (grad input, weight, bias) side by side.
+// conv1d is conv2d with a height of 1 (pydl/nn/functional.py).
+#include "kernels/cpu/nn.h"
+#include "ops/nn.h"
+
+namespace pydl {
+
+namespace K = kernels;
+
+namespace {
+
+IntList two(const IntList& v, const char* what) {
+  PYDL_CHECK(v.size() == 1 || v.size() == 2, ValueError, "[conv2d] ", what, " must be an int or a pair, got ", v.size(), " values");
+  return v.size() == 1 ? IntList{v[0], v[0]} : v;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stride, IntList padding, IntList dilation,
+              int64_t groups) {
+  PYDL_CHECK(x_in && w, TypeError, "[conv2d] expected tensors for input and weight");
+  PYDL_CHECK(x_in->dim() == 4 || x_in->dim() == 3, ValueError, "[conv2d] expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got ",
+             shape_str(x_in->shape));
+  if (x_in->dim() == 3) return squeeze(conv2d(unsqueeze(x_in, 0), w, b, stride, padding, dilation, groups), IntList{0});
+  const Tensor& x = x_in;
+  PYDL_CHECK(w->dim() == 4, ValueError, "[conv2d] expected 4-D weight (out, in/groups, kh, kw), got ", shape_str(w->shape));
+  PYDL_CHECK(is_floating(x->dtype) && x->dtype == w->dtype, TypeError, "[conv2d] expected input and weight of the same "
+             "floating dtype, got ", dtype_name(x->dtype), " and ", dtype_name(w->dtype));
+  PYDL_CHECK(groups >= 1, ValueError, "[conv2d] groups must be positive, got ", groups);
+  stride = two(stride, "stride");
+  dilation = two(dilation, "dilation");
+  if (padding.size() == 1) padding = {padding[0], padding[0], padding[0], padding[0]};
+  if (padding.size() == 2) padding = {padding[0], padding[0], padding[1], padding[1]};
+  PYDL_CHECK(padding.size() == 4, ValueError, "[conv2d] padding must have 1, 2 or 4 values");
+  PYDL_CHECK(stride[0] > 0 && stride[1] > 0, ValueError, "[conv2d] stride must be positive, got (", stride[0], ", ", stride[1], ")");
+  PYDL_CHECK(dilation[0] > 0 && dilation[1] > 0, ValueError, "[conv2d] dilation must be positive, got (", dilation[0], ", ",
+             dilation[1], ")");
+  for (int64_t p : padding) PYDL_CHECK(p >= 0, ValueError, "[conv2d] negative padding is not supported, got ", shape_str(padding));
+  const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+  const int64_t O = w->shape[0], kh = w->shape[2], kw = w->shape[3];
+  PYDL_CHECK(O % groups == 0, ValueError, "[conv2d] out_channels (", O, ") must be divisible by groups (", groups, ")");
+  PYDL_CHECK(w->shape[1] * groups == C, ValueError, "[conv2d] input ", shape_str(x->shape), " has ", C,
+             " channels but weight ", shape_str(w->shape), " with groups=", groups, " expects ", w->shape[1] * groups);
+  const int64_t ekh = dilation[0] * (kh - 1) + 1, ekw = dilation[1] * (kw - 1) + 1;
+  const int64_t Hp = H + padding[0] + padding[1], Wp = W + padding[2] + padding[3];
+  PYDL_CHECK(ekh <= Hp && ekw <= Wp, ValueError, "[conv2d] kernel size (", ekh, ", ", ekw, ") (after dilation) can't be greater "
+             "than the padded input size (", Hp, ", ", Wp, "); input ", shape_str(x->shape), ", weight ", shape_str(w->shape));
+  if (b) {
+    PYDL_CHECK(b->dim() == 1 && b->shape[0] == O, ValueError, "[conv2d] bias of shape ", shape_str(b->shape),
+               " does not match ", O, " output channels");
+    PYDL_CHECK(b->dtype == x->dtype, TypeError, "[conv2d] bias dtype ", dtype_name(b->dtype), " != ", dtype_name(x->dtype));
+  }
+  K::ConvGeom g{N, C, H, W, O, kh, kw, stride[0], stride[1], padding[0], padding[1], padding[2], padding[3],
+                dilation[0], dilation[1], groups, (Hp - ekh) / stride[0] + 1, (Wp - ekw) / stride[1] + 1};
+  Tensor out = empty({N, O, g.OH, g.OW}, x->dtype);
+  Tensor xc = contig(x), wc = contig(w), bc = b ? contig(b) : Tensor();
+  if (out->numel > 0)
+    PYDL_DISPATCH_FLOAT(x->dtype, "conv2d", [&] {
+      if (C == 0 || kh * kw == 0) {
+        scalar_t* o = out->data<scalar_t>();
+        for (int64_t i = 0; i < out->numel; ++i) o[i] = bc ? bc->data<scalar_t>()[(i / (g.OH * g.OW)) % O] : scalar_t(0);
+        return;
+      }
+      K::conv2d_forward<scalar_t>(g, xc->data<scalar_t>(), wc->data<scalar_t>(), bc ? bc->data<scalar_t>() : nullptr,
+                                  out->data<scalar_t>());
+    });
+  if (any_requires_grad({&x, &w, &b})) {
+    auto node = make_node("Conv2dBackward", {x, w, b}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
+      bool need_x = bool(n.next_edges[0].fn), need_w = bool(n.next_edges[1].fn);
+      bool need_b = n.next_edges.size() > 2 && n.next_edges[2].fn;
+      Tensor x = contig(n.get(0)), w = contig(n.get(1)), gy = contig(gr[0]);
+      Tensor gx = need_x ? empty(x->shape, x->dtype) : Tensor();
+      Tensor gw = need_w ? empty(w->shape, w->dtype) : Tensor();
+      Tensor gb = need_b ? empty({g.O}, x->dtype) : Tensor();
+      PYDL_DISPATCH_FLOAT(x->dtype, "conv2d", [&] {
+        if (g.N * g.OH * g.OW == 0 || g.C == 0) {
+          for (const Tensor& t : {gx, gw, gb}) if (t) std::fill(t->data<scalar_t>(), t->data<scalar_t>() + t->numel, scalar_t(0));
+          return;
+        }
+        K::conv2d_backward<scalar_t>(g, x->data<scalar_t>(), w->data<scalar_t>(), gy->data<scalar_t>(),
+                                     gx ? gx->data<scalar_t>() : nullptr, gw ? gw->data<scalar_t>() : nullptr,
+                                     gb ? gb->data<scalar_t>() : nullptr);
+      });
+      return {gx, gw, gb};
+    });
+    node->saved.emplace_back(x, false);
+    node->saved.emplace_back(w, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+}  // namespace pydl
