@@ -24,10 +24,10 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         if norm_type == float("inf"):
             total = _C.amax(_C.stack([_C.amax(_C.abs(g), [], False) for g in tensors], 0), [], False)
         elif norm_type == 2.0:
-            total = _C.sqrt(_C.sum(_C.stack([_C.sum(_C.square(g), [], False) for g in tensors], 0), [], False))
+            total = _C.sqrt(_C.sum(_C.stack([_C.sum(_C.square(g), [], False, None) for g in tensors], 0), [], False, None))
         else:
-            parts = [_C.sum(_C.pow_scalar(_C.abs(g), norm_type), [], False) for g in tensors]
-            total = _C.pow_scalar(_C.sum(_C.stack(parts, 0), [], False), 1.0 / norm_type)
+            parts = [_C.sum(_C.pow_scalar(_C.abs(g), norm_type), [], False, None) for g in tensors]
+            total = _C.pow_scalar(_C.sum(_C.stack(parts, 0), [], False, None), 1.0 / norm_type)
     if error_if_nonfinite:
         v = total.item()
         if v != v or v in (float("inf"), float("-inf")):
@@ -43,8 +43,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if not grads:
         return
     with no_grad():
-        coef = _C.clamp(_C.div(_C.full([], float(max_norm), total_norm.dtype), _C.add_scalar(total_norm, 1e-6)),
-                        None, 1.0)
+        coef = _C.clamp(float(max_norm) / (total_norm + 1e-6), None, 1.0)
         for g in grads:
             _C.mul_(g, coef if coef.dtype == g.dtype else _C.to_dtype(coef, g.dtype))
 
