@@ -17,9 +17,11 @@ using OT = std::optional<Tensor>;
 }  // namespace
 
 void init_nn_conv(py::module_& m);
+void init_nn_more(py::module_& m);
 
 void init_nn(py::module_& m) {
   init_nn_conv(m);
+  init_nn_more(m);
   m.def("linear", [](const Tensor& x, const Tensor& w, OT b) { return nogil([&] { return linear(x, w, opt(b)); }); },
         py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
   m.def("leaky_relu", [](const Tensor& x, double s) { return nogil([&] { return leaky_relu(x, s); }); });
@@ -71,5 +73,44 @@ void init_nn_conv(py::module_& m) {
     return conv2d(x, w, b ? *b : Tensor(), stride, padding, dilation, groups);
   }, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
      py::arg("groups"));
+}
+}  // namespace pydl
+
+namespace pydl {
+void init_nn_more(py::module_& m) {
+  using OT = std::optional<Tensor>;
+  auto o = [](const OT& t) { return t ? *t : Tensor(); };
+  m.def("max_pool2d", [](const Tensor& x, IntList k, IntList s, IntList p, IntList d, bool ceil) {
+    py::gil_scoped_release r;
+    return max_pool2d(x, k, s, p, d, ceil);
+  });
+  m.def("avg_pool2d", [](const Tensor& x, IntList k, IntList s, IntList p, bool ceil, bool cip, std::optional<int64_t> dv) {
+    py::gil_scoped_release r;
+    return avg_pool2d(x, k, s, p, ceil, cip, dv);
+  });
+  m.def("adaptive_avg_pool2d", [](const Tensor& x, IntList os) {
+    py::gil_scoped_release r;
+    return adaptive_avg_pool2d(x, os);
+  });
+  m.def("batch_norm", [o](const Tensor& x, OT rm, OT rv, OT w, OT b, bool training, double mom, double eps) {
+    py::gil_scoped_release r;
+    return batch_norm(x, o(rm), o(rv), o(w), o(b), training, mom, eps);
+  });
+  m.def("layer_norm", [o](const Tensor& x, IntList ns, OT w, OT b, double eps) {
+    py::gil_scoped_release r;
+    return layer_norm(x, ns, o(w), o(b), eps);
+  });
+  m.def("embedding", [](const Tensor& w, const Tensor& idx, std::optional<int64_t> pad) {
+    py::gil_scoped_release r;
+    return embedding(w, idx, pad);
+  });
+  m.def("pad", [](const Tensor& x, IntList p, const std::string& mode, double value) {
+    py::gil_scoped_release r;
+    return pad(x, p, mode, value);
+  });
+  m.def("one_hot", [](const Tensor& idx, int64_t n) {
+    py::gil_scoped_release r;
+    return one_hot(idx, n);
+  });
 }
 }  // namespace pydl

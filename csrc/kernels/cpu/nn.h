@@ -3,6 +3,7 @@
 // normalisation, optimizer steps). Operands are contiguous unless a stride is given.
 // Each template is instantiated for float and double in its .cpp file.
 #include <cstdint>
+#include <vector>
 
 namespace pydl::kernels {
 
@@ -96,4 +97,20 @@ void adagrad_step(int64_t n, T* p, const T* g, T* sum, int64_t step, double lr, 
 template <typename T>
 void adadelta_step(int64_t n, T* p, const T* g, T* sq, T* acc, double lr, double rho, double eps, double wd, bool maximize);
 
+}  // namespace pydl::kernels
+
+namespace pydl::kernels {
+// ---- nn_index.cpp --------------------------------------------------------------------
+/// out[i, :] = w[idx[i], :] for n indices into a (V, D) table.
+template <typename T> void embedding_forward(int64_t n, int64_t D, const T* w, const int64_t* idx, T* out);
+/// gw (V, D) = sum of g rows at idx (gw zeroed here); rows equal to pad (>= 0) get none.
+template <typename T> void embedding_backward(int64_t n, int64_t V, int64_t D, const T* g, const int64_t* idx, int64_t pad, T* gw);
+/// Padding by index maps: for each of the k trailing dims, map[d][o] is the source index of
+/// output position o, or -1 (filled with value). x is (outer, in...), y is (outer, out...).
+template <typename T>
+void pad_forward(int64_t outer, const std::vector<int64_t>& in, const std::vector<std::vector<int64_t>>& map, const T* x, T* y,
+                 T value);
+/// gx (outer, in...) = scatter-add of gy through the same maps (gx zeroed here).
+template <typename T>
+void pad_backward(int64_t outer, const std::vector<int64_t>& in, const std::vector<std::vector<int64_t>>& map, const T* gy, T* gx);
 }  // namespace pydl::kernels

@@ -1,0 +1,258 @@
+// batch_norm, layer_norm, embedding, pad, one_hot: checks, forward and backward side by side.
+#include <cmath>
+
+#include "kernels/cpu/nn.h"
+#include "ops/nn.h"
+
+namespace pydl {
+
+namespace K = kernels;
+
+namespace {
+void check_vec(const Tensor& t, int64_t n, DType dt, const char* op, const char* what) {
+  if (!t) return;
+  PYDL_CHECK(t->dim() == 1 && t->shape[0] == n, ValueError, "[", op, "] ", what, " should have ", n,
+             " elements (one per channel), got shape ", shape_str(t->shape));
+  PYDL_CHECK(t->dtype == dt, TypeError, "[", op, "] ", what, " dtype ", dtype_name(t->dtype), " != input dtype ", dtype_name(dt));
+}
+template <typename T> const T* cptr(const Tensor& t) { return t ? t->data<T>() : nullptr; }
+template <typename T> T* mptr(const Tensor& t) { return t ? t->data<T>() : nullptr; }
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w, const Tensor& b, bool training,
+                  double momentum, double eps) {
+  PYDL_CHECK(x && x->dim() >= 2, ValueError, "[batch_norm] expected input of at least 2 dims (N, C, ...), got ",
+             x ? shape_str(x->shape) : std::string("None"));
+  PYDL_CHECK(is_floating(x->dtype), TypeError, "[batch_norm] expected a floating input, got ", dtype_name(x->dtype));
+  const int64_t N = x->shape[0], C = x->shape[1];
+  int64_t S = 1;
+  for (int64_t i = 2; i < x->dim(); ++i) S *= x->shape[i];
+  check_vec(rm, C, x->dtype, "batch_norm", "running_mean");
+  check_vec(rv, C, x->dtype, "batch_norm", "running_var");
+  check_vec(w, C, x->dtype, "batch_norm", "weight");
+  check_vec(b, C, x->dtype, "batch_norm", "bias");
+  PYDL_CHECK(bool(rm) == bool(rv), ValueError, "[batch_norm] running_mean and running_var must both be given or both be None");
+  const bool use_batch = training || !rm;
+  if (use_batch)
+    PYDL_CHECK(N * S > 1, ValueError, "[batch_norm] expected more than 1 value per channel when training, got input ",
+               shape_str(x->shape));
+  Tensor xc = contig(x);
+  Tensor mean = empty({C}, x->dtype), invstd = empty({C}, x->dtype), out = empty(x->shape, x->dtype);
+  PYDL_DISPATCH_FLOAT(x->dtype, "batch_norm", [&] {
+    using T = scalar_t;
+    if (use_batch) {
+      Tensor var = empty({C}, x->dtype);
+      K::bn_stats<T>(N, C, S, xc->data<T>(), eps, mean->data<T>(), invstd->data<T>(), var->data<T>());
+      if (training && rm) {
+        const double unb = double(N * S) / double(N * S - 1);
+        Tensor rmc = rm, rvc = rv;
+        T* pm = rm->data<T>(); T* pv = rv->data<T>();
+        const int64_t sm = rm->strides[0], sv = rv->strides[0];
+        for (int64_t c = 0; c < C; ++c) {
+          pm[c * sm] = T((1 - momentum) * pm[c * sm] + momentum * mean->data<T>()[c]);
+          pv[c * sv] = T((1 - momentum) * pv[c * sv] + momentum * var->data<T>()[c] * unb);
+        }
+        rm->bump_version();
+        rv->bump_version();
+      }
+    } else {
+      for (int64_t c = 0; c < C; ++c) {
+        mean->data<T>()[c] = rm->data<T>()[c * rm->strides[0]];
+        invstd->data<T>()[c] = T(1.0 / std::sqrt(double(rv->data<T>()[c * rv->strides[0]]) + eps));
+      }
+    }
+    Tensor wc = w ? contig(w) : Tensor(), bc = b ? contig(b) : Tensor();
+    K::bn_apply<T>(N, C, S, xc->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(wc), cptr<T>(bc), out->data<T>());
+  });
+  if (any_requires_grad({&x, &w, &b})) {
+    auto node = make_node("BatchNormBackward", {x, w, b}, [N, C, S, use_batch, mean, invstd](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor x = contig(n.get(0)), w = n.get(1), gy = contig(g[0]);
+      if (w) w = contig(w);
+      Tensor gx = n.next_edges[0].fn ? empty(x->shape, x->dtype) : Tensor();
+      Tensor gw = n.next_edges[1].fn ? empty({C}, x->dtype) : Tensor();
+      Tensor gb = n.next_edges[2].fn ? empty({C}, x->dtype) : Tensor();
+      PYDL_DISPATCH_FLOAT(x->dtype, "batch_norm", [&] {
+        using T = scalar_t;
+        K::bn_backward<T>(N, C, S, x->data<T>(), gy->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(w), use_batch,
+                          mptr<T>(gx), mptr<T>(gw), mptr<T>(gb));
+      });
+      return {gx, gw, gb};
+    });
+    node->saved.emplace_back(x, false);
+    node->saved.emplace_back(w, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor layer_norm(const Tensor& x, IntList ns, const Tensor& w, const Tensor& b, double eps) {
+  PYDL_CHECK(is_floating(x->dtype), TypeError, "[layer_norm] expected a floating input, got ", dtype_name(x->dtype));
+  const int64_t k = static_cast<int64_t>(ns.size());
+  bool ok = k >= 1 && k <= x->dim();
+  for (int64_t i = 0; ok && i < k; ++i) ok = x->shape[x->dim() - k + i] == ns[i];
+  PYDL_CHECK(ok, ValueError, "[layer_norm] normalized_shape ", shape_str(ns), " does not match the trailing dims of input ",
+             shape_str(x->shape));
+  int64_t D = 1;
+  for (int64_t v : ns) D *= v;
+  const int64_t R = D ? x->numel / D : 0;
+  for (const Tensor* t : {&w, &b})
+    if (*t) {
+      PYDL_CHECK((*t)->shape == Shape(ns.begin(), ns.end()), ValueError, "[layer_norm] weight/bias of shape ",
+                 shape_str((*t)->shape), " does not match normalized_shape ", shape_str(ns));
+      PYDL_CHECK((*t)->dtype == x->dtype, TypeError, "[layer_norm] weight/bias dtype ", dtype_name((*t)->dtype), " != ",
+                 dtype_name(x->dtype));
+    }
+  Tensor xc = contig(x), wc = w ? contig(w) : Tensor(), bc = b ? contig(b) : Tensor();
+  Tensor out = empty(x->shape, x->dtype), mean = empty({R}, x->dtype), invstd = empty({R}, x->dtype);
+  if (x->numel > 0)
+    PYDL_DISPATCH_FLOAT(x->dtype, "layer_norm", [&] {
+      using T = scalar_t;
+      K::ln_forward<T>(R, D, xc->data<T>(), cptr<T>(wc), cptr<T>(bc), eps, out->data<T>(), mean->data<T>(), invstd->data<T>());
+    });
+  if (any_requires_grad({&x, &w, &b})) {
+    auto node = make_node("LayerNormBackward", {x, w, b}, [R, D, mean, invstd](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor x = contig(n.get(0)), w = n.get(1), gy = contig(g[0]);
+      if (w) w = contig(w);
+      Tensor gx = n.next_edges[0].fn ? empty(x->shape, x->dtype) : Tensor();
+      Tensor gw = n.next_edges[1].fn ? empty(w->shape, x->dtype) : Tensor();
+      Tensor gb = n.next_edges[2].fn ? empty(n.outputs.empty() ? Shape{D} : Shape{D}, x->dtype) : Tensor();
+      PYDL_DISPATCH_FLOAT(x->dtype, "layer_norm", [&] {
+        using T = scalar_t;
+        if (x->numel == 0) {
+          for (const Tensor& t : {gw, gb}) if (t) std::fill(t->data<T>(), t->data<T>() + t->numel, T(0));
+          return;
+        }
+        K::ln_backward<T>(R, D, x->data<T>(), gy->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(w), mptr<T>(gx),
+                          mptr<T>(gw), mptr<T>(gb));
+      });
+      if (gb && w) gb = reshape(gb, w->shape);
+      return {gx, gw, gb};
+    });
+    node->saved.emplace_back(x, false);
+    node->saved.emplace_back(w, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor embedding(const Tensor& w, const Tensor& idx, std::optional<int64_t> padding_idx) {
+  PYDL_CHECK(w && w->dim() == 2, ValueError, "[embedding] weight must be 2-D (num_embeddings, dim), got ",
+             w ? shape_str(w->shape) : std::string("None"));
+  PYDL_CHECK(idx->dtype == DType::Int64, TypeError, "[embedding] expected int64 indices, got ", dtype_name(idx->dtype));
+  PYDL_CHECK(is_floating(w->dtype), TypeError, "[embedding] expected a floating weight, got ", dtype_name(w->dtype));
+  const int64_t V = w->shape[0], D = w->shape[1];
+  Tensor ic = contig(idx), wc = contig(w);
+  const int64_t* ip = ic->data<int64_t>();
+  for (int64_t i = 0; i < ic->numel; ++i)
+    PYDL_CHECK(ip[i] >= 0 && ip[i] < V, IndexError, "[embedding] index ", ip[i], " is out of range for ", V,
+               " embeddings (weight ", shape_str(w->shape), ")");
+  Shape os = idx->shape;
+  os.push_back(D);
+  Tensor out = empty(os, w->dtype);
+  PYDL_DISPATCH_FLOAT(w->dtype, "embedding", [&] {
+    K::embedding_forward<scalar_t>(ic->numel, D, wc->data<scalar_t>(), ip, out->data<scalar_t>());
+  });
+  if (any_requires_grad({&w})) {
+    int64_t pad = padding_idx ? *padding_idx : -1;
+    auto node = make_node("EmbeddingBackward", {w}, [V, D, pad, dt = w->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor ic = n.get(0), gy = contig(g[0]);
+      Tensor gw = empty({V, D}, dt);
+      PYDL_DISPATCH_FLOAT(dt, "embedding", [&] {
+        K::embedding_backward<scalar_t>(ic->numel, V, D, gy->data<scalar_t>(), ic->data<int64_t>(), pad, gw->data<scalar_t>());
+      });
+      return {gw};
+    });
+    node->saved.emplace_back(ic, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor pad(const Tensor& x, IntList p, const std::string& mode, double value) {
+  PYDL_CHECK(p.size() % 2 == 0, ValueError, "[pad] padding length must be divisible by 2, got ", p.size());
+  const int64_t k = static_cast<int64_t>(p.size()) / 2;
+  PYDL_CHECK(k <= x->dim(), ValueError, "[pad] padding ", shape_str(p), " pads ", k, " dims but input ", shape_str(x->shape),
+             " has ", x->dim());
+  PYDL_CHECK(mode == "constant" || mode == "reflect" || mode == "replicate" || mode == "circular", ValueError,
+             "[pad] mode must be 'constant', 'reflect', 'replicate' or 'circular', got '", mode, "'");
+  std::vector<int64_t> in(k);
+  std::vector<std::vector<int64_t>> map(k);
+  Shape os = x->shape;
+  int64_t outer = 1;
+  for (int64_t i = 0; i < x->dim() - k; ++i) outer *= x->shape[i];
+  for (int64_t d = 0; d < k; ++d) {
+    const int64_t dim = x->dim() - k + d;
+    const int64_t lo = p[2 * (k - 1 - d)], hi = p[2 * (k - 1 - d) + 1], n = x->shape[dim];
+    const int64_t o = n + lo + hi;
+    PYDL_CHECK(o >= 0, ValueError, "[pad] padding ", shape_str(p), " gives a negative size for dim ", dim, " of ", shape_str(x->shape));
+    if (mode != "constant") {
+      PYDL_CHECK(lo >= 0 && hi >= 0, ValueError, "[pad] negative padding is only supported in constant mode, got ", shape_str(p));
+      if (mode == "reflect")
+        PYDL_CHECK(lo < n && hi < n, ValueError, "[pad] reflect padding (", lo, ", ", hi, ") must be smaller than the input dim ",
+                   dim, " of size ", n, " (input ", shape_str(x->shape), ")");
+      else if (mode == "circular")
+        PYDL_CHECK(lo <= n && hi <= n, ValueError, "[pad] circular padding (", lo, ", ", hi, ") must be at most the input dim ",
+                   dim, " of size ", n);
+      else
+        PYDL_CHECK(n > 0, ValueError, "[pad] replicate padding needs a non-empty dim ", dim);
+    }
+    in[d] = n;
+    os[dim] = o;
+    map[d].resize(o);
+    for (int64_t j = 0; j < o; ++j) {
+      int64_t i = j - lo;
+      if (mode == "constant") map[d][j] = (i >= 0 && i < n) ? i : -1;
+      else if (mode == "replicate") map[d][j] = std::min(std::max<int64_t>(i, 0), n - 1);
+      else if (mode == "circular") map[d][j] = ((i % n) + n) % n;
+      else { if (i < 0) i = -i; if (i >= n) i = 2 * (n - 1) - i; map[d][j] = i; }
+    }
+  }
+  Tensor xc = contig(x);
+  Tensor out = empty(os, x->dtype);
+  if (out->numel > 0) {
+    if (x->dtype == DType::Int64)
+      K::pad_forward<int64_t>(outer, in, map, xc->data<int64_t>(), out->data<int64_t>(), int64_t(value));
+    else
+      PYDL_DISPATCH_FLOAT(x->dtype, "pad", [&] {
+        K::pad_forward<scalar_t>(outer, in, map, xc->data<scalar_t>(), out->data<scalar_t>(), scalar_t(value));
+      });
+  }
+  if (any_requires_grad({&x})) {
+    auto node = make_node("PadBackward", {x}, [outer, in, map, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& g) -> TensorList {
+      Tensor gy = contig(g[0]);
+      Tensor gx = empty(xs, dt);
+      PYDL_DISPATCH_FLOAT(dt, "pad", [&] {
+        if (gx->numel == 0) return;
+        K::pad_backward<scalar_t>(outer, in, map, gy->data<scalar_t>(), gx->data<scalar_t>());
+      });
+      return {gx};
+    });
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor one_hot(const Tensor& idx, int64_t num_classes) {
+  PYDL_CHECK(idx->dtype == DType::Int64, TypeError, "[one_hot] expected an int64 tensor of class indices, got ",
+             dtype_name(idx->dtype));
+  Tensor ic = contig(idx);
+  const int64_t* ip = ic->data<int64_t>();
+  int64_t mx = -1;
+  for (int64_t i = 0; i < ic->numel; ++i) {
+    PYDL_CHECK(ip[i] >= 0, ValueError, "[one_hot] class values must be non-negative, got ", ip[i]);
+    mx = std::max(mx, ip[i]);
+  }
+  if (num_classes < 0) {
+    PYDL_CHECK(ic->numel > 0, ValueError, "[one_hot] cannot infer the number of classes of an empty tensor");
+    num_classes = mx + 1;
+  }
+  PYDL_CHECK(mx < num_classes, ValueError, "[one_hot] class value ", mx, " is out of range for num_classes=", num_classes);
+  Shape os = idx->shape;
+  os.push_back(num_classes);
+  Tensor out = zeros(os, DType::Int64);
+  int64_t* o = out->data<int64_t>();
+  for (int64_t i = 0; i < ic->numel; ++i) o[i * num_classes + ip[i]] = 1;
+  return out;
+}
+
+}  // namespace pydl
