@@ -239,6 +239,26 @@ def test_hooks_and_summary():
     assert "Total params: 23" in text and "Trainable params: 23" in text
 
 
+def test_deepcopy_clones_parameters_and_buffers():
+    import copy
+    m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    m[0].weight.grad = pydl.ones(2, 3)
+    c = copy.deepcopy(m)
+    assert isinstance(c[0].weight, nn.Parameter) and c[0].weight is not m[0].weight and c[0].weight.grad is None
+    assert c[1].running_mean is not m[1].running_mean
+    np.testing.assert_array_equal(c[0].weight.detach().numpy(), m[0].weight.detach().numpy())
+    with pydl.no_grad():
+        c[0].weight.fill_(0)
+    assert float(m[0].weight.abs().sum()) > 0
+    assert repr(c) == repr(m)
+
+
+def test_modulelist_repr_collapses_repeats():
+    ml = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] + [nn.ReLU()])
+    assert repr(ml) == ("ModuleList(\n  (0-2): 3 x Linear(in_features=2, out_features=2, bias=True)\n"
+                        "  (3): ReLU()\n)")
+
+
 def test_module_to_double():
     m = nn.Linear(3, 2).double()
     assert m.weight.dtype == pydl.float64 and isinstance(m.weight, nn.Parameter)

@@ -2,7 +2,7 @@
 import operator
 from collections import OrderedDict, abc
 
-from .module import Module
+from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
@@ -162,9 +162,22 @@ class ModuleList(Module):
         return v
 
     def __repr__(self):
-        if not self._modules:
-            return "ModuleList()"
-        return super().__repr__()
+        """Like PyTorch: runs of identical modules collapse into "(0-2): 3 x Linear(...)"."""
+        reprs = [repr(item) for item in self]
+        if not reprs:
+            return self._get_name() + "()"
+        spans, blocks = [[0, 0]], [reprs[0]]
+        for i, r in enumerate(reprs[1:], 1):
+            if r == blocks[-1]:
+                spans[-1][1] += 1
+                continue
+            spans.append([i, i])
+            blocks.append(r)
+        lines = []
+        for (start, end), b in zip(spans, blocks):
+            local = f"({start}): {b}" if start == end else f"({start}-{end}): {end - start + 1} x {b}"
+            lines.append(_addindent(local, 2))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

@@ -196,6 +196,22 @@ class Module:
     def __getstate__(self):
         return self.__dict__.copy()
 
+    def __deepcopy__(self, memo):
+        """copy.deepcopy(model): parameters and buffers are cloned (gradients are not copied)."""
+        import copy
+        for _, m in self.named_modules():
+            for p in m._parameters.values():
+                if p is not None and id(p) not in memo:
+                    memo[id(p)] = Parameter(_C.clone(p.detach()), p.requires_grad)
+            for b in m._buffers.values():
+                if b is not None and id(b) not in memo:
+                    memo[id(b)] = _C.clone(b.detach())
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            object.__setattr__(new, k, copy.deepcopy(v, memo))
+        return new
+
     def __setstate__(self, state):
         self.__dict__.update(state)
 
