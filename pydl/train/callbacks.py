@@ -160,6 +160,7 @@ class History(Callback):
             import matplotlib
             matplotlib.use("Agg", force=False)
             import matplotlib.pyplot as plt
+            from matplotlib.ticker import MaxNLocator
         except ImportError as e:
             raise ImportError("History.plot needs matplotlib, which is not installed: pip install 'pydl[plot]' "
                               "(or pip install matplotlib)") from e
@@ -175,6 +176,7 @@ class History(Callback):
                 if key in self.history:
                     ax.plot(epochs[:len(self.history[key])], self.history[key], marker="o", label=label)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(name)
             ax.set_title(name)
             ax.grid(True, alpha=0.3)

@@ -4,6 +4,7 @@ progress bars and graceful Ctrl-C.
 Python here loops over batches only; every per-sample computation runs in the C++ core
 (forward, loss, backward, optimizer step) or in one NumPy call per batch (metrics).
 """
+import copy
 import math
 import signal
 import sys
@@ -248,7 +249,7 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
     loader = as_loader(train_data, batch_size, shuffle)
     val_loader = as_loader(val_data, batch_size, False) if val_data is not None else None
     ms = _metric_list(metrics)
-    val_ms = _metric_list(metrics) if val_loader is not None else []
+    val_ms = [copy.deepcopy(m) for m in ms] if val_loader is not None else []
     history = History()
     cbs = [history] + [cb for cb in callbacks]
     try:
