@@ -4,7 +4,6 @@ The model is a pydl.nn.Module (its state_dict, parameters() and pydl.save work a
 module). Training runs through pydl.train.fit, so Keras callbacks here are pydl.train's.
 """
 import copy
-import re
 
 import numpy as np
 
@@ -79,10 +78,9 @@ class Sequential(nn.Module):
             raise ValueError(f"[{self.name}] layer {layer.name!r} was added twice")
         if not self._klayers and layer._input_shape_arg is not None and self._input_shape is None:
             self._input_shape = layer._input_shape_arg
-        attr = re.sub(r"\W", "_", layer.name)
-        while attr in self._modules:
-            attr += "_"
-        self.add_module(attr, layer)
+        # registered by position (state_dict keys "0.linear.weight", ...), not by the global
+        # layer names, so weights saved from one model load into another of the same structure
+        self.add_module(str(len(self._klayers)), layer)
         self._klayers.append(layer)
         self._maybe_build()
 
