@@ -6,6 +6,7 @@ Python here loops over batches only; every per-sample computation runs in the C+
 """
 import copy
 import math
+import shutil
 import signal
 import sys
 import threading
@@ -121,8 +122,9 @@ class _Progress:
             except ImportError:  # pragma: no cover - tqdm is optional
                 tqdm = None
             if tqdm is not None:
-                self.bar = tqdm(total=total, desc=desc, file=self.file, dynamic_ncols=True, leave=True,
-                                unit="batch", mininterval=0.2)
+                cols = shutil.get_terminal_size((100, 20)).columns
+                self.bar = tqdm(total=total, desc=desc, file=self.file, leave=True, unit="batch", mininterval=0.2,
+                                dynamic_ncols=cols > 0, ncols=None if cols > 0 else 100)
 
     def update(self, logs):
         if self.bar is None:
@@ -135,8 +137,12 @@ class _Progress:
 
     def close(self, logs):
         if self.bar is not None:
-            self.bar.set_postfix_str(_fmt_logs(logs).replace(" - ", ", "), refresh=False)
+            text = _fmt_logs({k: v for k, v in logs.items() if k != "lr"})
+            self.bar.set_postfix_str(text.replace(" - ", ", "), refresh=False)
             self.bar.close()
+            width = self.bar.ncols or shutil.get_terminal_size((100, 20)).columns or 100
+            if len(text) + 60 > width:  # the bar cut the epoch's numbers: give them a line of their own
+                print(f"  {text}", file=self.file, flush=True)
         elif self.verbose:
             print(f"{self.desc} - {time.time() - self.start:.1f}s - {_fmt_logs(logs)}", file=sys.stdout, flush=True)
 
