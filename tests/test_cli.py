@@ -108,3 +108,21 @@ def test_missing_dataset_is_a_clear_error(tmp_path, monkeypatch, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "CIFAR10 dataset not found" in err and str(tmp_path) in err
+
+
+def test_train_cifar10_from_official_pickles(tmp_path, monkeypatch, capsys):
+    import pickle
+    _isolated(monkeypatch, tmp_path)
+    rng = np.random.default_rng(0)
+    d = tmp_path / "data" / "cifar-10-batches-py"
+    d.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(d / name, "wb") as f:
+            pickle.dump({"data": rng.integers(0, 255, (8, 3072), dtype=np.uint8),
+                         "labels": list(rng.integers(0, 10, 8))}, f)
+    rc = cli.main(["train", "--dataset", "cifar10", "--data", str(tmp_path / "data"), "--epochs", "1",
+                   "--batch-size", "8", "--out", str(tmp_path / "r"), "--verbose", "0"])
+    assert rc == 0
+    assert "40 train / 8 test" in capsys.readouterr().out
+    sd = pydl.load(tmp_path / "r" / "model.safetensors")
+    assert tuple(sd["conv1.weight"].shape) == (32, 3, 3, 3) and tuple(sd["fc1.weight"].shape) == (128, 64 * 14 * 14)
