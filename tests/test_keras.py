@@ -238,3 +238,25 @@ def test_load_data_offline_error(tmp_path, monkeypatch):
     monkeypatch.setattr(dp, "candidate_roots", lambda name, data=None, shared=True, cache=True: [str(tmp_path)])
     with pytest.raises(DatasetNotFoundError, match="not found"):
         keras.datasets.fashion_mnist.load_data()
+
+
+@pytest.mark.parametrize("cls,gates", [("SimpleRNN", 1), ("LSTM", 4), ("GRU", 3)])
+def test_recurrent_layers(cls, gates):
+    if not hasattr(pydl.nn, "LSTM"):
+        pytest.skip("pydl.nn.LSTM is not in this build")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6, 3)).astype(np.float32)
+    y = (x[:, :, 0].sum(1) > 0).astype(np.int64)
+    layer = getattr(layers, cls)(8, input_shape=(6, 3))
+    m = keras.Sequential([layer, layers.Dense(2, activation="softmax")])
+    assert layer.output_shape == (8,)
+    assert layer.count_params() == gates * 8 * (3 + 8) + 2 * gates * 8  # two bias vectors, as pydl.nn
+    if cls == "LSTM":
+        b = layer.rnn.bias_ih_l0.numpy()
+        assert (b[8:16] == 1).all() and not b[:8].any()  # unit_forget_bias
+    seq = keras.Sequential([getattr(layers, cls)(5, return_sequences=True, input_shape=(6, 3))])
+    assert seq.predict(x[:2]).shape == (2, 6, 5)
+    m.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+    h = m.fit(x, y, epochs=15, batch_size=16, verbose=0)
+    assert h.history["accuracy"][-1] > 0.85

@@ -604,3 +604,95 @@ class Softmax(Activation):
         if axis != -1:
             raise NotImplementedError("[Softmax] only axis=-1 is supported")
         super().__init__("softmax", **kwargs)
+
+
+# ---- recurrent layers (over pydl.nn.RNN / LSTM / GRU, batch-first) -----------------------------
+
+class _Recurrent(Layer):
+    """Keras recurrent layer over a (N, timesteps, features) input.
+
+    Keras's initialisers: glorot_uniform input kernel, orthogonal recurrent kernel, zero biases
+    (and a forget-gate bias of 1 for LSTM, unit_forget_bias). pydl.nn's cells keep two bias
+    vectors (input and recurrent, as PyTorch), so an LSTM / SimpleRNN counts `gates * units`
+    more parameters than Keras's (a GRU counts the same as Keras's reset_after=True GRU).
+    """
+
+    _mode = None
+    _gates = 1
+
+    def __init__(self, units, activation="tanh", use_bias=True, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, dropout=0.0, recurrent_dropout=0.0, unroll=False,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 **kwargs):
+        cls = type(self).__name__
+        extra = {k: kwargs.pop(k) for k in ("recurrent_activation", "unit_forget_bias", "reset_after")
+                 if k in kwargs}
+        super().__init__(**kwargs)
+        if not hasattr(nn, self._mode):
+            raise NotImplementedError(f"[{cls}] needs pydl.nn.{self._mode}, which this build of pydl does not have")
+        if return_state or go_backwards or stateful or dropout or recurrent_dropout:
+            raise NotImplementedError(f"[{cls}] return_state, go_backwards, stateful and dropout are not supported")
+        if kernel_initializer != "glorot_uniform" or recurrent_initializer != "orthogonal" \
+                or bias_initializer != "zeros":
+            raise NotImplementedError(f"[{cls}] only the default initializers are supported")
+        if extra.get("recurrent_activation", "sigmoid") != "sigmoid" or extra.get("reset_after", True) is not True:
+            raise NotImplementedError(f"[{cls}] only recurrent_activation='sigmoid' and reset_after=True are "
+                                      "supported (pydl.nn's cells)")
+        if activation != "tanh" and not (self._mode == "RNN" and activation == "relu"):
+            raise NotImplementedError(f"[{cls}] activation={activation!r} is not supported (tanh"
+                                      + (" or relu" if self._mode == "RNN" else "") + ")")
+        self.units = int(units)
+        self.activation = activation
+        self.use_bias = use_bias
+        self.return_sequences = return_sequences
+        self.unit_forget_bias = extra.get("unit_forget_bias", True)
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"[{type(self).__name__}] expected inputs of shape (batch, timesteps, features), got "
+                             f"{(None,) + tuple(input_shape)}")
+        kw = {"nonlinearity": self.activation} if self._mode == "RNN" else {}
+        self.rnn = getattr(nn, self._mode)(input_shape[-1], self.units, 1, bias=self.use_bias, batch_first=True, **kw)
+        u = self.units
+        with no_grad():
+            for name, p in self.rnn.named_parameters():
+                if name.startswith("weight_ih"):
+                    _init.xavier_uniform_(p)
+                elif name.startswith("weight_hh"):
+                    _init.orthogonal_(p)
+                else:
+                    b = np.zeros(tuple(p.shape), np.float32)
+                    if self._mode == "LSTM" and self.unit_forget_bias and name.startswith("bias_ih"):
+                        b[u:2 * u] = 1.0  # gates (i, f, g, o): Keras's unit_forget_bias
+                    p.copy_(_C.from_numpy(b))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
+    def call(self, x):
+        if x.dim() != 3:
+            raise ValueError(f"[{self.name}] expected a 3-D input (batch, timesteps, features), got shape "
+                             f"{tuple(x.shape)}")
+        out, _ = self.rnn(x)
+        return out if self.return_sequences else _C.select(out, 1, out.shape[1] - 1)
+
+
+class SimpleRNN(_Recurrent):
+    """Fully connected RNN: h_t = tanh(W x_t + U h_{t-1} + b)."""
+
+    _mode = "RNN"
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory layer (Hochreiter and Schmidhuber)."""
+
+    _mode = "LSTM"
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit (reset_after=True, Keras's default, which is PyTorch's formulation)."""
+
+    _mode = "GRU"
+
+
+__all__ += ["SimpleRNN", "LSTM", "GRU"]
