@@ -12,7 +12,7 @@
 
 Images are channels-last (N, H, W, C) like Keras; see pydl.keras.layers for the layout inside.
 """
-from . import callbacks, datasets, layers, losses, metrics, optimizers  # noqa: F401
+from . import callbacks, datasets, layers, losses, metrics, optimizers, utils  # noqa: F401
 from . import models  # noqa: F401
 from .layers import Input  # noqa: F401
 from .models import Sequential  # noqa: F401
