@@ -31,7 +31,15 @@ void check_lists(const char* op, const TensorList& params, std::initializer_list
   }
 }
 
-template <typename T> T* ptr(const Tensor& t) { return t ? t->data<T>() : nullptr; }
+template <typename T> T* ptr(const Tensor& t, int64_t off) { return t ? t->data<T>() + off : nullptr; }
+
+std::vector<int64_t> sizes(const TensorList& ps) {
+  std::vector<int64_t> s;
+  for (const Tensor& p : ps) s.push_back(p->numel);
+  return s;
+}
+
+constexpr int64_t kGrain = 1 << 15;
 
 }  // namespace
 
@@ -43,15 +51,17 @@ void sgd_(const TensorList& params, const TensorList& grads, const TensorList& b
              fresh.size(), " fresh flags");
   PYDL_CHECK(!nesterov || (momentum > 0 && dampening == 0), ValueError,
              "[sgd_] Nesterov momentum requires a momentum and zero dampening");
-  for (size_t i = 0; i < params.size(); ++i) {
+  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
     const Tensor& p = params[i];
     Tensor buf = momentum != 0 ? bufs[i] : Tensor();
     PYDL_DISPATCH_FLOAT(p->dtype, "sgd_", [&] {
-      K::sgd_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(buf),
+      K::sgd_step<scalar_t>(e - b, ptr<scalar_t>(p, b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(buf, b),
                             momentum != 0 && fresh[i], lr, momentum, dampening, wd, nesterov, maximize);
     });
-    p->bump_version();
-    if (buf) buf->bump_version();
+  });
+  for (size_t i = 0; i < params.size(); ++i) {
+    params[i]->bump_version();
+    if (momentum != 0) bufs[i]->bump_version();
   }
 }
 
@@ -61,15 +71,17 @@ void adam_(const TensorList& params, const TensorList& grads, const TensorList& 
   check_lists("adam_", params, {{"grads", &grads}, {"exp_avgs", &m}, {"exp_avg_sqs", &v}});
   if (amsgrad) check_lists("adam_", params, {{"max_exp_avg_sqs", &vmax}});
   PYDL_CHECK(steps.size() == params.size(), ValueError, "[adam_] got ", params.size(), " params but ", steps.size(), " steps");
-  for (size_t i = 0; i < params.size(); ++i) {
-    const Tensor& p = params[i];
+  for (size_t i = 0; i < params.size(); ++i)
     PYDL_CHECK(steps[i] >= 1, ValueError, "[adam_] steps[", i, "] must be >= 1 (the count after incrementing), got ", steps[i]);
-    PYDL_DISPATCH_FLOAT(p->dtype, "adam_", [&] {
-      K::adam_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(m[i]), ptr<scalar_t>(v[i]),
-                             amsgrad ? ptr<scalar_t>(vmax[i]) : nullptr, steps[i], lr, b1, b2, eps, wd, amsgrad, maximize,
-                             decoupled);
+  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "adam_", [&] {
+      K::adam_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
+                             ptr<scalar_t>(v[i], b), amsgrad ? ptr<scalar_t>(vmax[i], b) : nullptr, steps[i], lr, b1, b2, eps,
+                             wd, amsgrad, maximize, decoupled);
     });
-    p->bump_version(); m[i]->bump_version(); v[i]->bump_version();
+  });
+  for (size_t i = 0; i < params.size(); ++i) {
+    params[i]->bump_version(); m[i]->bump_version(); v[i]->bump_version();
     if (amsgrad) vmax[i]->bump_version();
   }
 }
@@ -80,14 +92,15 @@ void rmsprop_(const TensorList& params, const TensorList& grads, const TensorLis
   check_lists("rmsprop_", params, {{"grads", &grads}, {"square_avgs", &sq}});
   if (momentum > 0) check_lists("rmsprop_", params, {{"momentum_buffers", &bufs}});
   if (centered) check_lists("rmsprop_", params, {{"grad_avgs", &gavg}});
-  for (size_t i = 0; i < params.size(); ++i) {
-    const Tensor& p = params[i];
-    PYDL_DISPATCH_FLOAT(p->dtype, "rmsprop_", [&] {
-      K::rmsprop_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(sq[i]),
-                                momentum > 0 ? ptr<scalar_t>(bufs[i]) : nullptr, centered ? ptr<scalar_t>(gavg[i]) : nullptr,
-                                lr, alpha, eps, wd, momentum, centered, maximize);
+  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "rmsprop_", [&] {
+      K::rmsprop_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(sq[i], b),
+                                momentum > 0 ? ptr<scalar_t>(bufs[i], b) : nullptr,
+                                centered ? ptr<scalar_t>(gavg[i], b) : nullptr, lr, alpha, eps, wd, momentum, centered, maximize);
     });
-    p->bump_version(); sq[i]->bump_version();
+  });
+  for (size_t i = 0; i < params.size(); ++i) {
+    params[i]->bump_version(); sq[i]->bump_version();
     if (momentum > 0) bufs[i]->bump_version();
     if (centered) gavg[i]->bump_version();
   }
@@ -97,27 +110,25 @@ void adagrad_(const TensorList& params, const TensorList& grads, const TensorLis
               double lr, double lr_decay, double wd, double eps, bool maximize) {
   check_lists("adagrad_", params, {{"grads", &grads}, {"state_sums", &sums}});
   PYDL_CHECK(steps.size() == params.size(), ValueError, "[adagrad_] got ", params.size(), " params but ", steps.size(), " steps");
-  for (size_t i = 0; i < params.size(); ++i) {
-    const Tensor& p = params[i];
-    PYDL_DISPATCH_FLOAT(p->dtype, "adagrad_", [&] {
-      K::adagrad_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(sums[i]), steps[i], lr,
-                                lr_decay, wd, eps, maximize);
+  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "adagrad_", [&] {
+      K::adagrad_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(sums[i], b),
+                                steps[i], lr, lr_decay, wd, eps, maximize);
     });
-    p->bump_version(); sums[i]->bump_version();
-  }
+  });
+  for (size_t i = 0; i < params.size(); ++i) { params[i]->bump_version(); sums[i]->bump_version(); }
 }
 
 void adadelta_(const TensorList& params, const TensorList& grads, const TensorList& sq, const TensorList& acc, double lr,
                double rho, double eps, double wd, bool maximize) {
   check_lists("adadelta_", params, {{"grads", &grads}, {"square_avgs", &sq}, {"acc_deltas", &acc}});
-  for (size_t i = 0; i < params.size(); ++i) {
-    const Tensor& p = params[i];
-    PYDL_DISPATCH_FLOAT(p->dtype, "adadelta_", [&] {
-      K::adadelta_step<scalar_t>(p->numel, ptr<scalar_t>(p), ptr<scalar_t>(grads[i]), ptr<scalar_t>(sq[i]),
-                                 ptr<scalar_t>(acc[i]), lr, rho, eps, wd, maximize);
+  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "adadelta_", [&] {
+      K::adadelta_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(sq[i], b),
+                                 ptr<scalar_t>(acc[i], b), lr, rho, eps, wd, maximize);
     });
-    p->bump_version(); sq[i]->bump_version(); acc[i]->bump_version();
-  }
+  });
+  for (size_t i = 0; i < params.size(); ++i) { params[i]->bump_version(); sq[i]->bump_version(); acc[i]->bump_version(); }
 }
 
 }  // namespace pydl

@@ -114,3 +114,24 @@ void pad_forward(int64_t outer, const std::vector<int64_t>& in, const std::vecto
 template <typename T>
 void pad_backward(int64_t outer, const std::vector<int64_t>& in, const std::vector<std::vector<int64_t>>& map, const T* gy, T* gx);
 }  // namespace pydl::kernels
+
+#include "core/threads.h"
+
+namespace pydl::kernels {
+/// Splits the concatenation of segments of `sizes` across threads in ONE parallel region
+/// and calls f(segment, begin, end) for each thread's pieces (a fused step over many
+/// parameters pays for one fork/join, not one per tensor).
+template <typename F>
+void parallel_segments(const std::vector<int64_t>& sizes, int64_t grain, const F& f) {
+  int64_t total = 0;
+  for (int64_t s : sizes) total += s;
+  auto run = [&](int64_t b, int64_t e) {
+    int64_t off = 0;
+    for (size_t i = 0; i < sizes.size() && off < e; off += sizes[i], ++i) {
+      int64_t lo = std::max(b, off), hi = std::min(e, off + sizes[i]);
+      if (lo < hi) f(i, lo - off, hi - off);
+    }
+  };
+  parallel_for(total, grain, run);
+}
+}  // namespace pydl::kernels

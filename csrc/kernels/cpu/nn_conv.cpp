@@ -142,39 +142,29 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
   const int64_t G = g.groups, Cg = g.C / G, Og = g.O / G, Kg = Cg * g.kh * g.kw, P = g.OH * g.OW;
   const int64_t HWin = g.H * g.W;
   const bool pw = is_pointwise(g);
-  if (gb) {
-    parallel_for(g.O, 1, [&](int64_t o0, int64_t o1) {
-      for (int64_t o = o0; o < o1; ++o) {
-        double s = 0;
-        for (int64_t n = 0; n < g.N; ++n) {
-          const T* r = gy + (n * g.O + o) * P;
-          T acc = 0;
-          for (int64_t p = 0; p < P; ++p) acc += r[p];
-          s += acc;
-        }
-        gb[o] = T(s);
-      }
-    });
-  }
-  if (!gx && !gw) return;
   const int64_t nt = pick_threads(g.N);
-  // Per thread: a column buffer, a column-gradient buffer and a weight-gradient accumulator.
-  const int64_t per = (pw ? 0 : 2 * Kg * P) + (gw ? g.O * Kg : 0);
+  // Per thread: a column buffer, a column-gradient buffer, and weight / bias gradient
+  // accumulators (summed over threads at the end). One parallel region in all.
+  const int64_t cols = pw ? 0 : 2 * Kg * P, accw = gw ? g.O * Kg : 0, accb = gb ? g.O : 0;
+  const int64_t per = cols + accw + accb;
   Tensor ws = empty({std::max<int64_t>(nt * per, 1)}, dtype_of<T>::value);
-  if (gw)
-    for (int64_t t = 0; t < nt; ++t) {
-      T* a = ws->data<T>() + t * per + (pw ? 0 : 2 * Kg * P);
-      std::fill(a, a + g.O * Kg, T(0));
-    }
+  for (int64_t t = 0; t < nt; ++t) {
+    T* a = ws->data<T>() + t * per + cols;
+    std::fill(a, a + accw + accb, T(0));
+  }
   int64_t used;
   over_samples(g.N, used, [&](int64_t n0, int64_t n1, int64_t tid) {
     T* base = ws->data<T>() + tid * per;
     T* col = pw ? nullptr : base;
     T* gcol = pw ? nullptr : base + Kg * P;
-    T* gwt = gw ? base + (pw ? 0 : 2 * Kg * P) : nullptr;
+    T* gwt = gw ? base + cols : nullptr;
+    T* gbt = gb ? base + cols + accw : nullptr;
     for (int64_t n = n0; n < n1; ++n) {
       const T* xn = x + n * g.C * HWin;
       const T* gyn = gy + n * g.O * P;
+      if (gbt)  // Eigen's sum vectorises (a plain loop would not, without -ffast-math)
+        for (int64_t o = 0; o < g.O; ++o) gbt[o] += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(gyn + o * P, P).sum();
+      if (!gx && !gw) continue;
       T* gxn = gx ? gx + n * g.C * HWin : nullptr;
       if (gxn && !pw) std::fill(gxn, gxn + g.C * HWin, T(0));
       for (int64_t gi = 0; gi < G; ++gi) {
@@ -198,16 +188,17 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
       }
     }
   });
-  if (gw) {
-    const T* acc = ws->data<T>() + (pw ? 0 : 2 * Kg * P);
-    const int64_t M = g.O * Kg;
-    parallel_for(M, 1 << 14, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        T s = 0;
-        for (int64_t t = 0; t < nt; ++t) s += acc[t * per + i];
-        gw[i] = s;
-      }
-    });
+  // Sum the per-thread accumulators (small: O*Kg + O per thread).
+  const T* acc = ws->data<T>() + cols;
+  for (int64_t i = 0; i < accw; ++i) {
+    T s = 0;
+    for (int64_t t = 0; t < nt; ++t) s += acc[t * per + i];
+    gw[i] = s;
+  }
+  for (int64_t i = 0; i < accb; ++i) {
+    T s = 0;
+    for (int64_t t = 0; t < nt; ++t) s += acc[t * per + accw + i];
+    gb[i] = s;
   }
 }
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <type_traits>
 #include <cmath>
 #include <vector>
 
@@ -15,36 +16,55 @@ template <typename T>
 using Arr = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>>;
 }  // namespace
 
+namespace {
+// Calls f(row_map) with an Eigen map of the C logits of row r: contiguous when inner == 1
+// (so Eigen vectorises exp and the reductions), strided otherwise.
+template <typename T, typename P, typename F>
+inline void with_row(P* base, int64_t C, int64_t inner, int64_t r, const F& f) {
+  using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+  using MA = std::conditional_t<std::is_const_v<P>, const A, A>;
+  if (inner == 1) {
+    Eigen::Map<MA> m(base + r * C, C);
+    f(m);
+  } else {
+    int64_t n = r / inner, j = r % inner;
+    Eigen::Map<MA, 0, Eigen::InnerStride<>> m(base + n * C * inner + j, C, Eigen::InnerStride<>(inner));
+    f(m);
+  }
+}
+}  // namespace
+
 template <typename T>
 void cross_entropy_forward(int64_t N, int64_t C, int64_t inner, const T* x, const int64_t* t, const T* w, int64_t ignore,
                            double ls, T* loss, T* lse, T* wsum) {
   const int64_t rows = N * inner;
   T wall = 0;
   if (w) for (int64_t c = 0; c < C; ++c) wall += w[c];
-  parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(C, 1)), [&](int64_t b, int64_t e) {
+  parallel_for(rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(C, 1)), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
-      int64_t n = r / inner, j = r % inner;
-      CArr<T> xr(x + n * C * inner + j, C, Eigen::InnerStride<>(inner));
-      T mx = xr.maxCoeff();
-      if (std::isinf(mx) && mx < 0) mx = 0;
-      T l = mx + std::log((xr - mx).exp().sum());
-      lse[r] = l;
-      int64_t tg = t[r];
-      if (tg == ignore) { loss[r] = 0; wsum[r] = 0; continue; }
-      T wt = w ? w[tg] : T(1);
-      T v = (T(1) - T(ls)) * wt * (l - xr[tg]);
-      if (ls > 0) {
-        T sm;
-        if (w) {
-          CArr<T> wr(w, C, Eigen::InnerStride<>(1));
-          sm = wall * l - (wr * xr).sum();
-        } else {
-          sm = T(C) * l - xr.sum();
+      with_row<T>(x, C, inner, r, [&](const auto& xr) {
+        T mx = xr.maxCoeff();
+        if (std::isinf(mx) && mx < 0) mx = 0;
+        T l = mx + std::log((xr - mx).exp().sum());
+        lse[r] = l;
+        int64_t tg = t[r];
+        if (tg == ignore) { loss[r] = 0; wsum[r] = 0; return; }
+        T wt = w ? w[tg] : T(1);
+        T v = (T(1) - T(ls)) * wt * (l - xr[tg]);
+        if (ls > 0) {
+          T sm;
+          if (w) {
+            T dot = 0;
+            for (int64_t c = 0; c < C; ++c) dot += w[c] * xr[c];
+            sm = wall * l - dot;
+          } else {
+            sm = T(C) * l - xr.sum();
+          }
+          v += T(ls) / T(C) * sm;
         }
-        v += T(ls) / T(C) * sm;
-      }
-      loss[r] = v;
-      wsum[r] = wt;
+        loss[r] = v;
+        wsum[r] = wt;
+      });
     }
   });
 }
@@ -55,24 +75,25 @@ void cross_entropy_backward(int64_t N, int64_t C, int64_t inner, const T* x, con
   const int64_t rows = N * inner;
   T wall = T(C);
   if (w) { wall = 0; for (int64_t c = 0; c < C; ++c) wall += w[c]; }
-  parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(C, 1)), [&](int64_t b, int64_t e) {
+  parallel_for(rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(C, 1)), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
-      int64_t n = r / inner, j = r % inner;
-      CArr<T> xr(x + n * C * inner + j, C, Eigen::InnerStride<>(inner));
-      Arr<T> gr(gx + n * C * inner + j, C, Eigen::InnerStride<>(inner));
-      int64_t tg = t[r];
-      if (tg == ignore) { gr.setZero(); continue; }
-      T s = g[r * g_stride] * T(scale);
-      T wt = w ? w[tg] : T(1);
-      // (1-ls) w_t (p - onehot) + ls/C (W p - w)
-      T cp = s * ((T(1) - T(ls)) * wt + T(ls) / T(C) * wall);
-      gr = (xr - lse[r]).exp() * cp;
-      if (ls > 0) {
-        T k = s * T(ls) / T(C);
-        if (w) gr -= CArr<T>(w, C, Eigen::InnerStride<>(1)) * k;
-        else gr -= k;
-      }
-      gr[tg] -= s * (T(1) - T(ls)) * wt;
+      with_row<T>(x, C, inner, r, [&](const auto& xr) {
+        with_row<T>(gx, C, inner, r, [&](auto& gr) {
+          int64_t tg = t[r];
+          if (tg == ignore) { gr.setZero(); return; }
+          T s = g[r * g_stride] * T(scale);
+          T wt = w ? w[tg] : T(1);
+          // (1-ls) w_t (p - onehot) + ls/C (W p - w)
+          T cp = s * ((T(1) - T(ls)) * wt + T(ls) / T(C) * wall);
+          gr = (xr - lse[r]).exp() * cp;
+          if (ls > 0) {
+            T k = s * T(ls) / T(C);
+            if (w) for (int64_t c = 0; c < C; ++c) gr[c] -= w[c] * k;
+            else gr -= k;
+          }
+          gr[tg] -= s * (T(1) - T(ls)) * wt;
+        });
+      });
     }
   });
 }

@@ -4,10 +4,16 @@
 #include <cmath>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"
 
 namespace pydl::kernels {
+namespace {
+template <typename T>
+using CArr = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+}  // namespace
 
 template <typename T>
 void bn_stats(int64_t N, int64_t C, int64_t S, const T* x, double eps, T* mean, T* invstd, T* var_biased) {
@@ -15,21 +21,10 @@ void bn_stats(int64_t N, int64_t C, int64_t S, const T* x, double eps, T* mean, 
   parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       double s = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        const T* r = x + (n * C + c) * S;
-        T a = 0;
-        for (int64_t i = 0; i < S; ++i) a += r[i];
-        s += a;
-      }
+      for (int64_t n = 0; n < N; ++n) s += CArr<T>(x + (n * C + c) * S, S).sum();
       const double mu = s / M;
       double q = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        const T* r = x + (n * C + c) * S;
-        T a = 0;
-        const T m = T(mu);
-        for (int64_t i = 0; i < S; ++i) { T d = r[i] - m; a += d * d; }
-        q += a;
-      }
+      for (int64_t n = 0; n < N; ++n) q += (CArr<T>(x + (n * C + c) * S, S) - T(mu)).square().sum();
       const double var = q / M;
       mean[c] = T(mu);
       var_biased[c] = T(var);
@@ -63,10 +58,9 @@ void bn_backward(int64_t N, int64_t C, int64_t S, const T* x, const T* gy, const
       for (int64_t n = 0; n < N; ++n) {
         const T* xr = x + (n * C + c) * S;
         const T* gr = gy + (n * C + c) * S;
-        T a = 0, bq = 0;
-        for (int64_t i = 0; i < S; ++i) { a += gr[i]; bq += gr[i] * (xr[i] - mu); }
-        sg += a;
-        sgx += bq;
+        CArr<T> ga(gr, S), xa(xr, S);
+        sg += ga.sum();
+        sgx += (ga * (xa - mu)).sum();
       }
       sgx *= is;
       if (gb) gb[c] = T(sg);
@@ -99,11 +93,9 @@ void ln_forward(int64_t R, int64_t D, const T* x, const T* w, const T* b, double
   parallel_for(R, std::max<int64_t>(1, 8192 / std::max<int64_t>(D, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * D;
-      double s = 0;
-      for (int64_t i = 0; i < D; ++i) s += xr[i];
-      const T mu = T(s / double(D));
-      double q = 0;
-      for (int64_t i = 0; i < D; ++i) { T d = xr[i] - mu; q += d * d; }
+      CArr<T> xa(xr, D);
+      const T mu = T(double(xa.sum()) / double(D));
+      const double q = (xa - mu).square().sum();
       const T is = T(1.0 / std::sqrt(q / double(D) + eps));
       mean[r] = mu;
       invstd[r] = is;
