@@ -13,7 +13,7 @@ import numpy as np
 from .. import _C
 from .._C import Tensor
 from .dataset import IterableDataset, _to_tensor
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 

@@ -8,7 +8,6 @@ without a Python loop over its samples.
 Layouts: a "PIL-like" image is a uint8 (H, W) or (H, W, C) array (what datasets return without
 ToTensor); a tensor image is float (C, H, W). Batched: (N, H, W[, C]) and (N, C, H, W).
 """
-import math
 import numbers
 
 import numpy as np
@@ -107,7 +106,7 @@ class ToTensor(_Transform):
             return x, False
         y = _to_nchw(x, True)
         if y.dtype == np.uint8:
-            y = y.astype(np.float32) * np.float32(1.0 / 255.0)
+            y = np.multiply(y, np.float32(1.0 / 255.0), dtype=np.float32)  # one pass, no uint8 -> float copy
         else:
             y = np.ascontiguousarray(y, dtype=np.float32)
         return y, False

@@ -18,10 +18,6 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
-class _IdKeyDict(dict):
-    """state[p]: a dict keyed by the parameter object itself (tensors hash by identity)."""
-
-
 class Optimizer:
     """Base class: holds param_groups and per-parameter state; subclasses implement step().
 

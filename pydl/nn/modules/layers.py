@@ -2,7 +2,6 @@
 import math
 
 from ... import _C
-from ..._C import Tensor
 from ...autograd import no_grad
 from .. import functional as F
 from .. import init

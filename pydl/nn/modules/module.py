@@ -33,7 +33,10 @@ def _as_tensor(value):
         arr = arr.astype(np.float32)
     elif arr.dtype.kind in "iu":
         arr = arr.astype(np.int64)
-    return _C._to_tensor(arr if arr.flags.c_contiguous else arr.copy(order="C"), None)
+    if arr.dtype not in (np.float32, np.float64, np.int64, np.bool_):
+        arr = arr.astype(np.float32)
+    # from_numpy keeps 0-d shapes (num_batches_tracked); copy so the module never aliases the caller's array
+    return _C.from_numpy(np.array(arr, copy=True, order="C"))
 
 
 class RemovableHandle:
