@@ -231,14 +231,17 @@ def _main():  # pragma: no cover - a stand-in for the harness
         if a.filter not in c.name:
             continue
         names = [k for k in ("pydl", "torch", "numpy") if c.fns.get(k) is not None]
-        for k in names:
-            c.fns[k]()
         ts = {k: [] for k in names}
-        for _ in range(a.repeat):  # interleaved, so load changes hit every library alike
+        # Blocks of runs per library (warm-up first): BLAS / OpenMP worker threads of one
+        # library keep spinning after a call and would slow the next library on 2 cores.
+        for _ in range(2):
             for k in names:
-                t0 = time.perf_counter()
-                c.fns[k]()
-                ts[k].append(time.perf_counter() - t0)
+                for _ in range(2):
+                    c.fns[k]()
+                for _ in range((a.repeat + 1) // 2):
+                    t0 = time.perf_counter()
+                    c.fns[k]()
+                    ts[k].append(time.perf_counter() - t0)
         med = {k: float(np.median(v)) * 1e3 for k, v in ts.items()}
         vt = f"{med['torch'] / med['pydl']:.2f}x" if "torch" in med else "-"
         vn = f"{med['numpy'] / med['pydl']:.2f}x"

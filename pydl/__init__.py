@@ -19,8 +19,8 @@ from ._tensor import _install_tensor_methods
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from . import autograd
 from ._indexing import *  # noqa: F401,F403
-from . import nn, optim, data  # noqa: E402
-from . import utils  # noqa: E402
+from ._indexing import _install_indexing_methods
+from . import nn, optim, data, utils, cuda  # noqa: E402
 from .io import save, load  # noqa: E402
 
 float32 = dtype.float32
@@ -32,6 +32,7 @@ double = float64
 long = int64
 
 _install_tensor_methods()
+_install_indexing_methods()  # after: it replaces some simpler forms
 
 
 def show_config():

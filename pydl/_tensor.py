@@ -15,12 +15,12 @@ __all__ = [
     "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like",
     "randint_like", "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "log1p", "expm1", "sqrt",
     "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "reciprocal", "square", "floor", "ceil", "round",
-    "erf", "clamp", "clip", "maximum", "minimum", "where", "matmul", "mm", "bmm", "sum", "mean", "prod", "max",
+    "erf", "clamp", "clip", "maximum", "minimum", "matmul", "mm", "bmm", "sum", "mean", "prod", "max",
     "min", "amax", "amin", "argmax", "argmin", "var", "std", "logsumexp", "cat", "concat", "stack", "split",
     "chunk", "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "eq", "ne", "lt", "le", "gt",
     "ge", "allclose", "equal", "is_tensor", "numel", "clone", "device", "Size", "atan2", "remainder",
     "logical_and", "logical_or", "logical_xor", "logical_not", "outer", "dot", "unbind", "get_default_dtype",
-    "set_default_dtype", "empty_cache", "isnan", "isinf", "isfinite", "sort", "topk", "cumsum", "einsum",
+    "set_default_dtype", "empty_cache", "isnan", "isinf", "isfinite",
 ]
 
 Size = tuple
@@ -313,12 +313,6 @@ def clamp(input, min=None, max=None):  # noqa: A002
 clip = clamp
 
 
-def where(condition, input=None, other=None):
-    if input is None and other is None:
-        return tuple(_C.nonzero(condition).T)
-    return _C.where(condition, input, other)
-
-
 def matmul(input, other):
     return _C.matmul(input, other)
 
@@ -479,22 +473,6 @@ def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
 
 def equal(input, other):
     return tuple(input.shape) == tuple(other.shape) and builtins.bool(_C.eq(input, other).all())
-
-
-def sort(input, dim=-1, descending=False):
-    raise NotImplementedError("[sort] not implemented yet")
-
-
-def topk(input, k, dim=-1, largest=True, sorted=True):
-    raise NotImplementedError("[topk] not implemented yet")
-
-
-def cumsum(input, dim):
-    raise NotImplementedError("[cumsum] not implemented yet")
-
-
-def einsum(equation, *operands):
-    raise NotImplementedError("[einsum] not implemented yet")
 
 
 # ---- Tensor methods ---------------------------------------------------------------------
@@ -680,7 +658,6 @@ def _install_tensor_methods():
     T.eq, T.ne, T.lt, T.le, T.gt, T.ge = eq, ne, lt, le, gt, ge
     T.logical_not = logical_not
     T.isnan, T.isinf, T.isfinite = isnan, isinf, isfinite
-    T.masked_fill = lambda self, mask, value: _C.where(mask, _C.full([], float(value), self.dtype), self)
     T.add_ = lambda self, other, alpha=1: _C.add_(self, other, alpha)
     T.sub_ = lambda self, other: _C.sub_(self, other)
     T.mul_ = lambda self, other: _C.mul_(self, other)
@@ -698,3 +675,29 @@ def _install_tensor_methods():
     T.new_full = lambda self, size, v, dtype=None, **k: full(size, v, dtype=dtype or self.dtype)
     T.new_empty = lambda self, *size, dtype=None, **k: empty(*size, dtype=dtype or self.dtype)
     T.new_tensor = lambda self, data, dtype=None, **k: tensor(data, dtype=dtype or self.dtype)
+
+
+def _rebuild_tensor(array, requires_grad):
+    t = _C._to_tensor(array, None)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _tensor_reduce_ex(self, proto):
+    """Pickling (and copy.copy) store the values as a NumPy array plus requires_grad."""
+    return (_rebuild_tensor, (np.array(self.detach().numpy(), copy=True), self.requires_grad))
+
+
+def _tensor_deepcopy(self, memo):
+    if id(self) in memo:
+        return memo[id(self)]
+    out = _C.clone(self.detach())
+    if self.requires_grad:
+        out.requires_grad_(True)
+    if self.grad is not None:
+        out.grad = _C.clone(self.grad)
+    memo[id(self)] = out
+    return out
+
+
+Tensor.__reduce_ex__ = _tensor_reduce_ex
+Tensor.__deepcopy__ = _tensor_deepcopy

@@ -26,9 +26,11 @@ def check(fp, ft, *arrays, grad=True, atol=1e-6, rtol=1e-5, noncontig=False, con
     needs = [grad and a.dtype.kind == "f" and i not in const for i, a in enumerate(arrays)]
     pin = [_pd(a, n) for a, n in zip(arrays, needs)]
     tin = [_th(a, n) for a, n in zip(arrays, needs)]
-    if noncontig:  # same values through a transposed view
-        pin = [pydl.tensor(np.ascontiguousarray(a.swapaxes(-1, -2)), requires_grad=p.requires_grad).transpose(-1, -2)
-               if a.ndim >= 2 else p for a, p in zip(arrays, pin)]
+    leaves = pin
+    if noncontig:  # same values through a transposed view of a leaf
+        leaves = [_pd(np.ascontiguousarray(a.swapaxes(-1, -2)), p.requires_grad) if a.ndim >= 2 else p
+                  for a, p in zip(arrays, pin)]
+        pin = [lf.transpose(-1, -2) if a.ndim >= 2 else lf for a, lf in zip(arrays, leaves)]
         assert not pin[0].is_contiguous()
     po, to = fp(*pin, **kw), ft(*tin, **kw)
     if isinstance(po, tuple):
@@ -39,13 +41,13 @@ def check(fp, ft, *arrays, grad=True, atol=1e-6, rtol=1e-5, noncontig=False, con
     g = np.asarray(RNG.standard_normal(tuple(to.shape))).astype(to.detach().numpy().dtype)
     po.backward(pydl.from_numpy(g))
     to.backward(torch.tensor(g))
-    for i, (p, t) in enumerate(zip(pin, tin)):
+    for i, (a, lf, t) in enumerate(zip(arrays, leaves, tin)):
         if t.grad is None:
             continue
-        pg = p.grad if p.grad is not None else None
-        if pg is None and noncontig:
-            continue
-        np.testing.assert_allclose(pg.numpy(), t.grad.numpy(), atol=atol * 10, rtol=rtol * 10, err_msg=f"grad of input {i}")
+        pg = lf.grad.numpy()
+        if noncontig and a.ndim >= 2:
+            pg = pg.swapaxes(-1, -2)
+        np.testing.assert_allclose(pg, t.grad.numpy(), atol=atol * 10, rtol=rtol * 10, err_msg=f"grad of input {i}")
 
 
 def r(*shape, dtype=np.float64):
@@ -382,3 +384,28 @@ def test_errors():
         F.binary_cross_entropy(pydl.tensor(np.array([1.5])), pydl.tensor(np.array([1.0])))
     with pytest.raises(ValueError, match=r"\[linear\]"):
         F.linear(pydl.randn(2, 3), pydl.randn(4, 5))
+
+
+# ---- non-contiguous inputs and float32 on larger shapes -----------------------------------------------
+
+@pytest.mark.parametrize("name,fn,tfn,arrays", [
+    ("max_pool2d", lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), lambda: [r(2, 3, 6, 8)]),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, 3, 1, 1), lambda x: TF.avg_pool2d(x, 3, 1, 1), lambda: [r(2, 3, 6, 8)]),
+    ("cross_entropy", lambda x: F.cross_entropy(x, pydl.tensor(np.array([0, 3, 2, 1]))),
+     lambda x: TF.cross_entropy(x, torch.tensor([0, 3, 2, 1])), lambda: [r(5, 4).T.copy().T.copy()[:4]]),
+    ("log_softmax", lambda x: F.log_softmax(x, 1), lambda x: TF.log_softmax(x, 1), lambda: [r(4, 6)]),
+    ("layer_norm", lambda x: F.layer_norm(x, (5,)), lambda x: TF.layer_norm(x, (5,)), lambda: [r(3, 4, 5)]),
+    ("batch_norm", lambda x: F.batch_norm(x, None, None, training=True), lambda x: TF.batch_norm(x, None, None, training=True),
+     lambda: [r(4, 3, 5, 5)]),
+    ("gelu", lambda x: F.gelu(x), lambda x: TF.gelu(x), lambda: [r(4, 5)]),
+    ("mse_loss", lambda x, y: F.mse_loss(x, y), lambda x, y: TF.mse_loss(x, y), lambda: [r(4, 5), r(4, 5)]),
+])
+def test_noncontiguous(name, fn, tfn, arrays):
+    check(fn, tfn, *arrays(), noncontig=True)
+
+
+def test_conv2d_float32_threaded_batch():
+    # enough samples for the per-thread path, groups and bias, against torch in float32
+    check(F.conv2d, TF.conv2d, r(8, 16, 12, 12, dtype=np.float32), r(32, 8, 3, 3, dtype=np.float32) * 0.1,
+          r(32, dtype=np.float32), atol=1e-4, rtol=1e-4, padding=1, groups=2)
+    check(F.conv2d, TF.conv2d, r(8, 16, 12, 12, dtype=np.float32), r(8, 16, 1, 1, dtype=np.float32), atol=1e-4, rtol=1e-4)

@@ -417,8 +417,17 @@ void copy_(const Tensor& self, const Tensor& src) {
   Shape s = broadcast_shapes(self->shape, src->shape, "copy_");
   PYDL_CHECK(s == self->shape, ValueError, "[copy_] source of shape ", shape_str(src->shape),
              " cannot be broadcast to the destination's shape ", shape_str(self->shape));
-  if (any_requires_grad({&src})) {
-    rebase_inplace(self, add(mul_scalar(to_dtype(clone(self), src->dtype), 0.0), src), "copy_");
+  if (GradMode::is_enabled() && (self->requires_grad || src->requires_grad)) {
+    // The old value is overwritten: its history gets a zero gradient, src gets the rest.
+    PYDL_CHECK(!self->is_view, RuntimeError, "[copy_] in-place operation on a view of a tensor that takes part in "
+               "autograd is not supported; use the out-of-place form");
+    auto node = make_node("CopyBackwards", {self, src},
+                          [ss = self->shape, sd = self->dtype, rs = src->shape, rd = src->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
+                            return {zeros(ss, sd), n.next_edges[1].fn ? grad_for(g[0], rs, rd) : Tensor()};
+                          });
+    K::copy(*self, *broadcast_view(src, s));
+    self->bump_version();
+    set_history(self, node);
     return;
   }
   K::copy(*self, *broadcast_view(src, s));
@@ -427,6 +436,10 @@ void copy_(const Tensor& self, const Tensor& src) {
 
 void fill_(const Tensor& self, double value) {
   check_inplace(self, "fill_");
+  if (GradMode::is_enabled() && self->requires_grad) {
+    copy_(self, scalar_tensor(value, self->dtype));
+    return;
+  }
   K::fill(*self, value);
   self->bump_version();
 }

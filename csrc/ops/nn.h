@@ -57,7 +57,6 @@ Tensor layer_norm(const Tensor& x, IntList normalized_shape, const Tensor& weigh
 Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx);
 /// pad = (last_lo, last_hi, prev_lo, prev_hi, ...); mode constant | reflect | replicate | circular.
 Tensor pad(const Tensor& x, IntList pad, const std::string& mode, double value);
-Tensor one_hot(const Tensor& indices, int64_t num_classes);
 
 // ---- optim.cpp: in place over lists of parameters, bump versions --------------------
 void sgd_(const TensorList& params, const TensorList& grads, const TensorList& bufs, const std::vector<bool>& fresh,

@@ -1,4 +1,4 @@
-// batch_norm, layer_norm, embedding, pad, one_hot: checks, forward and backward side by side.
+// batch_norm, layer_norm, embedding, pad: checks, forward and backward side by side.
 #include <cmath>
 
 #include "kernels/cpu/nn.h"
@@ -115,7 +115,7 @@ Tensor layer_norm(const Tensor& x, IntList ns, const Tensor& w, const Tensor& b,
       if (w) w = contig(w);
       Tensor gx = n.next_edges[0].fn ? empty(x->shape, x->dtype) : Tensor();
       Tensor gw = n.next_edges[1].fn ? empty(w->shape, x->dtype) : Tensor();
-      Tensor gb = n.next_edges[2].fn ? empty(n.outputs.empty() ? Shape{D} : Shape{D}, x->dtype) : Tensor();
+      Tensor gb = n.next_edges[2].fn ? empty({D}, x->dtype) : Tensor();
       PYDL_DISPATCH_FLOAT(x->dtype, "layer_norm", [&] {
         using T = scalar_t;
         if (x->numel == 0) {
@@ -229,29 +229,6 @@ Tensor pad(const Tensor& x, IntList p, const std::string& mode, double value) {
     });
     set_history(out, node);
   }
-  return out;
-}
-
-Tensor one_hot(const Tensor& idx, int64_t num_classes) {
-  PYDL_CHECK(idx->dtype == DType::Int64, TypeError, "[one_hot] expected an int64 tensor of class indices, got ",
-             dtype_name(idx->dtype));
-  Tensor ic = contig(idx);
-  const int64_t* ip = ic->data<int64_t>();
-  int64_t mx = -1;
-  for (int64_t i = 0; i < ic->numel; ++i) {
-    PYDL_CHECK(ip[i] >= 0, ValueError, "[one_hot] class values must be non-negative, got ", ip[i]);
-    mx = std::max(mx, ip[i]);
-  }
-  if (num_classes < 0) {
-    PYDL_CHECK(ic->numel > 0, ValueError, "[one_hot] cannot infer the number of classes of an empty tensor");
-    num_classes = mx + 1;
-  }
-  PYDL_CHECK(mx < num_classes, ValueError, "[one_hot] class value ", mx, " is out of range for num_classes=", num_classes);
-  Shape os = idx->shape;
-  os.push_back(num_classes);
-  Tensor out = zeros(os, DType::Int64);
-  int64_t* o = out->data<int64_t>();
-  for (int64_t i = 0; i < ic->numel; ++i) o[i * num_classes + ip[i]] = 1;
   return out;
 }
 

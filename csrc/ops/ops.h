@@ -130,6 +130,43 @@ void index_put_(const Tensor& a, const TensorList& indices, const Tensor& values
 /// Indices of nonzero elements, shape (n, ndim), int64.
 Tensor nonzero(const Tensor& a);
 Tensor masked_fill(const Tensor& a, const Tensor& mask, double value);
+// ---- index.cpp: added by the indexing work ----
+/// In-place scatter_add: self[..., index[p], ...] += src[p] along `dim`.
+void scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+/// A copy of `a` with src written at index along dim (last write wins on repeats).
+Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src);
+/// In-place scatter.
+void scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+/// masked_fill with a 0-d tensor value (differentiable in the value too).
+Tensor masked_fill(const Tensor& a, const Tensor& mask, const Tensor& value);
+/// Out-of-place index_put_ (differentiable in `a` and `values`).
+Tensor index_put(const Tensor& a, const TensorList& indices, const Tensor& values, bool accumulate);
+/// In-place masked_fill.
+void masked_fill_(const Tensor& a, const Tensor& mask, double value);
+/// 1-D tensor of the elements of `a` where `mask` (broadcast together) is true.
+Tensor masked_select(const Tensor& a, const Tensor& mask);
+/// Stable sort along `dim`: (values, int64 indices).
+std::pair<Tensor, Tensor> sort(const Tensor& a, int64_t dim, bool descending);
+/// The k largest (or smallest) elements along `dim`, sorted: (values, int64 indices).
+std::pair<Tensor, Tensor> topk(const Tensor& a, int64_t k, int64_t dim, bool largest);
+/// Inclusive cumulative sum along `dim` (int64 for integer/bool input).
+Tensor cumsum(const Tensor& a, int64_t dim);
+/// int64 one-hot encoding, shape index.shape + (num_classes,); num_classes < 0 infers max + 1.
+Tensor one_hot(const Tensor& index, int64_t num_classes);
+
+/// One item of a Python subscript x[i, a:b:s, None, ..., idx_tensor].
+struct TensorIndex {
+  enum class Kind { Int, Slice, None, Ellipsis, Tensor } kind = Kind::None;
+  int64_t i = 0;  // Int
+  std::optional<int64_t> start, stop;  // Slice
+  int64_t step = 1;
+  Tensor t;  // Tensor: int64 indices or a bool mask
+};
+/// x[items]: views for ints/slices/None/..., a copy when index tensors take part.
+Tensor getitem(const Tensor& a, const std::vector<TensorIndex>& items);
+/// x[items] = value (broadcast), in place; records autograd history when needed.
+void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tensor& value);
+// ---- end of the indexing additions ----
 
 // ---- factory.cpp (no autograd) --------------------------------------------------------
 Tensor arange(double start, double end, double step, DType dtype);

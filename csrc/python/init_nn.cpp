@@ -108,9 +108,5 @@ void init_nn_more(py::module_& m) {
     py::gil_scoped_release r;
     return pad(x, p, mode, value);
   });
-  m.def("one_hot", [](const Tensor& idx, int64_t n) {
-    py::gil_scoped_release r;
-    return one_hot(idx, n);
-  });
 }
 }  // namespace pydl

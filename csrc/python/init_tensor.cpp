@@ -174,7 +174,7 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   try {
     arr = np.attr("asarray")(obj);
   } catch (py::error_already_set&) {
-    throw TypeError(str("[", op, "] expected a Tensor, number or array-like, got ", std::string(py::str(obj.get_type().attr("__name__")))));
+    throw TypeError(str("[", op, "] expected a Tensor, number or array-like, got ", std::string(py::str(py::type::handle_of(obj).attr("__name__")))));
   }
   char k = arr.dtype().kind();
   std::string target;
@@ -184,7 +184,7 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   else
     throw TypeError(str("[", op, "] can't convert an array of dtype ", std::string(py::str(arr.dtype())),
                         " to a tensor; supported: float32, float64, int64, bool"));
-  arr = np.attr("ascontiguousarray")(arr, target);
+  arr = np.attr("require")(arr, target, "C");  // keeps 0-d arrays 0-d
   return contiguous_copy(wrap_numpy(arr, op));
 }
 
@@ -388,7 +388,7 @@ void init_tensor(py::module_& m) {
 
   m.def("from_numpy", [](py::object obj) {
         PYDL_CHECK(py::isinstance<py::array>(obj), TypeError, "[from_numpy] expected np.ndarray (got ",
-                   std::string(py::str(obj.get_type().attr("__name__"))), ")");
+                   std::string(py::str(py::type::handle_of(obj).attr("__name__"))), ")");
         return wrap_numpy(obj.cast<py::array>(), "from_numpy");
       }, py::arg("ndarray"), "A tensor sharing memory with a NumPy array (zero copy).");
   m.def("from_dlpack", [](py::object obj) {

@@ -2,6 +2,9 @@
 #include "core/allocator.h"
 #include "core/threads.h"
 #include "python/bind.h"
+#ifdef PYDL_WITH_CUDA
+#include "kernels/cuda/device.h"
+#endif
 
 namespace pydl {
 
@@ -51,8 +54,12 @@ PYBIND11_MODULE(_C, m) {
   cfg["eigen"] = eigen_version();
 #ifdef PYDL_WITH_CUDA
   cfg["cuda"] = true;
+  m.def("cuda_device_count", &cuda::device_count, "Visible CUDA devices (0 without a GPU).");
+  m.def("cuda_self_test", &cuda::self_test, "Runs a trivial kernel on the GPU; False without one.");
 #else
   cfg["cuda"] = false;
+  m.def("cuda_device_count", []() { return 0; }, "Visible CUDA devices (always 0: built without CUDA).");
+  m.def("cuda_self_test", []() { return false; }, "Always False: built without CUDA.");
 #endif
   cfg["openmp"] = _OPENMP;
   m.attr("build_config") = cfg;

@@ -21,12 +21,25 @@ template <typename T>
 inline T sigm(T x) { return T(1) / (T(1) + std::exp(-x)); }
 
 template <typename T>
+using Arr = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using AMap = Eigen::Map<Arr<T>, 0, Eigen::OuterStride<>>;
+
+// Rows [b0, b1) of gate/column block k (width H) of a row-major (B, stride) buffer.
+template <typename T>
+inline AMap<T> blk(T* p, int64_t b0, int64_t b1, int64_t k, int64_t H, int64_t stride) {
+  return AMap<T>(p + b0 * stride + k * H, b1 - b0, H, Eigen::OuterStride<>(stride));
+}
+
+template <typename T>
 struct Layer {
   const RnnArgs& a;
   int64_t T_, B, I, H, G;
   Layer(const RnnArgs& args) : a(args), T_(args.T), B(args.B), I(args.I), H(args.H), G(rnn_gates(args.mode)) {}
   int64_t time_of(int64_t s) const { return a.reverse ? T_ - 1 - s : s; }
   bool active(int64_t t, int64_t b) const { return !a.lengths || t < a.lengths[b]; }
+  // Rows per thread: the gate math of one step is split by batch rows.
+  int64_t row_grain() const { return std::max<int64_t>(1, 8192 / std::max<int64_t>(G * H, 1)); }
 
   void forward() {
     const int64_t GH = G * H;
@@ -40,84 +53,75 @@ struct Layer {
     T* out = static_cast<T*>(a.out);
     CMapM<T> Wih(static_cast<const T*>(a.w_ih), GH, I), Whh(static_cast<const T*>(a.w_hh), GH, H);
 
-    // Input projection of every step at once: (T*B, I) x (G*H, I)^T -> (T*B, G*H)
+    // Input projection of every step at once: (T*B, I) x (G*H, I)^T -> (T*B, G*H), plus the
+    // biases (RNN/LSTM: both; GRU keeps b_hh with the recurrent part, which r gates).
     std::vector<T> xp_buf(static_cast<size_t>(T_ * B * GH));
     MapM<T> Xp(xp_buf.data(), T_ * B, GH);
     Xp.noalias() = CMapM<T>(x, T_ * B, I) * Wih.transpose();
-    // Biases: RNN/LSTM add both here; GRU keeps b_hh with the recurrent part (r gates it).
-    std::vector<T> bias(GH, T(0));
-    for (int64_t k = 0; k < GH; ++k) {
-      if (bih) bias[k] += bih[k];
-      if (bhh && a.mode != RnnMode::GRU) bias[k] += bhh[k];
-    }
+    Eigen::Matrix<T, 1, Eigen::Dynamic> bias = Eigen::Matrix<T, 1, Eigen::Dynamic>::Zero(GH);
+    if (bih) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bih, GH);
+    if (bhh && a.mode != RnnMode::GRU) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bhh, GH);
+    if (bih || (bhh && a.mode != RnnMode::GRU)) Xp.rowwise() += bias;
     std::vector<T> hp_buf(static_cast<size_t>(B * GH));
     MapM<T> Hp(hp_buf.data(), B, GH);
 
     for (int64_t s = 0; s < T_; ++s) {
       const int64_t t = time_of(s);
-      const T* hprev = hs + s * B * H;
+      T* hprev = hs + s * B * H;
       T* hnext = hs + (s + 1) * B * H;
       Hp.noalias() = CMapM<T>(hprev, B, H) * Whh.transpose();  // (B,H) x (GH,H)^T -> (B,GH)
-      const T* xp = xp_buf.data() + t * B * GH;
+      T* xp = xp_buf.data() + t * B * GH;
+      T* hp = hp_buf.data();
       T* gs = gates + s * B * GH;
       T* o = out + t * B * H;
-      parallel_for(B, std::max<int64_t>(1, 4096 / std::max<int64_t>(H * G, 1)), [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) {
-          const bool on = active(t, b);
-          const T* xr = xp + b * GH;
-          const T* hr = hp_buf.data() + b * GH;
-          T* g = gs + b * GH;
-          const T* hp = hprev + b * H;
-          T* hn = hnext + b * H;
-          T* orow = o + b * H;
-          if (!on) {
-            std::memcpy(hn, hp, H * sizeof(T));
-            if (a.mode == RnnMode::LSTM) std::memcpy(cs + (s + 1) * B * H + b * H, cs + s * B * H + b * H, H * sizeof(T));
-            std::memset(orow, 0, H * sizeof(T));
-            continue;
+      T* cprev = cs ? cs + s * B * H : nullptr;
+      T* cnext = cs ? cs + (s + 1) * B * H : nullptr;
+      parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {
+        auto Hn = blk(hnext, b0, b1, 0, H, H);
+        switch (a.mode) {
+          case RnnMode::Tanh:
+          case RnnMode::Relu: {
+            auto A = blk(xp, b0, b1, 0, H, H) + blk(hp, b0, b1, 0, H, H);
+            if (a.mode == RnnMode::Tanh) Hn = A.tanh();
+            else Hn = A.max(T(0));
+            break;
           }
-          switch (a.mode) {
-            case RnnMode::Tanh:
-            case RnnMode::Relu:
-              for (int64_t j = 0; j < H; ++j) {
-                T v = xr[j] + hr[j] + bias[j];
-                v = a.mode == RnnMode::Tanh ? std::tanh(v) : (v > 0 ? v : T(0));
-                hn[j] = v;
-                orow[j] = v;
-              }
-              break;
-            case RnnMode::LSTM: {
-              const T* cp = cs + s * B * H + b * H;
-              T* cn = cs + (s + 1) * B * H + b * H;
-              for (int64_t j = 0; j < H; ++j) {
-                T i = sigm(xr[j] + hr[j] + bias[j]);
-                T f = sigm(xr[H + j] + hr[H + j] + bias[H + j]);
-                T gg = std::tanh(xr[2 * H + j] + hr[2 * H + j] + bias[2 * H + j]);
-                T oo = sigm(xr[3 * H + j] + hr[3 * H + j] + bias[3 * H + j]);
-                T c = f * cp[j] + i * gg;
-                g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = oo;
-                cn[j] = c;
-                hn[j] = oo * std::tanh(c);
-                orow[j] = hn[j];
-              }
-              break;
+          case RnnMode::LSTM: {
+            auto Gi = blk(gs, b0, b1, 0, H, GH), Gf = blk(gs, b0, b1, 1, H, GH);
+            auto Gg = blk(gs, b0, b1, 2, H, GH), Go = blk(gs, b0, b1, 3, H, GH);
+            Gi = (blk(xp, b0, b1, 0, H, GH) + blk(hp, b0, b1, 0, H, GH)).logistic();
+            Gf = (blk(xp, b0, b1, 1, H, GH) + blk(hp, b0, b1, 1, H, GH)).logistic();
+            Gg = (blk(xp, b0, b1, 2, H, GH) + blk(hp, b0, b1, 2, H, GH)).tanh();
+            Go = (blk(xp, b0, b1, 3, H, GH) + blk(hp, b0, b1, 3, H, GH)).logistic();
+            auto Cn = blk(cnext, b0, b1, 0, H, H);
+            Cn = Gf * blk(cprev, b0, b1, 0, H, H) + Gi * Gg;
+            Hn = Go * Cn.tanh();
+            break;
+          }
+          case RnnMode::GRU: {
+            auto Gr = blk(gs, b0, b1, 0, H, GH), Gz = blk(gs, b0, b1, 1, H, GH), Gn = blk(gs, b0, b1, 2, H, GH);
+            auto Ex = blk(extra + s * B * H, b0, b1, 0, H, H);
+            // recurrent parts with b_hh: r and z add them, n keeps W_hn h + b_hn apart (r gates it)
+            if (bhh) {
+              for (int k = 0; k < 3; ++k)
+                blk(hp, b0, b1, k, H, GH).rowwise() +=
+                    Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>(bhh + k * H, H);
             }
-            case RnnMode::GRU: {
-              T* ex = extra + s * B * H + b * H;
-              for (int64_t j = 0; j < H; ++j) {
-                T hr_r = hr[j] + (bhh ? bhh[j] : T(0));
-                T hr_z = hr[H + j] + (bhh ? bhh[H + j] : T(0));
-                T hr_n = hr[2 * H + j] + (bhh ? bhh[2 * H + j] : T(0));
-                T r = sigm(xr[j] + bias[j] + hr_r);
-                T z = sigm(xr[H + j] + bias[H + j] + hr_z);
-                T n = std::tanh(xr[2 * H + j] + bias[2 * H + j] + r * hr_n);
-                g[j] = r; g[H + j] = z; g[2 * H + j] = n;
-                ex[j] = hr_n;
-                hn[j] = (T(1) - z) * n + z * hp[j];
-                orow[j] = hn[j];
-              }
-              break;
-            }
+            Gr = (blk(xp, b0, b1, 0, H, GH) + blk(hp, b0, b1, 0, H, GH)).logistic();
+            Gz = (blk(xp, b0, b1, 1, H, GH) + blk(hp, b0, b1, 1, H, GH)).logistic();
+            Ex = blk(hp, b0, b1, 2, H, GH);
+            Gn = (blk(xp, b0, b1, 2, H, GH) + Gr * Ex).tanh();
+            Hn = (T(1) - Gz) * Gn + Gz * blk(hprev, b0, b1, 0, H, H);
+            break;
+          }
+        }
+        blk(o, b0, b1, 0, H, H) = Hn;
+        if (a.lengths) {  // finished sequences carry their state and output zeros
+          for (int64_t b = b0; b < b1; ++b) {
+            if (active(t, b)) continue;
+            std::memcpy(hnext + b * H, hprev + b * H, H * sizeof(T));
+            if (cs) std::memcpy(cnext + b * H, cprev + b * H, H * sizeof(T));
+            std::memset(o + b * H, 0, H * sizeof(T));
           }
         }
       });
@@ -135,91 +139,99 @@ struct Layer {
     std::vector<T> dh(B * H, T(0)), dc(B * H, T(0)), direct(B * H, T(0));
     if (ghn) std::memcpy(dh.data(), ghn, B * H * sizeof(T));
     if (gcn && a.mode == RnnMode::LSTM) std::memcpy(dc.data(), gcn, B * H * sizeof(T));
-    // Pre-activation gradients: time-ordered for the input side, step-ordered for the recurrent side.
-    std::vector<T> dxp(static_cast<size_t>(T_ * B * GH)), dhp(static_cast<size_t>(T_ * B * GH));
+    // Pre-activation gradients: time-ordered for the input side, step-ordered for the
+    // recurrent side. They are the same numbers except for GRU's n gate, so a forward
+    // RNN/LSTM shares one buffer.
+    const bool shared = a.mode != RnnMode::GRU && !a.reverse;
+    std::vector<T> dxp(static_cast<size_t>(T_ * B * GH)), dhp_own(shared ? 0 : static_cast<size_t>(T_ * B * GH));
+    T* dhp = shared ? dxp.data() : dhp_own.data();
     MapM<T> DH(dh.data(), B, H);
 
     for (int64_t s = T_ - 1; s >= 0; --s) {
       const int64_t t = time_of(s);
       const T* hp_all = hs + s * B * H;
       const T* hn_all = hs + (s + 1) * B * H;
-      const T* gs = gates + s * B * GH;
+      T* gs = const_cast<T*>(gates + s * B * GH);
       T* dX = dxp.data() + t * B * GH;
-      T* dHp = dhp.data() + s * B * GH;
-      parallel_for(B, std::max<int64_t>(1, 4096 / std::max<int64_t>(H * G, 1)), [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) {
-          T* dhb = dh.data() + b * H;
-          T* dcb = dc.data() + b * H;
-          T* dirb = direct.data() + b * H;
-          T* dxr = dX + b * GH;
-          T* dhr = dHp + b * GH;
-          if (!active(t, b)) {  // state carried through: gradients pass unchanged
-            std::memset(dxr, 0, GH * sizeof(T));
-            std::memset(dhr, 0, GH * sizeof(T));
-            std::memcpy(dirb, dhb, H * sizeof(T));
-            continue;
+      T* dHp = dhp + s * B * GH;
+      parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {
+        auto dH = blk(dh.data(), b0, b1, 0, H, H);
+        if (gout) dH += blk(const_cast<T*>(gout + t * B * H), b0, b1, 0, H, H);
+        auto Dir = blk(direct.data(), b0, b1, 0, H, H);
+        // A finished sequence's cell gradient passes through its padded steps unchanged.
+        std::vector<T> keep_dc;
+        if (a.lengths && a.mode == RnnMode::LSTM)
+          for (int64_t b = b0; b < b1; ++b)
+            if (!active(t, b)) keep_dc.insert(keep_dc.end(), dc.begin() + b * H, dc.begin() + (b + 1) * H);
+        switch (a.mode) {
+          case RnnMode::Tanh:
+          case RnnMode::Relu: {
+            auto Hn = blk(const_cast<T*>(hn_all), b0, b1, 0, H, H);
+            auto D = blk(dX, b0, b1, 0, H, H);
+            if (a.mode == RnnMode::Tanh) D = dH * (T(1) - Hn * Hn);
+            else D = (Hn > T(0)).select(dH, T(0));
+            Dir.setZero();
+            break;
           }
-          if (gout) {
-            const T* go = gout + t * B * H + b * H;
-            for (int64_t j = 0; j < H; ++j) dhb[j] += go[j];
+          case RnnMode::LSTM: {
+            auto Gi = blk(gs, b0, b1, 0, H, GH), Gf = blk(gs, b0, b1, 1, H, GH);
+            auto Gg = blk(gs, b0, b1, 2, H, GH), Go = blk(gs, b0, b1, 3, H, GH);
+            auto Cp = blk(const_cast<T*>(cs + s * B * H), b0, b1, 0, H, H);
+            auto Cn = blk(const_cast<T*>(cs + (s + 1) * B * H), b0, b1, 0, H, H);
+            auto dC = blk(dc.data(), b0, b1, 0, H, H);
+            Arr<T> tc = Cn.tanh();
+            Arr<T> dCt = dC + dH * Go * (T(1) - tc * tc);
+            blk(dX, b0, b1, 0, H, GH) = dCt * Gg * Gi * (T(1) - Gi);
+            blk(dX, b0, b1, 1, H, GH) = dCt * Cp * Gf * (T(1) - Gf);
+            blk(dX, b0, b1, 2, H, GH) = dCt * Gi * (T(1) - Gg * Gg);
+            blk(dX, b0, b1, 3, H, GH) = dH * tc * Go * (T(1) - Go);
+            dC = dCt * Gf;
+            Dir.setZero();
+            break;
           }
-          const T* g = gs + b * GH;
-          switch (a.mode) {
-            case RnnMode::Tanh:
-            case RnnMode::Relu: {
-              const T* h = hn_all + b * H;
-              for (int64_t j = 0; j < H; ++j) {
-                T d = a.mode == RnnMode::Tanh ? dhb[j] * (T(1) - h[j] * h[j]) : (h[j] > 0 ? dhb[j] : T(0));
-                dxr[j] = d; dhr[j] = d; dirb[j] = 0;
-              }
-              break;
+          case RnnMode::GRU: {
+            auto Gr = blk(gs, b0, b1, 0, H, GH), Gz = blk(gs, b0, b1, 1, H, GH), Gn = blk(gs, b0, b1, 2, H, GH);
+            auto Ex = blk(const_cast<T*>(extra + s * B * H), b0, b1, 0, H, H);
+            auto Hp = blk(const_cast<T*>(hp_all), b0, b1, 0, H, H);
+            Arr<T> dn = dH * (T(1) - Gz) * (T(1) - Gn * Gn);
+            Arr<T> dr = dn * Ex * Gr * (T(1) - Gr);
+            Arr<T> dz = dH * (Hp - Gn) * Gz * (T(1) - Gz);
+            blk(dX, b0, b1, 0, H, GH) = dr;
+            blk(dX, b0, b1, 1, H, GH) = dz;
+            blk(dX, b0, b1, 2, H, GH) = dn;
+            blk(dHp, b0, b1, 0, H, GH) = dr;
+            blk(dHp, b0, b1, 1, H, GH) = dz;
+            blk(dHp, b0, b1, 2, H, GH) = dn * Gr;
+            Dir = dH * Gz;
+            break;
+          }
+        }
+        if (!shared && a.mode != RnnMode::GRU) blk(dHp, b0, b1, 0, GH, GH) = blk(dX, b0, b1, 0, GH, GH);
+        if (a.lengths) {  // steps past a sequence's end: gradients pass through unchanged
+          size_t kept = 0;
+          for (int64_t b = b0; b < b1; ++b) {
+            if (active(t, b)) continue;
+            if (!keep_dc.empty()) {
+              std::memcpy(dc.data() + b * H, keep_dc.data() + kept, H * sizeof(T));
+              kept += H;
             }
-            case RnnMode::LSTM: {
-              const T* cp = cs + s * B * H + b * H;
-              const T* cn = cs + (s + 1) * B * H + b * H;
-              for (int64_t j = 0; j < H; ++j) {
-                T i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
-                T tc = std::tanh(cn[j]);
-                T dO = dhb[j] * tc;
-                T dC = dcb[j] + dhb[j] * o * (T(1) - tc * tc);
-                T di = dC * gg * i * (T(1) - i);
-                T df = dC * cp[j] * f * (T(1) - f);
-                T dg = dC * i * (T(1) - gg * gg);
-                T dop = dO * o * (T(1) - o);
-                dxr[j] = di; dxr[H + j] = df; dxr[2 * H + j] = dg; dxr[3 * H + j] = dop;
-                dhr[j] = di; dhr[H + j] = df; dhr[2 * H + j] = dg; dhr[3 * H + j] = dop;
-                dcb[j] = dC * f;
-                dirb[j] = 0;
-              }
-              break;
-            }
-            case RnnMode::GRU: {
-              const T* hp = hp_all + b * H;
-              const T* ex = extra + s * B * H + b * H;
-              for (int64_t j = 0; j < H; ++j) {
-                T r = g[j], z = g[H + j], n = g[2 * H + j];
-                T dn = dhb[j] * (T(1) - z) * (T(1) - n * n);
-                T dz = dhb[j] * (hp[j] - n) * z * (T(1) - z);
-                T dr = dn * ex[j] * r * (T(1) - r);
-                dxr[j] = dr; dxr[H + j] = dz; dxr[2 * H + j] = dn;
-                dhr[j] = dr; dhr[H + j] = dz; dhr[2 * H + j] = dn * r;
-                dirb[j] = dhb[j] * z;
-              }
-              break;
-            }
+            if (gout) for (int64_t j = 0; j < H; ++j) dh[b * H + j] -= gout[t * B * H + b * H + j];
+            std::memset(dX + b * GH, 0, GH * sizeof(T));
+            std::memset(dHp + b * GH, 0, GH * sizeof(T));
+            std::memcpy(direct.data() + b * H, dh.data() + b * H, H * sizeof(T));
           }
         }
       });
       // dh_prev = dHp (B,GH) x W_hh (GH,H) + the direct path
       DH.noalias() = CMapM<T>(dHp, B, GH) * Whh;
-      for (int64_t k = 0; k < B * H; ++k) dh[k] += direct[k];
+      DH += MapM<T>(direct.data(), B, H);
     }
     if (dh0) std::memcpy(dh0, dh.data(), B * H * sizeof(T));
     if (dc0) {
       if (a.mode == RnnMode::LSTM) std::memcpy(dc0, dc.data(), B * H * sizeof(T));
       else std::memset(dc0, 0, B * H * sizeof(T));
     }
-    CMapM<T> DXp(dxp.data(), T_ * B, GH), DHp(dhp.data(), T_ * B, GH);
+    CMapM<T> DXp(dxp.data(), T_ * B, GH), DHp(dhp, T_ * B, GH);
     // (T*B,GH)^T x (T*B,I) -> (GH,I);  (T*B,GH) x (GH,I) -> (T*B,I)
     if (dwih) MapM<T>(dwih, GH, I).noalias() = DXp.transpose() * CMapM<T>(static_cast<const T*>(a.x), T_ * B, I);
     if (dx) MapM<T>(dx, T_ * B, I).noalias() = DXp * Wih;

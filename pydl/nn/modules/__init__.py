@@ -4,3 +4,4 @@ from .container import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .module import Module  # noqa: F401
+from .rnn import *  # noqa: F401,F403

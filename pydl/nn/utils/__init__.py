@@ -74,3 +74,4 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     with no_grad():
         for g in _grads(parameters):
             _C.clamp_(g, -clip_value, clip_value)
+from . import rnn  # noqa: E402,F401
