@@ -126,3 +126,12 @@ def test_train_cifar10_from_official_pickles(tmp_path, monkeypatch, capsys):
     assert "40 train / 8 test" in capsys.readouterr().out
     sd = pydl.load(tmp_path / "r" / "model.safetensors")
     assert tuple(sd["conv1.weight"].shape) == (32, 3, 3, 3) and tuple(sd["fc1.weight"].shape) == (128, 64 * 14 * 14)
+
+
+def test_train_lstm_when_available(tmp_path, monkeypatch, capsys):
+    if not hasattr(pydl.nn, "LSTM"):
+        pytest.skip("pydl.nn.LSTM is not in this build")
+    _isolated(monkeypatch, tmp_path)
+    rc = cli.main(["train", "--model", "lstm", "--epochs", "1", "--limit", "64", "--out", str(tmp_path / "r"),
+                   "--verbose", "0"])
+    assert rc == 0 and "model=lstm" in capsys.readouterr().out

@@ -253,7 +253,7 @@ def test_recurrent_layers(cls, gates):
     assert layer.output_shape == (8,)
     assert layer.count_params() == gates * 8 * (3 + 8) + 2 * gates * 8  # two bias vectors, as pydl.nn
     if cls == "LSTM":
-        b = layer.rnn.bias_ih_l0.numpy()
+        b = layer.rnn.bias_ih_l0.detach().numpy()
         assert (b[8:16] == 1).all() and not b[:8].any()  # unit_forget_bias
     seq = keras.Sequential([getattr(layers, cls)(5, return_sequences=True, input_shape=(6, 3))])
     assert seq.predict(x[:2]).shape == (2, 6, 5)

@@ -212,7 +212,7 @@ def _update_metrics(ms, out, y, output_fn):
     with no_grad():
         o = output_fn(out) if output_fn is not None else out
         o = o.detach().numpy() if isinstance(o, Tensor) else np.asarray(o)
-    t = y.numpy() if isinstance(y, Tensor) else np.asarray(y)
+    t = y.detach().numpy() if isinstance(y, Tensor) else np.asarray(y)
     for m in ms:
         m.update(o, t)
 
@@ -374,7 +374,7 @@ def predict(model, data, *, batch_size=256, output_fn=None):
                 out = _call(model, x)
                 if output_fn is not None:
                     out = output_fn(out)
-                outs.append(out.numpy().copy())
+                outs.append(out.detach().numpy().copy())
     finally:
         model.train(was_training)
     if not outs:
