@@ -11,6 +11,12 @@ from pydl import cli
 pydl.set_num_threads(1)  # the machines are shared: OpenMP teams stall under load
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    pydl.manual_seed(0)
+    np.random.seed(0)
+
+
 def _isolated(monkeypatch, tmp_path):
     """No $PYDL_DATA and an empty cache: the command must fall back to the embedded set."""
     monkeypatch.delenv("PYDL_DATA", raising=False)

@@ -14,6 +14,12 @@ from pydl.train import metrics as M
 pydl.set_num_threads(1)  # the machines are shared: OpenMP teams stall under load
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    pydl.manual_seed(0)
+    np.random.seed(0)
+
+
 # ---- metrics -----------------------------------------------------------------------------
 
 def _ref_confusion(t, p, c):
