@@ -148,9 +148,12 @@ def train_main(args):
     if history.interrupted and not history.epoch:
         print("Interrupted before the first epoch ended: nothing was saved.")
         return 130
-    result = train.evaluate(model, test_loader, loss=nn.functional.nll_loss, metrics=["accuracy"])
-    if not history.interrupted:
+    if history.interrupted:  # report on what was kept: the checkpoint of the last completed epoch
+        model.load_state_dict(pydl.load(weights))
+        print(f"Kept the weights of epoch {history.epoch[-1] + 1} in {weights}")
+    else:
         pydl.save(model.state_dict(), weights)
+    result = train.evaluate(model, test_loader, loss=nn.functional.nll_loss, metrics=["accuracy"])
     samples = len(x_train) * len(history.epoch)
     print(f"Test accuracy: {100 * result['accuracy']:.2f}% on {len(x_test):,} {test_name} images "
           f"(loss {result['loss']:.4f}; {elapsed:.1f}s, {samples / max(elapsed, 1e-9):,.0f} samples/s)")
