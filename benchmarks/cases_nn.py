@@ -224,8 +224,9 @@ def _main():  # pragma: no cover - a stand-in for the harness
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--filter", default="")
+    ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    pydl.set_num_threads(2)
+    pydl.set_num_threads(a.threads)
     print(f"{'case':48s} {'pydl ms':>9s} {'torch ms':>9s} {'numpy ms':>9s} {'vs torch':>8s} {'vs numpy':>8s} {'GFLOP/s':>8s}")
     for c in cases(a.quick):
         if a.filter not in c.name:

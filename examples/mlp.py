@@ -10,20 +10,15 @@ import time
 import pydl as torch  # noqa: the PyTorch program, unchanged below the imports
 import pydl.nn as nn
 from pydl.data import DataLoader, Subset
-from pydl.data.datasets import MNIST
+from pydl.data.datasets import MNIST, find_root
 from pydl.data.transforms import ToTensor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def default_data():
-    """../shared/data/mnist from the repository root (or from a parent, for git worktrees)."""
-    d = os.path.dirname(ROOT)
-    while True:
-        cand = os.path.join(d, "shared", "data", "mnist")
-        if os.path.isdir(cand) or os.path.dirname(d) == d:
-            return cand if os.path.isdir(cand) else os.path.join(ROOT, "..", "shared", "data", "mnist")
-        d = os.path.dirname(d)
+    """../shared/data/mnist beside the repository (found by walking up), or $PYDL_DATA/mnist."""
+    return find_root("mnist", ROOT) or os.path.join(ROOT, "..", "shared", "data", "mnist")
 
 
 # 定义模型

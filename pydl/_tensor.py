@@ -4,6 +4,7 @@ Everything here parses arguments and calls one op of the compiled core; no numer
 """
 import builtins
 import collections
+import operator
 
 import numpy as np
 
@@ -98,10 +99,20 @@ def _finish(t, requires_grad):
     return t
 
 
+def _index(v, op):
+    """An int from an int-like (int, np.integer, 0-d int tensor); TypeError for 2.5 or None."""
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"[{op}] expected an integer, got {type(v).__name__} {v!r}") from None
+
+
 def _shape(size):
     if len(size) == 1 and not isinstance(size[0], (int, np.integer)):
-        return [int(s) for s in size[0]]
-    return [int(s) for s in size]
+        if not hasattr(size[0], "__iter__") or isinstance(size[0], str) or (isinstance(size[0], Tensor) and size[0].ndim == 0):
+            return [_index(size[0], "size")]
+        return [_index(s, 'size') for s in size[0]]
+    return [_index(s, 'size') for s in size]
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -196,8 +207,8 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
 def randint(low, high=None, size=None, dtype=None, device=None, generator=None):
     """Integers uniform in [low, high)."""
     _check_device(device, "randint")
-    if high is None:
-        low, high = 0, low
+    if high is None or (size is None and not isinstance(high, (int, np.integer))):
+        low, high, size = 0, low, size if high is None else high  # randint(high, size)
     if size is None:
         raise TypeError("[randint] missing required argument 'size'")
     return _C.randint(int(low), int(high), _shape((size,)), _dt(dtype, _C.dtype.int64))
@@ -250,9 +261,9 @@ def numel(t):
 def _dims(dim):
     if dim is None:
         return []
-    if isinstance(dim, (int, np.integer)):
-        return [int(dim)]
-    return [int(d) for d in dim]
+    if isinstance(dim, (int, np.integer, str)) or not hasattr(dim, "__iter__"):
+        return [_index(dim, 'dim')]
+    return [_index(d, 'dim') for d in dim]
 
 
 add = lambda input, other, alpha=1: _C.add(input, other if alpha == 1 else other * alpha)  # noqa: E731
@@ -307,6 +318,8 @@ def clamp(input, min=None, max=None):  # noqa: A002
         if max is not None:
             out = _C.minimum(out, max)
         return out
+    if not input.dtype.is_floating_point and any(isinstance(v, float) for v in (min, max)):
+        input = _C.to_dtype(input, _default_dtype[0])  # int tensor, float bound -> float, like torch
     return _C.clamp(input, None if min is None else float(min), None if max is None else float(max))
 
 
@@ -371,7 +384,7 @@ def max(input, dim=None, keepdim=False):  # noqa: A001
         return _C.maximum(input, dim)
     if dim is None:
         return _C.amax(input, [], False)
-    return _values_indices(*_C.max_dim(input, int(dim), keepdim))
+    return _values_indices(*_C.max_dim(input, _index(dim, 'max'), keepdim))
 
 
 def min(input, dim=None, keepdim=False):  # noqa: A001
@@ -380,7 +393,7 @@ def min(input, dim=None, keepdim=False):  # noqa: A001
         return _C.minimum(input, dim)
     if dim is None:
         return _C.amin(input, [], False)
-    return _values_indices(*_C.min_dim(input, int(dim), keepdim))
+    return _values_indices(*_C.min_dim(input, _index(dim, 'min'), keepdim))
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -427,7 +440,7 @@ def stack(tensors, dim=0):
 def split(tensor, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, (int, np.integer)):
         return tuple(_C.split_size(tensor, int(split_size_or_sections), dim))
-    return tuple(_C.split(tensor, [int(s) for s in split_size_or_sections], dim))
+    return tuple(_C.split(tensor, [_index(s, 'split') for s in split_size_or_sections], dim))
 
 
 def chunk(input, chunks, dim=0):
@@ -439,7 +452,7 @@ def unbind(input, dim=0):
 
 
 def reshape(input, shape):
-    return _C.reshape(input, [int(s) for s in shape])
+    return _C.reshape(input, [_index(s, 'shape') for s in shape])
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -451,7 +464,7 @@ def transpose(input, dim0, dim1):
 
 
 def permute(input, dims):
-    return _C.permute(input, [int(d) for d in dims])
+    return _C.permute(input, [_index(d, 'permute') for d in dims])
 
 
 def squeeze(input, dim=None):
@@ -481,10 +494,12 @@ def _repr(self):
     """Values like PyTorch: tensor([[1., 2.]], requires_grad=True)."""
     arr = self.detach().numpy()
     if arr.dtype == np.float32 or arr.dtype == np.float64:
-        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, floatmode="maxprec_equal",
-                               suppress_small=True)
-        if arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) and "e" not in body:
-            body = np.array2string(arr, separator=", ", prefix="tensor(", formatter={"float_kind": lambda v: f"{v:.0f}."})
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, floatmode="fixed")
+        edge = arr if arr.size <= 1000 else np.concatenate([arr.flat[:500], arr.flat[arr.size - 500:]])  # what is shown
+        fin = edge[np.isfinite(edge)]
+        if fin.size and np.all(fin == np.round(fin)) and "e" not in body:  # whole numbers print as "1.", like torch
+            body = np.array2string(arr, separator=", ", prefix="tensor(",
+                                   formatter={"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)})
     else:
         body = np.array2string(arr, separator=", ", prefix="tensor(")
         if arr.dtype == np.bool_:
@@ -530,25 +545,25 @@ def _view(self, *shape):
         if isinstance(shape[0], (_C.dtype, type, np.dtype, str)):
             raise NotImplementedError("[view] reinterpreting as another dtype is not supported; use .to(dtype)")
         shape = tuple(shape[0])
-    return _C.view(self, [int(s) for s in shape])
+    return _C.view(self, [_index(s, 'shape') for s in shape])
 
 
 def _reshape(self, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = tuple(shape[0])
-    return _C.reshape(self, [int(s) for s in shape])
+    return _C.reshape(self, [_index(s, 'shape') for s in shape])
 
 
 def _expand(self, *sizes):
     if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
         sizes = tuple(sizes[0])
-    return _C.expand(self, [int(s) for s in sizes])
+    return _C.expand(self, [_index(s, 'expand') for s in sizes])
 
 
 def _permute(self, *dims):
     if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
         dims = tuple(dims[0])
-    return _C.permute(self, [int(d) for d in dims])
+    return _C.permute(self, [_index(d, 'permute') for d in dims])
 
 
 def _repeat(self, *sizes):
@@ -651,11 +666,17 @@ def _install_tensor_methods():
     T.round = round
     T.add = add
     T.sub = sub
-    T.mul = mul
-    T.div = div
-    T.maximum = maximum
-    T.minimum = minimum
-    T.eq, T.ne, T.lt, T.le, T.gt, T.ge = eq, ne, lt, le, gt, ge
+    # _C functions are builtins, which do not bind as methods: wrap them
+    T.mul = lambda self, other: _C.mul(self, other)
+    T.div = lambda self, other: _C.div(self, other)
+    T.maximum = lambda self, other: _C.maximum(self, other)
+    T.minimum = lambda self, other: _C.minimum(self, other)
+    T.eq = lambda self, other: _C.eq(self, other)
+    T.ne = lambda self, other: _C.ne(self, other)
+    T.lt = lambda self, other: _C.lt(self, other)
+    T.le = lambda self, other: _C.le(self, other)
+    T.gt = lambda self, other: _C.gt(self, other)
+    T.ge = lambda self, other: _C.ge(self, other)
     T.logical_not = logical_not
     T.isnan, T.isinf, T.isfinite = isnan, isinf, isfinite
     T.add_ = lambda self, other, alpha=1: _C.add_(self, other, alpha)

@@ -201,6 +201,17 @@ def test_conv2d_float32_noncontig_and_unbatched():
     check(F.conv2d, TF.conv2d, r(3, 6, 7), r(4, 3, 3, 3), padding=1)
 
 
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((2, 3, 5, 4), (3, 4, 3, 3), {}),
+    ((2, 4, 5, 4), (4, 3, 3, 2), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
+    ((1, 2, 4, 4), (2, 3, 2, 3), {"stride": (2, 1), "dilation": (1, 2), "padding": (0, 1)}),
+])
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_transpose2d(xs, ws, kw, bias):
+    out_c = ws[1] * kw.get("groups", 1)
+    check(F.conv_transpose2d, TF.conv_transpose2d, r(*xs), r(*ws), *([r(out_c)] if bias else []), atol=1e-9, **kw)
+
+
 @pytest.mark.parametrize("kw", [{}, {"stride": 2, "padding": 1}, {"padding": "same", "dilation": 2}, {"groups": 2}])
 def test_conv1d(kw):
     check(F.conv1d, TF.conv1d, r(2, 4, 11), r(6, 4 // kw.get("groups", 1), 3), r(6), **kw)

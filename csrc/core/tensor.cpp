@@ -16,7 +16,9 @@ Storage::~Storage() {
 TensorImpl::TensorImpl(std::shared_ptr<Storage> s, Shape sh, Shape st, int64_t off, DType dt)
     : storage(std::move(s)), shape(std::move(sh)), strides(std::move(st)), offset(off), dtype(dt) {
   numel = 1;
-  for (int64_t d : shape) numel *= d;
+  for (int64_t d : shape)  // views (expand, reshape) reach here without checked_numel
+    PYDL_CHECK(!__builtin_mul_overflow(numel, d, &numel), ValueError, "[view] shape ", shape_str(shape),
+               " has more elements than an int64 can count");
 }
 
 bool TensorImpl::is_contiguous() const {
@@ -40,9 +42,10 @@ Shape contiguous_strides(const Shape& shape) {
 }
 
 int64_t checked_numel(const Shape& shape, const char* op) {
+  for (int64_t d : shape)  // before the size check, so (2**62, -1) is a ValueError, not a MemoryError
+    PYDL_CHECK(d >= 0, ValueError, "[", op, "] negative dimension in shape ", shape_str(shape));
   int64_t n = 1;
   for (int64_t d : shape) {
-    PYDL_CHECK(d >= 0, ValueError, "[", op, "] negative dimension in shape ", shape_str(shape));
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / 16 / d)
       throw MemoryError(str("[", op, "] shape ", shape_str(shape), " is too large to allocate"));
     n *= d;

@@ -1,5 +1,8 @@
 // conv2d: checks, forward and backward (grad input, weight, bias) side by side.
 // conv1d is conv2d with a height of 1 (pydl/nn/functional.py).
+#include <Eigen/Core>
+#include <algorithm>
+
 #include "kernels/cpu/nn.h"
 #include "ops/nn.h"
 
@@ -80,6 +83,90 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stri
         K::conv2d_backward<scalar_t>(g, x->data<scalar_t>(), w->data<scalar_t>(), gy->data<scalar_t>(),
                                      gx ? gx->data<scalar_t>() : nullptr, gw ? gw->data<scalar_t>() : nullptr,
                                      gb ? gb->data<scalar_t>() : nullptr);
+      });
+      return {gx, gw, gb};
+    });
+    node->saved.emplace_back(x, false);
+    node->saved.emplace_back(w, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stride, IntList padding,
+                        IntList output_padding, int64_t groups, IntList dilation) {
+  PYDL_CHECK(x_in && w, TypeError, "[conv_transpose2d] expected tensors for input and weight");
+  PYDL_CHECK(x_in->dim() == 4 || x_in->dim() == 3, ValueError, "[conv_transpose2d] expected 3-D or 4-D input, got ",
+             shape_str(x_in->shape));
+  if (x_in->dim() == 3)
+    return squeeze(conv_transpose2d(unsqueeze(x_in, 0), w, b, stride, padding, output_padding, groups, dilation), IntList{0});
+  const Tensor& x = x_in;
+  PYDL_CHECK(w->dim() == 4, ValueError, "[conv_transpose2d] expected 4-D weight (in, out/groups, kh, kw), got ", shape_str(w->shape));
+  PYDL_CHECK(is_floating(x->dtype) && x->dtype == w->dtype, TypeError, "[conv_transpose2d] expected input and weight of the "
+             "same floating dtype, got ", dtype_name(x->dtype), " and ", dtype_name(w->dtype));
+  PYDL_CHECK(groups >= 1 && x->shape[1] % groups == 0, ValueError, "[conv_transpose2d] groups (", groups,
+             ") must be positive and divide the input channels (", x->shape[1], ")");
+  PYDL_CHECK(w->shape[0] == x->shape[1], ValueError, "[conv_transpose2d] input ", shape_str(x->shape), " has ", x->shape[1],
+             " channels but weight ", shape_str(w->shape), " expects ", w->shape[0]);
+  stride = two(stride, "stride");
+  padding = two(padding, "padding");
+  output_padding = two(output_padding, "output_padding");
+  dilation = two(dilation, "dilation");
+  for (int i = 0; i < 2; ++i) {
+    PYDL_CHECK(stride[i] > 0 && dilation[i] > 0, ValueError, "[conv_transpose2d] stride and dilation must be positive");
+    PYDL_CHECK(padding[i] >= 0 && output_padding[i] >= 0, ValueError, "[conv_transpose2d] negative padding is not supported");
+    PYDL_CHECK(output_padding[i] < stride[i] || output_padding[i] < dilation[i], ValueError,
+               "[conv_transpose2d] output_padding must be smaller than either stride or dilation");
+  }
+  const int64_t N = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
+  const int64_t O = w->shape[1] * groups, kh = w->shape[2], kw = w->shape[3];
+  const int64_t OH = (H - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1;
+  const int64_t OW = (W - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1;
+  PYDL_CHECK(OH > 0 && OW > 0, ValueError, "[conv_transpose2d] input ", shape_str(x->shape), " and weight ",
+             shape_str(w->shape), " give a non-positive output size (", OH, ", ", OW, ")");
+  if (b) PYDL_CHECK(b->dim() == 1 && b->shape[0] == O && b->dtype == x->dtype, ValueError, "[conv_transpose2d] bias of shape ",
+                    shape_str(b->shape), " does not match ", O, " output channels");
+  // The equivalent conv2d: input = our output (N, O, OH, OW), weight (Cin, O/groups, kh, kw), output = x.
+  K::ConvGeom g{N, O, OH, OW, Cin, kh, kw, stride[0], stride[1], padding[0], padding[0], padding[1], padding[1],
+                dilation[0], dilation[1], groups, H, W};
+  Tensor out = empty({N, O, OH, OW}, x->dtype);
+  Tensor xc = contig(x), wc = contig(w), bc = b ? contig(b) : Tensor();
+  PYDL_DISPATCH_FLOAT(x->dtype, "conv_transpose2d", [&] {
+    using T = scalar_t;
+    if (out->numel == 0) return;
+    if (N * H * W == 0 || Cin == 0) std::fill(out->data<T>(), out->data<T>() + out->numel, T(0));
+    else K::conv2d_backward<T>(g, nullptr, wc->data<T>(), xc->data<T>(), out->data<T>(), nullptr, nullptr);
+    if (bc) {
+      T* o = out->data<T>();
+      const int64_t P = OH * OW;
+      for (int64_t i = 0; i < N * O; ++i) {
+        const T bv = bc->data<T>()[i % O];
+        for (int64_t p = 0; p < P; ++p) o[i * P + p] += bv;
+      }
+    }
+  });
+  if (any_requires_grad({&x, &w, &b})) {
+    auto node = make_node("ConvTranspose2dBackward", {x, w, b}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
+      bool need_x = bool(n.next_edges[0].fn), need_w = bool(n.next_edges[1].fn);
+      bool need_b = n.next_edges.size() > 2 && n.next_edges[2].fn;
+      Tensor x = contig(n.get(0)), w = contig(n.get(1)), gy = contig(gr[0]);
+      Tensor gx = need_x ? empty(x->shape, x->dtype) : Tensor();
+      Tensor gw = need_w ? empty(w->shape, w->dtype) : Tensor();
+      Tensor gb = need_b ? empty({g.C}, x->dtype) : Tensor();
+      PYDL_DISPATCH_FLOAT(x->dtype, "conv_transpose2d", [&] {
+        using T = scalar_t;
+        // gx = conv2d(gy, w); gw = conv2d weight-gradient with (input gy, output-gradient x); gb = sum of gy
+        if (gx) K::conv2d_forward<T>(g, gy->data<T>(), w->data<T>(), nullptr, gx->data<T>());
+        if (gw) K::conv2d_backward<T>(g, gy->data<T>(), nullptr, x->data<T>(), nullptr, gw->data<T>(), nullptr);
+        if (gb) {
+          const int64_t P = g.H * g.W;
+          for (int64_t c = 0; c < g.C; ++c) {
+            double s = 0;
+            for (int64_t i = 0; i < g.N; ++i)
+              s += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(gy->data<T>() + (i * g.C + c) * P, P).sum();
+            gb->data<T>()[c] = T(s);
+          }
+        }
       });
       return {gx, gw, gb};
     });

@@ -23,8 +23,6 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
-namespace {
-
 // A stride-0 view of `t` with shape `s` (no autograd; kernels read it).
 Tensor broadcast_view(const Tensor& t, const Shape& s) {
   if (t->shape == s) return t;
@@ -40,6 +38,8 @@ Tensor cast_raw(const Tensor& t, DType dt) {
   K::copy(*out, *t);
   return out;
 }
+
+namespace {
 
 // Gradient for input `in` from a gradient of the broadcast result: reduce and cast back.
 Tensor grad_for(const Tensor& g, const Shape& shape, DType dt) {
@@ -158,6 +158,11 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 Tensor pow(const Tensor& a, const Tensor& b) {
   DType dt = promote(a->dtype, b->dtype);
+  if (dt == DType::Int64 && b->numel > 0) {
+    AutoGradMode off(false);
+    PYDL_CHECK(item(amin(b, {}, false)) >= 0, ValueError, "[pow] integers to negative integer powers are not allowed "
+               "(exponent of shape ", shape_str(b->shape), "); use a float base");
+  }
   Tensor out = binary_raw(K::BinaryOp::Pow, a, b, dt, "pow");
   if (any_requires_grad({&a, &b})) {
     auto node = make_node("PowBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
@@ -182,6 +187,8 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 Tensor pow_scalar(const Tensor& a, double e) {
   DType dt = (std::floor(e) == e && !is_floating(a->dtype)) ? a->dtype : float_type(a);
+  PYDL_CHECK(!(dt == DType::Int64 && e < 0), ValueError, "[pow] integers to negative integer powers are not allowed "
+             "(exponent ", e, "); use a float base");
   Tensor ex = scalar_tensor(e, dt);
   Tensor out = binary_raw(K::BinaryOp::Pow, a, ex, dt, "pow");
   record_unary("PowBackward", a, out, true, false, [e](FunctionNode& n, const Tensor& g) {
@@ -235,7 +242,25 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+void check_int_divisor(const Tensor& b, DType result, const char* op) {
+  if (is_floating(result)) return;
+  AutoGradMode off(false);
+  PYDL_CHECK(item(amax(compare(Cmp::Eq, b, scalar_tensor(0, b->dtype)), {}, false)) == 0, RuntimeError, "[", op,
+             "] ZeroDivisionError: integer division by zero (divisor of shape ", shape_str(b->shape), ", dtype ",
+             dtype_name(b->dtype), ")");
+}
+
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  DType dt = promote(a->dtype, b->dtype);
+  if (is_floating(dt)) return floor(div(a, b));
+  if (dt == DType::Bool) return floor_divide(to_dtype(a, DType::Int64), to_dtype(b, DType::Int64));
+  if (b->numel > 0) check_int_divisor(b, dt, "floor_divide");
+  // exact for all int64: a - (a mod b) is a multiple of b, so C++'s truncating division is exact
+  return binary_raw(K::BinaryOp::Div, sub(a, remainder(a, b)), b, dt, "floor_divide");
+}
+
 Tensor remainder(const Tensor& a, const Tensor& b) {
+  if (b->numel > 0) check_int_divisor(b, promote(a->dtype, b->dtype), "remainder");
   Tensor out = binary_raw(K::BinaryOp::Remainder, a, b, promote(a->dtype, b->dtype), "remainder");
   if (any_requires_grad({&a, &b})) {
     auto node = make_node("RemainderBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
@@ -279,7 +304,13 @@ PYDL_UNARY(erf, Erf, "ErfBackward", true, false, Tensor x = n.get(0); return mul
     record_unary(BNAME, a, out, SAVE_IN, SAVE_OUT, [](FunctionNode& n, const Tensor& g) { __VA_ARGS__ }); \
     return out;                                                                   \
   }
-PYDL_UNARY_KEEP(neg, Neg, "NegBackward", false, false, (void)n; return neg(g);)
+Tensor neg_raw(const Tensor& a);
+Tensor neg(const Tensor& a) {
+  PYDL_CHECK(a->dtype != DType::Bool, TypeError, "[neg] negation, the `-` operator, on a bool tensor is not supported; "
+             "use `~` or logical_not() to invert a mask");
+  return neg_raw(a);
+}
+PYDL_UNARY_KEEP(neg_raw, Neg, "NegBackward", false, false, (void)n; return neg(g);)
 PYDL_UNARY_KEEP(abs, Abs, "AbsBackward", true, false, return mul(g, sign(n.get(0)));)
 PYDL_UNARY_KEEP(relu, Relu, "ReluBackward", false, true, Tensor y = n.get(0); return mul(g, to_dtype(compare(Cmp::Gt, y, scalar_tensor(0, y->dtype)), g->dtype));)
 PYDL_UNARY_KEEP(square, Square, "SquareBackward", true, false, return mul(g, mul_scalar(n.get(0), 2.0));)
@@ -370,14 +401,39 @@ void rebase_inplace(const Tensor& self, const Tensor& result, const char* op) {
     K::copy(*self, *result);
   }
   self->bump_version();
+  if (self->retains_grad && self->grad_fn && result->grad_fn) {
+    // retain_grad follows the tensor: .grad is the gradient of its new value, as in torch
+    auto& from = self->grad_fn->pre_hooks;
+    for (auto it = from.begin(); it != from.end();) {
+      if (it->first != self->output_nr) { ++it; continue; }
+      result->grad_fn->pre_hooks.push_back({result->output_nr, std::move(it->second)});
+      it = from.erase(it);
+    }
+  }
   self->grad_fn = result->grad_fn;
   self->output_nr = result->output_nr;
   self->requires_grad = result->requires_grad;
 }
 
+// An expanded (stride-0) tensor has several elements in one memory location: writing
+// a different value to each would keep only the last one (torch raises here too).
+void check_no_internal_overlap(const Tensor& self, const char* op) {
+  for (int64_t i = 0; i < self->dim(); ++i)
+    PYDL_CHECK(!(self->strides[i] == 0 && self->shape[i] > 1), RuntimeError, "[", op, "] unsupported operation: more "
+               "than one element of the written-to tensor of shape ", shape_str(self->shape), " (strides ",
+               shape_str(self->strides), ") refers to a single memory location. Call .clone() before writing to it.");
+}
+
+// The value `v` written over all of self, as a graph result: the old self gets a zero
+// gradient (self * 0 + v would turn inf into nan), v gets the incoming one.
+Tensor overwrite(const Tensor& self, const Tensor& v) {
+  return where(full(self->shape, 1.0, DType::Bool), v, clone(self));
+}
+
 template <typename OutOfPlace>
 void inplace_binary(const Tensor& self, const Tensor& other, K::BinaryOp op, const char* name, OutOfPlace f) {
   check_inplace(self, name);
+  check_no_internal_overlap(self, name);
   if (any_requires_grad({&self, &other})) {
     rebase_inplace(self, f(clone(self), other), name);
     return;
@@ -414,20 +470,12 @@ void div_(const Tensor& self, const Tensor& other) {
 
 void copy_(const Tensor& self, const Tensor& src) {
   check_inplace(self, "copy_");
+  check_no_internal_overlap(self, "copy_");
   Shape s = broadcast_shapes(self->shape, src->shape, "copy_");
   PYDL_CHECK(s == self->shape, ValueError, "[copy_] source of shape ", shape_str(src->shape),
              " cannot be broadcast to the destination's shape ", shape_str(self->shape));
-  if (GradMode::is_enabled() && (self->requires_grad || src->requires_grad)) {
-    // The old value is overwritten: its history gets a zero gradient, src gets the rest.
-    PYDL_CHECK(!self->is_view, RuntimeError, "[copy_] in-place operation on a view of a tensor that takes part in "
-               "autograd is not supported; use the out-of-place form");
-    auto node = make_node("CopyBackwards", {self, src},
-                          [ss = self->shape, sd = self->dtype, rs = src->shape, rd = src->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-                            return {zeros(ss, sd), n.next_edges[1].fn ? grad_for(g[0], rs, rd) : Tensor()};
-                          });
-    K::copy(*self, *broadcast_view(src, s));
-    self->bump_version();
-    set_history(self, node);
+  if (any_requires_grad({&self, &src})) {
+    rebase_inplace(self, overwrite(self, src), "copy_");
     return;
   }
   K::copy(*self, *broadcast_view(src, s));
@@ -436,8 +484,8 @@ void copy_(const Tensor& self, const Tensor& src) {
 
 void fill_(const Tensor& self, double value) {
   check_inplace(self, "fill_");
-  if (GradMode::is_enabled() && self->requires_grad) {
-    copy_(self, scalar_tensor(value, self->dtype));
+  if (any_requires_grad({&self})) {
+    rebase_inplace(self, overwrite(self, scalar_tensor(value, self->dtype)), "fill_");
     return;
   }
   K::fill(*self, value);

@@ -30,7 +30,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
     double step = steps > 1 ? (end - start) / (steps - 1) : 0;
     // fill symmetrically from both ends, as PyTorch does, so the last value is exact
     for (int64_t i = 0; i < steps; ++i)
-      p[i] = static_cast<scalar_t>(i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step);
+      p[i] = static_cast<scalar_t>(steps == 1 || i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step);
   });
   return t;
 }

@@ -12,22 +12,6 @@ namespace K = kernels;
 
 namespace {
 
-// A stride-0 view of `t` with shape `s` (no autograd; kernels read it).
-Tensor bcast_view(const Tensor& t, const Shape& s) {
-  if (t->shape == s) return t;
-  Shape st(s.size(), 0);
-  size_t off = s.size() - t->shape.size();
-  for (size_t i = 0; i < t->shape.size(); ++i) st[off + i] = t->shape[i] == 1 ? 0 : t->strides[i];
-  return std::make_shared<TensorImpl>(t->storage, s, st, t->offset, t->dtype);
-}
-
-Tensor cast_raw(const Tensor& t, DType dt) {
-  if (t->dtype == dt) return t;
-  Tensor out = empty(t->shape, dt);
-  K::copy(*out, *t);
-  return out;
-}
-
 // True when a tensor of shape `from` broadcasts to exactly `to`.
 bool broadcasts_to(const Shape& from, const Shape& to) {
   if (from.size() > to.size()) return false;
@@ -117,7 +101,7 @@ K::AdvIndexPlan make_plan(const Tensor& a, const TensorList& indices, const char
   }
   for (size_t j = 0; j < p.adv_dims.size(); ++j) {
     int64_t d = p.adv_dims[j];
-    p.indices.push_back(checked_indices(bcast_view(indices[d], p.index_shape), a->shape[d], d, op));
+    p.indices.push_back(checked_indices(broadcast_view(indices[d], p.index_shape), a->shape[d], d, op));
   }
   // Adjacent index tensors keep their place; separated ones put the index dims first (NumPy).
   bool adjacent = p.adv_dims.back() - p.adv_dims.front() + 1 == static_cast<int64_t>(p.adv_dims.size());
@@ -161,7 +145,7 @@ Tensor values_for(const Tensor& a, const K::AdvIndexPlan& plan, const Tensor& va
              " cannot be broadcast to indexing result of shape ", shape_str(plan.out_shape));
   Tensor v = cast_raw(values, a->dtype);
   if (vs != v->shape) v = as_strided_view(v, vs, Shape(v->strides.end() - vs.size(), v->strides.end()), v->offset);
-  return contiguous_copy(bcast_view(v, plan.out_shape));  // the kernel reads it contiguously
+  return contiguous_copy(broadcast_view(v, plan.out_shape));  // the kernel reads it contiguously
 }
 
 // Shared checks of gather/scatter_add: returns the wrapped contiguous index.
@@ -253,8 +237,8 @@ void index_put_impl(const Tensor& a, const TensorList& indices_in, const Tensor&
       PYDL_CHECK(broadcasts_to(values->shape, s), ValueError, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape),
                  " cannot be broadcast to indexing result of shape ()");
       Tensor v = cast_raw(values, a->dtype);
-      if (accumulate) K::binary(K::BinaryOp::Add, *a, *a, *bcast_view(v, s));
-      else K::copy(*a, *bcast_view(v, s));
+      if (accumulate) K::binary(K::BinaryOp::Add, *a, *a, *broadcast_view(v, s));
+      else K::copy(*a, *broadcast_view(v, s));
       a->bump_version();
       return;
     }
@@ -413,7 +397,7 @@ void masked_fill_(const Tensor& a, const Tensor& mask, double value) {
   PYDL_CHECK(s == a->shape, ValueError, "[masked_fill_] mask of shape ", shape_str(mask->shape),
              " cannot be broadcast to the input's shape ", shape_str(a->shape));
   Tensor m = mask->storage == a->storage ? contiguous_copy(mask) : mask;
-  K::where(*a, *bcast_view(m, s), *bcast_view(scalar_tensor(value, a->dtype), s), *a);
+  K::where(*a, *broadcast_view(m, s), *broadcast_view(scalar_tensor(value, a->dtype), s), *a);
   a->bump_version();
 }
 
@@ -422,7 +406,7 @@ Tensor masked_select(const Tensor& a, const Tensor& mask) {
   Shape s = broadcast_shapes(a->shape, mask->shape, "masked_select");
   if (s.empty()) s = {1};
   Tensor ab = expand(reshape(a, a->dim() ? a->shape : Shape{1}), s);
-  Tensor mb = contiguous_copy(bcast_view(mask->dim() ? mask : reshape(mask, {1}), s));
+  Tensor mb = contiguous_copy(broadcast_view(mask->dim() ? mask : reshape(mask, {1}), s));
   return index_impl(ab, {mb}, "masked_select");
 }
 
@@ -585,7 +569,8 @@ void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tenso
     PYDL_CHECK(broadcasts_to(val->shape, pos->shape), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
                " cannot be broadcast to indexing result of shape ", shape_str(pos->shape));
     Tensor v = reshape(expand(to_dtype(val, a->dtype), pos->shape), {-1});
-    Tensor r = index_put(reshape(a, {-1}), {reshape(pos, {-1})}, v, false);
+    // a clone: a view of `a` itself would see its base change under it when we rebase
+    Tensor r = index_put(reshape(clone(a), {-1}), {reshape(pos, {-1})}, v, false);
     rebase(a, reshape(r, a->shape), "setitem");
     return;
   }
@@ -600,7 +585,7 @@ void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tenso
   PYDL_CHECK(broadcasts_to(val->shape, s), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
              " cannot be broadcast to indexing result of shape ", shape_str(cur->shape));
   Tensor v = val->storage == a->storage ? contiguous_copy(val) : val;
-  K::copy(*cur, *bcast_view(v, s));
+  K::copy(*cur, *broadcast_view(v, s));
   cur->bump_version();
 }
 

@@ -38,9 +38,12 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, const 
                                         Reduction red);
 
 // ---- conv.cpp ------------------------------------------------------------------------
-/// padding: (top, bottom, left, right).
+/// x (N, C, H, W) or (C, H, W) with weight (O, C/groups, kh, kw); padding: (top, bottom, left, right).
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, IntList stride, IntList padding, IntList dilation,
               int64_t groups);
+/// Transposed convolution (the gradient of conv2d w.r.t. its input); weight (C, O/groups, kh, kw).
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, IntList stride, IntList padding,
+                        IntList output_padding, int64_t groups, IntList dilation);
 
 // ---- pool.cpp ------------------------------------------------------------------------
 std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, IntList kernel, IntList stride, IntList padding, IntList dilation,

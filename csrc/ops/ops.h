@@ -15,6 +15,10 @@ using IntList = std::vector<int64_t>;
 // ---- elementwise.cpp ---------------------------------------------------------------
 /// NumPy broadcast of two shapes; ValueError naming `op` if incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+/// A stride-0 view of `t` broadcast to `s` (no autograd; for kernels to read).
+Tensor broadcast_view(const Tensor& t, const Shape& s);
+/// `t` converted to dtype `dt` (itself if already so), no autograd.
+Tensor cast_raw(const Tensor& t, DType dt);
 /// Sums `t` down to `shape` (the reverse of broadcasting), used by backward formulas.
 Tensor sum_to(const Tensor& t, const Shape& shape);
 /// A 0-d tensor for a Python scalar next to tensor `like` (keeps like's dtype category).
@@ -30,6 +34,10 @@ Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor atan2(const Tensor& a, const Tensor& b);
 Tensor remainder(const Tensor& a, const Tensor& b);
+/// Python's //: floor(a / b); exact for integers (RuntimeError on an integer zero divisor).
+Tensor floor_divide(const Tensor& a, const Tensor& b);
+/// RuntimeError naming `op` if `result` is an integer dtype and `b` holds a zero.
+void check_int_divisor(const Tensor& b, DType result, const char* op);
 Tensor mul_scalar(const Tensor& a, double s);
 Tensor add_scalar(const Tensor& a, double s);
 

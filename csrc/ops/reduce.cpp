@@ -218,7 +218,24 @@ Tensor var(const Tensor& a, IntList dims, double correction, bool keepdim) {
   return mul_scalar(ss, denom == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / denom);
 }
 
-Tensor std(const Tensor& a, IntList dims, double correction, bool keepdim) { return sqrt(var(a, dims, correction, keepdim)); }
+Tensor std(const Tensor& a, IntList dims, double correction, bool keepdim) {
+  Tensor v = var(a, dims, correction, keepdim);
+  Tensor out;
+  {
+    AutoGradMode off(false);
+    out = sqrt(v);
+  }
+  if (any_requires_grad({&v})) {
+    auto node = make_node("StdBackward", {v}, [](FunctionNode& n, const TensorList& g) -> TensorList {
+      // d sqrt(v) = g / (2 sqrt(v)), taken as 0 where std is 0 (a constant input), as torch does
+      Tensor s = n.get(0), zero = scalar_tensor(0, n.get(0)->dtype);
+      return {where(compare(Cmp::Eq, s, zero), zero, div(g[0], mul_scalar(s, 2.0)))};
+    });
+    set_history(out, node);
+    node->saved.emplace_back(out, true);
+  }
+  return out;
+}
 
 Tensor logsumexp(const Tensor& a, IntList dims, bool keepdim) {
   Tensor x = is_floating(a->dtype) ? a : to_dtype(a, DType::Float32);

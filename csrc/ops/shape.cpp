@@ -15,7 +15,15 @@ template <typename F>
 Tensor view_op(const Tensor& a, Shape shape, Shape strides, int64_t offset, const char* name, F bw) {
   Tensor v = make_view(a, std::move(shape), std::move(strides), offset);
   if (any_requires_grad({&a})) {
-    auto node = make_node(name, {a}, [bw](FunctionNode&, const TensorList& g) -> TensorList { return {bw(g[0])}; });
+    // An in-place change of the base after this view was taken would leave the view's
+    // history describing the old values (a silently wrong gradient): detect it instead.
+    auto node = make_node(name, {a}, [bw, name, st = a->storage, ver = a->version(), sh = a->shape, dt = a->dtype](
+                                         FunctionNode&, const TensorList& g) -> TensorList {
+      PYDL_CHECK(st->version == ver, RuntimeError, "[", name, "] one of the variables needed for gradient computation "
+                 "has been modified by an inplace operation: the base [", dtype_name(dt), " ", shape_str(sh),
+                 "] of a view is at version ", st->version, "; expected version ", ver, " instead.");
+      return {bw(g[0])};
+    });
     set_history(v, node);
   }
   return v;
@@ -29,7 +37,8 @@ Shape infer_shape(IntList shape, int64_t numel, const char* op) {
       infer = static_cast<int64_t>(i);
     } else {
       PYDL_CHECK(shape[i] >= 0, ValueError, "[", op, "] invalid shape dimension ", shape[i]);
-      known *= shape[i];
+      PYDL_CHECK(!__builtin_mul_overflow(known, shape[i], &known), ValueError, "[", op, "] shape '", shape_str(shape),
+                 "' is invalid for input of size ", numel);
     }
   }
   if (infer >= 0) {

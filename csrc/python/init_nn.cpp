@@ -16,12 +16,7 @@ Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
 using OT = std::optional<Tensor>;
 }  // namespace
 
-void init_nn_conv(py::module_& m);
-void init_nn_more(py::module_& m);
-
 void init_nn(py::module_& m) {
-  init_nn_conv(m);
-  init_nn_more(m);
   m.def("linear", [](const Tensor& x, const Tensor& w, OT b) { return nogil([&] { return linear(x, w, opt(b)); }); },
         py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
   m.def("leaky_relu", [](const Tensor& x, double s) { return nogil([&] { return leaky_relu(x, s); }); });
@@ -61,25 +56,19 @@ void init_nn(py::module_& m) {
     Reduction r = parse_reduction(red, "binary_cross_entropy_with_logits");
     return nogil([&] { return binary_cross_entropy_with_logits(x, y, opt(w), opt(pw), r); });
   });
-}
 
-}  // namespace pydl
-
-namespace pydl {
-void init_nn_conv(py::module_& m) {
   m.def("conv2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, IntList stride, IntList padding,
                      IntList dilation, int64_t groups) {
     py::gil_scoped_release r;
     return conv2d(x, w, b ? *b : Tensor(), stride, padding, dilation, groups);
   }, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
      py::arg("groups"));
-}
-}  // namespace pydl
+  m.def("conv_transpose2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, IntList stride, IntList padding,
+                               IntList output_padding, int64_t groups, IntList dilation) {
+    py::gil_scoped_release r;
+    return conv_transpose2d(x, w, b ? *b : Tensor(), stride, padding, output_padding, groups, dilation);
+  });
 
-namespace pydl {
-void init_nn_more(py::module_& m) {
-  using OT = std::optional<Tensor>;
-  auto o = [](const OT& t) { return t ? *t : Tensor(); };
   m.def("max_pool2d", [](const Tensor& x, IntList k, IntList s, IntList p, IntList d, bool ceil) {
     py::gil_scoped_release r;
     return max_pool2d(x, k, s, p, d, ceil);
@@ -92,13 +81,13 @@ void init_nn_more(py::module_& m) {
     py::gil_scoped_release r;
     return adaptive_avg_pool2d(x, os);
   });
-  m.def("batch_norm", [o](const Tensor& x, OT rm, OT rv, OT w, OT b, bool training, double mom, double eps) {
+  m.def("batch_norm", [](const Tensor& x, OT rm, OT rv, OT w, OT b, bool training, double mom, double eps) {
     py::gil_scoped_release r;
-    return batch_norm(x, o(rm), o(rv), o(w), o(b), training, mom, eps);
+    return batch_norm(x, opt(rm), opt(rv), opt(w), opt(b), training, mom, eps);
   });
-  m.def("layer_norm", [o](const Tensor& x, IntList ns, OT w, OT b, double eps) {
+  m.def("layer_norm", [](const Tensor& x, IntList ns, OT w, OT b, double eps) {
     py::gil_scoped_release r;
-    return layer_norm(x, ns, o(w), o(b), eps);
+    return layer_norm(x, ns, opt(w), opt(b), eps);
   });
   m.def("embedding", [](const Tensor& w, const Tensor& idx, std::optional<int64_t> pad) {
     py::gil_scoped_release r;
@@ -109,4 +98,5 @@ void init_nn_more(py::module_& m) {
     return pad(x, p, mode, value);
   });
 }
+
 }  // namespace pydl

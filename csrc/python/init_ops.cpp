@@ -33,14 +33,6 @@ Tensor cmp_fn(Cmp op, const Tensor& a, const Tensor& b) { return compare(op, a, 
 template <Cmp OP>
 Tensor cmp(const Tensor& a, const Tensor& b) { return compare(OP, a, b); }
 
-Tensor floordiv(const Tensor& a, const Tensor& b) {
-  if (!is_floating(a->dtype) && !is_floating(b->dtype)) {
-    // integer floor division: a - remainder(a, b) then exact division
-    return to_dtype(floor(div(a, b)), promote(a->dtype, b->dtype));
-  }
-  return floor(div(a, b));
-}
-
 Tensor logical_and(const Tensor& a, const Tensor& b) { return mul(to_dtype(a, DType::Bool), to_dtype(b, DType::Bool)); }
 Tensor logical_or(const Tensor& a, const Tensor& b) { return add(to_dtype(a, DType::Bool), to_dtype(b, DType::Bool)); }
 Tensor logical_xor(const Tensor& a, const Tensor& b) { return compare(Cmp::Ne, to_dtype(a, DType::Bool), to_dtype(b, DType::Bool)); }
@@ -54,7 +46,7 @@ void init_ops(py::module_& m) {
   const BinOp bins[] = {
       {"__add__", "__radd__", &add}, {"__sub__", "__rsub__", &sub}, {"__mul__", "__rmul__", &mul},
       {"__truediv__", "__rtruediv__", &div}, {"__pow__", "__rpow__", &pow}, {"__matmul__", "__rmatmul__", &matmul},
-      {"__floordiv__", "__rfloordiv__", &floordiv}, {"__mod__", "__rmod__", &remainder},
+      {"__floordiv__", "__rfloordiv__", &floor_divide}, {"__mod__", "__rmod__", &remainder},
       {"__and__", "__rand__", &logical_and}, {"__or__", "__ror__", &logical_or}, {"__xor__", "__rxor__", &logical_xor},
   };
   for (const BinOp& op : bins) {
@@ -95,7 +87,7 @@ void init_ops(py::module_& m) {
   // ---- functions (pydl._C.<name>) ----
   const std::pair<const char*, BinFn> fbins[] = {
       {"add", &add}, {"sub", &sub}, {"mul", &mul}, {"div", &div}, {"pow", &pow}, {"maximum", &maximum},
-      {"minimum", &minimum}, {"atan2", &atan2}, {"remainder", &remainder}, {"matmul", &matmul}, {"floor_divide", &floordiv},
+      {"minimum", &minimum}, {"atan2", &atan2}, {"remainder", &remainder}, {"matmul", &matmul}, {"floor_divide", &floor_divide},
       {"logical_and", &logical_and}, {"logical_or", &logical_or}, {"logical_xor", &logical_xor},
       {"eq", &cmp<Cmp::Eq>}, {"ne", &cmp<Cmp::Ne>}, {"lt", &cmp<Cmp::Lt>}, {"le", &cmp<Cmp::Le>}, {"gt", &cmp<Cmp::Gt>},
       {"ge", &cmp<Cmp::Ge>},

@@ -168,6 +168,7 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   if (py::isinstance<TensorImpl>(obj)) return obj.cast<Tensor>();
   double v;
   bool is_int;
+  if (like && PyBool_Check(obj.ptr()) && like->dtype == DType::Bool) return scalar_tensor(obj.ptr() == Py_True, DType::Bool);
   if (like && as_scalar(obj, v, is_int)) return wrap_scalar(v, is_int, like);
   py::object np = py::module_::import("numpy");
   py::array arr;
@@ -178,13 +179,20 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   }
   char k = arr.dtype().kind();
   std::string target;
-  if (k == 'f') target = (!py::isinstance<py::array>(obj) || arr.dtype().itemsize() < 4) ? "float32" : (arr.dtype().itemsize() == 4 ? "float32" : "float64");
-  else if (k == 'i' || k == 'u') target = "int64";
+  // Python floats become float32; NumPy arrays and scalars (np.float64(2.0)) keep float64, like torch
+  bool from_numpy = py::isinstance<py::array>(obj) || py::isinstance(obj, np.attr("generic"));
+  if (k == 'f') target = (!from_numpy || arr.dtype().itemsize() < 4) ? "float32" : (arr.dtype().itemsize() == 4 ? "float32" : "float64");
+  else if (k == 'i' || k == 'u') {
+    target = "int64";
+    if (k == 'u' && arr.dtype().itemsize() == 8 && arr.size() > 0 &&
+        np.attr("any")(np.attr("greater")(arr, py::int_(INT64_MAX))).cast<bool>())
+      throw ValueError(str("[", op, "] value out of range for int64 (Python ints must be < 2**63)"));
+  }
   else if (k == 'b') target = "bool";
   else
     throw TypeError(str("[", op, "] can't convert an array of dtype ", std::string(py::str(arr.dtype())),
                         " to a tensor; supported: float32, float64, int64, bool"));
-  arr = np.attr("require")(arr, target, "C");  // keeps 0-d arrays 0-d
+  arr = np.attr("asarray")(arr, target, py::arg("order") = "C");  // ascontiguousarray would make 0-d 1-d
   return contiguous_copy(wrap_numpy(arr, op));
 }
 
@@ -389,7 +397,13 @@ void init_tensor(py::module_& m) {
   m.def("from_numpy", [](py::object obj) {
         PYDL_CHECK(py::isinstance<py::array>(obj), TypeError, "[from_numpy] expected np.ndarray (got ",
                    std::string(py::str(py::type::handle_of(obj).attr("__name__"))), ")");
-        return wrap_numpy(obj.cast<py::array>(), "from_numpy");
+        py::array arr = obj.cast<py::array>();
+        if (!arr.writeable() &&
+            PyErr_WarnEx(PyExc_UserWarning, "[from_numpy] the given NumPy array is not writable; the tensor shares its "
+                         "memory, so writing to the tensor is undefined behaviour. Copy the array (or use "
+                         "pydl.tensor) to write to it.", 1) != 0)
+          throw py::error_already_set();
+        return wrap_numpy(arr, "from_numpy");
       }, py::arg("ndarray"), "A tensor sharing memory with a NumPy array (zero copy).");
   m.def("from_dlpack", [](py::object obj) {
         if (py::isinstance<py::capsule>(obj)) return from_dlpack_capsule(obj.cast<py::capsule>());

@@ -344,3 +344,25 @@ class CIFAR10(_ImageDataset):
     def class_to_idx(self):
         return {c: i for i, c in enumerate(self.classes)}
 
+
+
+def find_root(name, start=None):
+    """Folder holding dataset `name` ("mnist", "fashion-mnist", ...), or None.
+
+    Looks at $PYDL_DATA/<name>, then walks up from `start` (default: the current directory)
+    and from this package for a `shared/data/<name>` folder (the layout of a checkout with
+    ../shared beside it, and of git worktrees below it).
+    """
+    env = os.environ.get("PYDL_DATA")
+    if env and os.path.isdir(os.path.join(env, name)):
+        return os.path.join(env, name)
+    for base in (start or os.getcwd(), os.path.dirname(os.path.abspath(__file__))):
+        d = os.path.abspath(base)
+        while True:
+            cand = os.path.join(d, "shared", "data", name)
+            if os.path.isdir(cand):
+                return cand
+            if os.path.dirname(d) == d:
+                break
+            d = os.path.dirname(d)
+    return None

@@ -11,7 +11,7 @@ from .._C import Tensor
 __all__ = [
     "linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
     "log_softmax", "dropout", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
     "adaptive_avg_pool2d", "batch_norm", "layer_norm", "embedding", "pad", "one_hot", "max_pool1d", "avg_pool1d",
 ]
 
@@ -225,6 +225,13 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = _C.conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, [1, stride], [0, 0, pad[0], pad[1]], [1, dilation],
                     int(groups)).squeeze(2)
     return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input); weight (C, O/groups, kh, kw)."""
+    return _C.conv_transpose2d(input, weight, bias, list(_pair(stride, "conv_transpose2d")),
+                               list(_pair(padding, "conv_transpose2d")), list(_pair(output_padding, "conv_transpose2d")),
+                               int(groups), list(_pair(dilation, "conv_transpose2d")))
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

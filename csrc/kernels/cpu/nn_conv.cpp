@@ -160,7 +160,7 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
     T* gwt = gw ? base + cols : nullptr;
     T* gbt = gb ? base + cols + accw : nullptr;
     for (int64_t n = n0; n < n1; ++n) {
-      const T* xn = x + n * g.C * HWin;
+      const T* xn = x ? x + n * g.C * HWin : nullptr;
       const T* gyn = gy + n * g.O * P;
       if (gbt)  // Eigen's sum vectorises (a plain loop would not, without -ffast-math)
         for (int64_t o = 0; o < g.O; ++o) gbt[o] += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(gyn + o * P, P).sum();

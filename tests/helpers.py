@@ -1,0 +1,122 @@
+"""One-line op checks in tinygrad's style: seeded inputs, NumPy (and torch) forward
+references, float64 finite-difference gradients through pydl.autograd.gradcheck."""
+import numpy as np
+
+import pydl
+
+try:  # torch is optional: where installed, forward values and gradients are compared with it too
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+NP = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+TOL = {"float32": dict(rtol=1e-5, atol=1e-5), "float64": dict(rtol=1e-10, atol=1e-10)}
+
+
+def make_inputs(shapes, dtype="float32", low=-2.0, high=2.0, seed=0):
+    """Seeded NumPy arrays of the given shapes and dtype."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in shapes:
+        if dtype == "int64":
+            out.append(rng.integers(int(low), int(high) + 1, size=s).astype(np.int64))
+        elif dtype == "bool":
+            out.append(rng.random(s) < 0.5)
+        else:
+            out.append(rng.uniform(low, high, size=s).astype(NP[dtype]))
+    return out
+
+
+def _noncontig_leaf(arr, requires_grad=False):
+    """A pydl tensor equal to `arr` that is a non-contiguous view (transposed or strided).
+
+    Returns (leaf, view): `leaf` is contiguous (for gradcheck), `view` = f(leaf)."""
+    if arr.ndim >= 2:
+        leaf = pydl.tensor(np.ascontiguousarray(arr.T), requires_grad=requires_grad)
+        view = leaf.T
+    elif arr.ndim == 1:
+        padded = np.stack([arr, np.zeros_like(arr)], axis=1)  # (n, 2): column 0 is arr
+        leaf = pydl.tensor(padded, requires_grad=requires_grad)
+        view = pydl._C.select(leaf, 1, 0)
+    else:
+        leaf = pydl.tensor(arr, requires_grad=requires_grad)
+        view = leaf
+    return leaf, view
+
+
+def _to_np(t):
+    return t.detach().numpy() if isinstance(t, pydl.Tensor) else np.asarray(t)
+
+
+def _assert_close(got, want, dtype, what, **tol):
+    got_np, want_np = _to_np(got), np.asarray(want)
+    assert got_np.shape == want_np.shape, f"{what}: shape {got_np.shape} != {want_np.shape}"
+    if want_np.dtype == np.bool_ or np.issubdtype(want_np.dtype, np.integer):
+        np.testing.assert_array_equal(got_np, want_np, err_msg=what)
+    else:
+        t = dict(TOL.get(dtype, TOL["float32"]))
+        t.update(tol)
+        np.testing.assert_allclose(got_np, want_np, err_msg=what, equal_nan=True, **t)
+
+
+def check(fn, np_fn, shapes, grad=True, dtype="float32", low=-2.0, high=2.0, torch_fn=True, noncontig=True,
+          seed=0, out_dtype=None, **tol):
+    """Checks `fn` (a function of pydl tensors) against `np_fn` on the same seeded inputs.
+
+    Args:
+        fn: function of pydl tensors; also applied to torch tensors when torch_fn is True.
+        np_fn: NumPy reference on the same arrays.
+        shapes: one shape per input.
+        grad: run pydl.autograd.gradcheck in float64 (and compare grads with torch).
+        dtype: dtype of the inputs for the forward check.
+        low, high: range of the random inputs.
+        torch_fn: True = reuse `fn` on torch tensors, a callable = a torch reference, None = skip.
+        noncontig: also run forward and gradcheck on transposed / strided views.
+        out_dtype: expected pydl dtype name of the result (default: unchecked).
+    """
+    arrs = make_inputs(shapes, dtype, low, high, seed)
+    xs = [pydl.tensor(a) for a in arrs]
+    got = fn(*xs)
+    want = np_fn(*[a.copy() for a in arrs])
+    _assert_close(got, want, dtype, "forward vs numpy", **tol)
+    if out_dtype is not None:
+        assert str(got.dtype) == f"pydl.{out_dtype}", f"result dtype {got.dtype}, expected {out_dtype}"
+    tfn = fn if torch_fn is True else torch_fn
+    if torch is not None and tfn:
+        tgot = tfn(*[torch.from_numpy(a.copy()) for a in arrs])
+        _assert_close(got, tgot.numpy(), dtype, "forward vs torch", **tol)
+    if noncontig and any(len(s) > 0 for s in shapes):
+        views = [_noncontig_leaf(a)[1] for a in arrs]
+        assert any(not v.is_contiguous() for v in views if v.numel() > 1) or all(v.numel() <= 1 for v in views)
+        _assert_close(fn(*views), want, dtype, "non-contiguous forward vs numpy", **tol)
+    if grad:
+        a64 = make_inputs(shapes, "float64", low, high, seed)
+        leaves = [pydl.tensor(a, requires_grad=True) for a in a64]
+        assert pydl.autograd.gradcheck(fn, leaves)
+        if noncontig and any(len(s) > 0 for s in shapes):
+            pairs = [_noncontig_leaf(a, requires_grad=True) for a in a64]
+            k = len(pairs)
+
+            def via_views(*ls):
+                return fn(*[(ls[i].T if a64[i].ndim >= 2 else pydl._C.select(ls[i], 1, 0) if a64[i].ndim == 1 else ls[i])
+                            for i in range(k)])
+            assert pydl.autograd.gradcheck(via_views, [p[0] for p in pairs])
+        if torch is not None and tfn:
+            _compare_grads_with_torch(fn, tfn, a64)
+    return got
+
+
+def _compare_grads_with_torch(fn, tfn, a64):
+    """Backward of sum(out * w) for a fixed random w, in pydl and torch, must agree."""
+    xs = [pydl.tensor(a, requires_grad=True) for a in a64]
+    ts = [torch.tensor(a, requires_grad=True) for a in a64]
+    out, tout = fn(*xs), tfn(*ts)
+    w = np.random.default_rng(1).uniform(0.5, 1.5, size=tuple(tout.shape))
+    (out * pydl.tensor(w)).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    for i, (x, t) in enumerate(zip(xs, ts)):
+        if t.grad is None:
+            assert x.grad is None or np.all(x.grad.numpy() == 0), f"input {i}: torch has no grad, pydl has one"
+            continue
+        assert x.grad is not None, f"input {i}: pydl produced no gradient"
+        _assert_close(x.grad, t.grad.numpy(), "float64", f"grad of input {i} vs torch", rtol=1e-7, atol=1e-9)
