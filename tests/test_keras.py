@@ -268,3 +268,20 @@ def test_recurrent_layers(cls, gates):
               metrics=["accuracy"])
     h = m.fit(x, y, epochs=15, batch_size=16, verbose=0)
     assert h.history["accuracy"][-1] > 0.85
+
+
+def test_same_padding_is_tensorflows_asymmetric_padding():
+    """'same' with stride 2 on an even input pads only at the bottom / right, like TensorFlow."""
+    rng = np.random.default_rng(1)
+    m = keras.Sequential([layers.Conv2D(2, 3, strides=2, padding="same", input_shape=(4, 6, 1))])
+    x = rng.normal(size=(1, 4, 6, 1)).astype(np.float32)
+    k, b = m.get_weights()
+    xp = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))  # totals: H 1 -> (0, 1), W 1 -> (0, 1)
+    ref = np.zeros((1, 2, 3, 2), np.float32)
+    for i in range(2):
+        for j in range(3):
+            ref[:, i, j] = np.einsum("nhwc,hwco->no", xp[:, 2 * i:2 * i + 3, 2 * j:2 * j + 3], k) + b
+    np.testing.assert_allclose(m.predict(x), ref, rtol=1e-4, atol=1e-5)
+    p = keras.Sequential([layers.MaxPooling2D(2, padding="same", input_shape=(3, 3, 1))])
+    v = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
+    np.testing.assert_array_equal(p.predict(v)[0, :, :, 0], [[4, 5], [7, 8]])
