@@ -1,5 +1,5 @@
-"""Where datasets are found: an explicit folder, $PYDL_DATA, ../shared/data (relative to the
-working directory or to the source checkout, or the nearest shared/data up to 3 levels up), the download cache, and the embedded MNIST test
+"""Where datasets are found: an explicit folder, $PYDL_DATA, ../shared/data (found by
+pydl.data.datasets.find_root, from the working directory or the package), the download cache, and the embedded MNIST test
 set shipped in pydl/_data (used by `pydl train` when nothing else is there)."""
 import os
 
@@ -43,22 +43,15 @@ def candidate_roots(name, data=None, shared=True, cache=True):
         bases.append(os.path.expanduser(str(data)))
     if os.environ.get("PYDL_DATA"):
         bases.append(os.path.expanduser(os.environ["PYDL_DATA"]))
-    if shared:  # ../shared/data, or the nearest shared/data further up (git worktrees nest deeper)
-        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        for start in (os.getcwd(), repo):
-            up = os.path.abspath(start)
-            for _ in range(3):
-                up = os.path.dirname(up)
-                if os.path.isdir(os.path.join(up, "shared", "data")):
-                    bases.append(os.path.join(up, "shared", "data"))
-                    break
+    roots = [os.path.normpath(p) for b in bases for p in [os.path.join(b, sub) for sub in DATASETS[key][1]] + [b]]
+    if shared:  # ../shared/data/<name>, found as pydl.data.datasets.find_root does (worktrees nest deeper)
+        from .data.datasets import find_root
+        found = find_root(DATASETS[key][1][0])
+        if found is not None:
+            roots.append(os.path.normpath(found))
     if cache:
-        bases.append(cache_dir())
-    roots = []
-    for b in bases:
-        for sub in DATASETS[key][1]:
-            roots.append(os.path.normpath(os.path.join(b, sub)))
-        roots.append(os.path.normpath(b))
+        c = cache_dir()
+        roots += [os.path.normpath(os.path.join(c, sub)) for sub in DATASETS[key][1]] + [os.path.normpath(c)]
     seen, out = set(), []
     for r in roots:
         if r not in seen:
