@@ -51,8 +51,11 @@ def main():
     ap.add_argument("--data", default=default_data())
     ap.add_argument("--limit", type=int, default=0, help="train on the first N images only (0: all)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="pydl.set_num_threads (0: the default)")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     tf = Compose([ToTensor(), Normalize((0.1307,), (0.3081,))])
     train_dataset = MNIST(root=args.data, train=True, transform=tf)

@@ -11,7 +11,9 @@ namespace pydl::kernels {
 template <typename T>
 void max_pool2d_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx) {
   const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
-  const bool fast2 = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1;
+  // ceil_mode can add a last window that hangs over the edge: only full windows take the fast path
+  const bool fast2 = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 &&
+                     g.dw == 1 && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
   parallel_for(g.NC, std::max<int64_t>(1, 16384 / std::max<int64_t>(OHW, 1)), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const T* xp = x + p * HW;
