@@ -5,13 +5,18 @@ __version__ = "0.1.0"
 
 from . import _cpu
 
-# The CPU check needs the build's -march, which the extension reports; reading it must
-# not execute AVX2 code, so it is stored next to the module at build time as well.
+# The CPU check must run before _C is loaded (its code may use AVX2 from the first
+# instruction), so the build writes its -march into a plain Python file beside it.
+try:
+    from ._build_info import ARCH as _ARCH
+except ImportError:  # pragma: no cover - a build without the file
+    _ARCH = None
+if _ARCH:
+    _cpu.check_cpu(_ARCH)
 try:
     from . import _C
 except ImportError as _e:  # pragma: no cover - a failed build or a missing wheel
     raise ImportError(f"pydl's compiled core could not be loaded: {_e}") from _e
-_cpu.check_cpu(_C.build_config["arch"])
 
 from ._C import Tensor, dtype, from_numpy, from_dlpack, set_num_threads, get_num_threads, manual_seed, initial_seed
 from ._tensor import *  # noqa: F401,F403  (factories and functional forms)

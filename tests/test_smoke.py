@@ -27,3 +27,18 @@ def test_no_grad_records_nothing():
     with pydl.no_grad():
         y = w * 3
     assert not y.requires_grad
+
+
+def test_build_config_and_cpu_check(monkeypatch):
+    import pydl._cpu as cpu
+
+    assert pydl._C.build_config["arch"] == pydl._ARCH  # read from _build_info.py before _C loads
+    assert "pydl " + pydl.__version__ in pydl.show_config()
+    cpu.check_cpu(pydl._ARCH)  # this machine runs the build
+    monkeypatch.setattr(cpu, "_cpu_flags", lambda: {"sse2", "sse4_2"})
+    try:
+        cpu.check_cpu("x86-64-v3")
+    except ImportError as e:
+        assert "avx2" in str(e) and "PYDL_ARCH" in str(e)
+    else:
+        raise AssertionError("an old CPU must get an ImportError")
