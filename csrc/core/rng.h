@@ -27,6 +27,15 @@ class Generator {
   std::mutex mu_;
 };
 
+/// splitmix64: a fast 64-bit mixer; `state` advances by one step per call. Used for
+/// parallel streams (one per fixed-size chunk) seeded from one draw of the generator.
+inline uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 /// The process-wide default generator.
 Generator& default_generator();
 

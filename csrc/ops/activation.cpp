@@ -135,13 +135,33 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   PYDL_CHECK(is_floating(x->dtype), TypeError, "[dropout] expected a floating tensor, got ", dtype_name(x->dtype));
   if (!training || p == 0) return x;
   Tensor mask = empty(x->shape, x->dtype);
+  uint64_t seed;
+  {
+    Generator& gen = default_generator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    seed = gen.next_u64();
+  }
+  // Fixed-size chunks each draw from their own stream (seed, chunk): parallel, and the
+  // same mask for a given seed whatever the number of threads.
+  constexpr int64_t kChunk = 1 << 14;
+  const uint32_t threshold = static_cast<uint32_t>(std::min(p * 4294967296.0, 4294967295.0));
   PYDL_DISPATCH_FLOAT(x->dtype, "dropout", [&] {
     scalar_t* m = mask->data<scalar_t>();
     const scalar_t scale = p == 1 ? scalar_t(0) : scalar_t(1.0 / (1.0 - p));
-    Generator& gen = default_generator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    for (int64_t i = 0; i < mask->numel; ++i) m[i] = gen.uniform() < p ? scalar_t(0) : scale;
+    const int64_t n = mask->numel, chunks = (n + kChunk - 1) / kChunk;
+    parallel_for(chunks, 4, [&](int64_t c0, int64_t c1) {
+      for (int64_t ch = c0; ch < c1; ++ch) {
+        uint64_t state = seed ^ (static_cast<uint64_t>(ch) * 0xd1b54a32d192ed03ull);
+        const int64_t i1 = std::min(n, (ch + 1) * kChunk);
+        for (int64_t i = ch * kChunk; i < i1; i += 2) {
+          uint64_t r = splitmix64(state);  // two 32-bit uniforms per draw
+          m[i] = static_cast<uint32_t>(r) < threshold ? scalar_t(0) : scale;
+          if (i + 1 < i1) m[i + 1] = static_cast<uint32_t>(r >> 32) < threshold ? scalar_t(0) : scale;
+        }
+      }
+    });
   });
+  if (p >= 1) fill_(mask, 0.0);
   return mul(x, mask);
 }
 
