@@ -291,6 +291,8 @@ def text_table(results):
 
 def markdown_table(results, machine, settings):
     out = ["# pydl benchmarks", "",
+           "Regenerate with `python benchmarks/run.py --repeat 5 --json results.json --markdown "
+           "benchmarks/RESULTS.md --plot benchmarks/results.png` on a quiet machine (the chart: `results.png`).", "",
            f"- date: {machine['date']}",
            f"- CPU: {machine['cpu']} ({machine['cpus_usable']} usable of {machine['cpu_count']} CPUs, "
            f"load average {' '.join(f'{x:.1f}' for x in machine['load_average'] or [])})",
