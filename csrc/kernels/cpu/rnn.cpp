@@ -77,20 +77,22 @@ struct Layer {
     if (bhh && a.mode != RnnMode::GRU) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bhh, GH);
     if (bih || (bhh && a.mode != RnnMode::GRU)) Xp.rowwise() += bias;
     Scratch<T> hp_buf(static_cast<size_t>(B * GH));
-    MapM<T> Hp(hp_buf.data(), B, GH);
 
-    for (int64_t s = 0; s < T_; ++s) {
-      const int64_t t = time_of(s);
-      T* hprev = hs + s * B * H;
-      T* hnext = hs + (s + 1) * B * H;
-      Hp.noalias() = CMapM<T>(hprev, B, H) * Whh.transpose();  // (B,H) x (GH,H)^T -> (B,GH)
-      T* xp = xp_buf.data() + t * B * GH;
-      T* hp = hp_buf.data();
-      T* gs = gates + s * B * GH;
-      T* o = out + t * B * H;
-      T* cprev = cs ? cs + s * B * H : nullptr;
-      T* cnext = cs ? cs + (s + 1) * B * H : nullptr;
-      parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {
+    // Batch rows never interact, so each thread runs its rows through every step on its
+    // own: one parallel region for the whole sequence, single-threaded GEMMs inside.
+    parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {
+      for (int64_t s = 0; s < T_; ++s) {
+        const int64_t t = time_of(s);
+        T* hprev = hs + s * B * H;
+        T* hnext = hs + (s + 1) * B * H;
+        T* xp = xp_buf.data() + t * B * GH;
+        T* hp = hp_buf.data();
+        T* gs = gates + s * B * GH;
+        T* o = out + t * B * H;
+        T* cprev = cs ? cs + s * B * H : nullptr;
+        T* cnext = cs ? cs + (s + 1) * B * H : nullptr;
+        // (rows,H) x (GH,H)^T -> (rows,GH)
+        MapM<T>(hp + b0 * GH, b1 - b0, GH).noalias() = CMapM<T>(hprev + b0 * H, b1 - b0, H) * Whh.transpose();
         auto Hn = blk(hnext, b0, b1, 0, H, H);
         switch (a.mode) {
           case RnnMode::Tanh:
@@ -138,8 +140,8 @@ struct Layer {
             std::memset(o + b * H, 0, H * sizeof(T));
           }
         }
-      });
-    }
+      }
+    });
   }
 
   void backward(const T* gout, const T* ghn, const T* gcn, T* dx, T* dh0, T* dc0, T* dwih, T* dwhh, T* dbih, T* dbhh) {
@@ -159,16 +161,15 @@ struct Layer {
     const bool shared = a.mode != RnnMode::GRU && !a.reverse;
     Scratch<T> dxp(static_cast<size_t>(T_ * B * GH)), dhp_own(shared ? 1 : static_cast<size_t>(T_ * B * GH));
     T* dhp = shared ? dxp.data() : dhp_own.data();
-    MapM<T> DH(dh.data(), B, H);
 
-    for (int64_t s = T_ - 1; s >= 0; --s) {
-      const int64_t t = time_of(s);
-      const T* hp_all = hs + s * B * H;
-      const T* hn_all = hs + (s + 1) * B * H;
-      T* gs = const_cast<T*>(gates + s * B * GH);
-      T* dX = dxp.data() + t * B * GH;
-      T* dHp = dhp + s * B * GH;
-      parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {
+    parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {  // rows are independent, as in forward
+      for (int64_t s = T_ - 1; s >= 0; --s) {
+        const int64_t t = time_of(s);
+        const T* hp_all = hs + s * B * H;
+        const T* hn_all = hs + (s + 1) * B * H;
+        T* gs = const_cast<T*>(gates + s * B * GH);
+        T* dX = dxp.data() + t * B * GH;
+        T* dHp = dhp + s * B * GH;
         auto dH = blk(dh.data(), b0, b1, 0, H, H);
         if (gout) dH += blk(const_cast<T*>(gout + t * B * H), b0, b1, 0, H, H);
         auto Dir = blk(direct.data(), b0, b1, 0, H, H);
@@ -235,11 +236,11 @@ struct Layer {
             std::memcpy(direct.data() + b * H, dh.data() + b * H, H * sizeof(T));
           }
         }
-      });
-      // dh_prev = dHp (B,GH) x W_hh (GH,H) + the direct path
-      DH.noalias() = CMapM<T>(dHp, B, GH) * Whh;
-      DH += MapM<T>(direct.data(), B, H);
-    }
+        // dh_prev = dHp (rows,GH) x W_hh (GH,H) + the direct path
+        MapM<T>(dh.data() + b0 * H, b1 - b0, H).noalias() = CMapM<T>(dHp + b0 * GH, b1 - b0, GH) * Whh;
+        MapM<T>(dh.data() + b0 * H, b1 - b0, H) += MapM<T>(direct.data() + b0 * H, b1 - b0, H);
+      }
+    });
     if (dh0) std::memcpy(dh0, dh.data(), B * H * sizeof(T));
     if (dc0) {
       if (a.mode == RnnMode::LSTM) std::memcpy(dc0, dc.data(), B * H * sizeof(T));
