@@ -485,3 +485,17 @@ def test_random_graphs_match_torch(seed):
     np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-9)
     for g, tg in zip(res[0][1], res[1][1]):
         np.testing.assert_allclose(g, tg, rtol=1e-7, atol=1e-9)
+
+
+def test_double_backward_through_kernel_backward_raises_not_silently_zero():
+    """Ops whose backward runs raw kernels (conv, pooling, losses, norms, RNNs) can't be
+    differentiated twice: reaching them with create_graph must raise, never give 0."""
+    F = pydl.nn.functional
+    x = pydl.randn(2, 3, 6, 6, requires_grad=True)
+    w = pydl.randn(4, 3, 3, 3, requires_grad=True)
+    (gx,) = pydl.autograd.grad(F.conv2d(x, w).sum(), [x], create_graph=True)
+    with pytest.raises(RuntimeError, match=r"^\[Conv2dBackward\] double backward is not supported"):
+        (gx * gx).sum().backward()
+    # first-order gradients through the same op are unaffected
+    F.conv2d(x, w).sum().backward()
+    assert x.grad is not None and w.grad is not None

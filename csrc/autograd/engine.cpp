@@ -19,6 +19,28 @@ void accumulate(Tensor& slot, Tensor g) {
   else slot = add(slot, g);
 }
 
+// Gradients computed by a once-differentiable node's raw kernels carry no graph: when the
+// caller asked for one (create_graph), give them a node that raises if reached.
+void guard_double_backward(Node& node, const TensorList& incoming, TensorList& out) {
+  auto* fn = dynamic_cast<FunctionNode*>(&node);
+  if (!fn || !fn->once_differentiable) return;
+  std::string name = fn->name();
+  // The gradients depend on the incoming gradients and on the op's own inputs: both lead here.
+  auto err = make_node("NotDifferentiableTwice", incoming, [name](FunctionNode&, const TensorList&) -> TensorList {
+    throw RuntimeError(str("[", name, "] double backward is not supported: the gradient of this op is computed by a "
+                           "kernel that autograd cannot differentiate again (create_graph=True reached it)"));
+  });
+  for (const Edge& e : node.next_edges)
+    if (e.fn) err->next_edges.push_back(e);
+  bool reachable = false;
+  for (const Edge& e : err->next_edges) reachable = reachable || e.fn;
+  if (!reachable) return;
+  TensorList defined;
+  for (Tensor& t : out)
+    if (t && !t->requires_grad) defined.push_back(t);
+  if (!defined.empty()) set_history(defined, err);
+}
+
 }  // namespace
 
 TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, bool retain_graph, bool create_graph,
@@ -114,8 +136,10 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, b
     if (any) {
       for (size_t i = 0; i < grads.size(); ++i)
         if (!grads[i]) grads[i] = zeros(node->outputs[i].shape, node->outputs[i].dtype);
+      TensorList incoming = create_graph ? grads : TensorList();
       out = node->apply(std::move(grads));
       if (!retain_graph) node->release_saved();
+      if (create_graph) guard_double_backward(*node, incoming, out);
     }
     out.resize(node->next_edges.size());
 

@@ -72,6 +72,9 @@ struct FunctionNode : Node {
   Fn fn;
   std::vector<SavedVariable> saved;
   bool released = false;
+  /// Set by ops whose backward calls raw kernels: differentiating their gradient again
+  /// (create_graph) raises instead of silently treating it as a constant.
+  bool once_differentiable = false;
   FunctionNode(const char* name, Fn f) : name_(name), fn(std::move(f)) {}
   ~FunctionNode() override;
   const char* name() const override { return name_; }

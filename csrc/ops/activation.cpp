@@ -84,6 +84,7 @@ Tensor act(const Tensor& x, K::Act op, double a, double b, const char* name, con
       return {gx};
     });
     node->saved.emplace_back(x, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -111,6 +112,7 @@ Tensor softmax_impl(const Tensor& x, int64_t dim_, bool log) {
         });
       return {gx};
     });
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
     node->saved.emplace_back(out, true);
   }

@@ -88,6 +88,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stri
     });
     node->saved.emplace_back(x, false);
     node->saved.emplace_back(w, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -172,6 +173,7 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
     });
     node->saved.emplace_back(x, false);
     node->saved.emplace_back(w, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;

@@ -99,6 +99,7 @@ Tensor cross_entropy(const Tensor& x, const Tensor& t, const Tensor& w, Reductio
     node->saved.emplace_back(xc == x ? x : xc, false);
     node->saved.emplace_back(tc, false);
     node->saved.emplace_back(wc, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -127,6 +128,7 @@ Tensor nll_loss(const Tensor& x, const Tensor& t, const Tensor& w, Reduction red
     });
     node->saved.emplace_back(tc, false);
     node->saved.emplace_back(wc, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -193,6 +195,7 @@ Tensor point_loss(K::PointLoss op, const char* name, const Tensor& x, const Tens
     node->saved.emplace_back(xb, false);
     node->saved.emplace_back(yb, false);
     node->saved.emplace_back(pb, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(l, node);
   }
   if (weight) l = mul(l, weight);

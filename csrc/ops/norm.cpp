@@ -80,6 +80,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Ten
     });
     node->saved.emplace_back(x, false);
     node->saved.emplace_back(w, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -130,6 +131,7 @@ Tensor layer_norm(const Tensor& x, IntList ns, const Tensor& w, const Tensor& b,
     });
     node->saved.emplace_back(x, false);
     node->saved.emplace_back(w, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -163,6 +165,7 @@ Tensor embedding(const Tensor& w, const Tensor& idx, std::optional<int64_t> padd
       return {gw};
     });
     node->saved.emplace_back(ic, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -227,6 +230,7 @@ Tensor pad(const Tensor& x, IntList p, const std::string& mode, double value) {
       });
       return {gx};
     });
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;

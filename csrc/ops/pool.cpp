@@ -74,6 +74,7 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, IntList k, IntList s, IntL
       return {gx};
     });
     node->saved.emplace_back(idx, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return {out, idx};
@@ -99,6 +100,7 @@ Tensor avg_pool2d(const Tensor& x, IntList k, IntList s, IntList p, bool ceil_mo
       });
       return {gx};
     });
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -131,6 +133,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, IntList os_) {
       });
       return {gx};
     });
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;

@@ -106,6 +106,7 @@ TensorList rnn_layer(int mode_i, const Tensor& x_in, const Tensor& h0_in, const 
           return {dx, dh0, dc0, dwih, dwhh, dbih, dbhh};
         });
     for (const Tensor& t : {x, w_ih, w_hh, hs, cs, gates, extra, lengths}) node->saved.emplace_back(t, false);
+    node->once_differentiable = true;  // backward runs raw kernels
     set_history(TensorList{out, hn, cn}, node);
   }
   return {out, hn, cn};
