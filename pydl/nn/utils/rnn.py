@@ -33,16 +33,11 @@ class PackedSequence:
     @property
     def data(self):
         """PyTorch's packed layout: the valid steps, time-major, longest sequences first."""
-        order = _C.argsort(self.lengths, True) if hasattr(_C, "argsort") else None
-        T = self.padded.shape[0]
-        rows = []
-        lens = self.lengths.tolist()
-        idx = sorted(range(len(lens)), key=lambda b: -lens[b]) if order is None else order.tolist()
-        for t in range(T):
-            active = [b for b in idx if lens[b] > t]
-            if active:
-                rows.append(_C.index_select(_C.select(self.padded, 0, t), 0, _C._to_tensor(active, None)))
-        return _C.cat(rows, 0)
+        order = _C.sort(self.lengths, 0, True)[1]  # stable: ties keep batch order
+        padded = _C.index_select(self.padded, 1, order)  # (T, B, *) with sequences by length
+        steps = _C.arange(0, padded.shape[0], 1, _C.dtype.int64)
+        valid = _C.lt(_C.unsqueeze(steps, 1), _C.unsqueeze(_C.index_select(self.lengths, 0, order), 0))
+        return padded[valid]  # row-major over (t, b): exactly the packed order
 
     def to(self, *args, **kwargs):
         return PackedSequence(self.padded.to(*args, **kwargs), self.lengths, self.sorted_indices, self.unsorted_indices)
