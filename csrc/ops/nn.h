@@ -75,7 +75,5 @@ void adagrad_(const TensorList& params, const TensorList& grads, const TensorLis
 void adadelta_(const TensorList& params, const TensorList& grads, const TensorList& sq, const TensorList& acc, double lr,
                double rho, double eps, double wd, bool maximize);
 
-/// `t` itself when contiguous, else a contiguous copy (no autograd).
-inline Tensor contig(const Tensor& t) { return t->is_contiguous() ? t : contiguous_copy(t); }
 
 }  // namespace pydl

@@ -74,6 +74,8 @@ Tensor to_dtype(const Tensor& a, DType dtype);
 Tensor clone(const Tensor& a);
 /// A contiguous copy without autograd (used by the engine).
 Tensor contiguous_copy(const Tensor& a);
+/// `t` itself if contiguous (or undefined), else a contiguous copy; no autograd. For kernels.
+inline Tensor contig(const Tensor& t) { return t && !t->is_contiguous() ? contiguous_copy(t) : t; }
 
 // in place: bump the version counter; error on leaves that require grad (grad mode on)
 void add_(const Tensor& self, const Tensor& other, double alpha = 1.0);

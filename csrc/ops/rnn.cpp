@@ -19,7 +19,6 @@ const char* mode_name(K::RnnMode m) {
   return "rnn";
 }
 
-Tensor dense(const Tensor& t) { return t && !t->is_contiguous() ? contiguous_copy(t) : t; }
 void* ptr(const Tensor& t) { return t ? t->raw() : nullptr; }
 }  // namespace
 
@@ -52,7 +51,7 @@ TensorList rnn_layer(int mode_i, const Tensor& x_in, const Tensor& h0_in, const 
   for (const Tensor* t : {&h0_in, &c0_in, &w_ih_in, &w_hh_in, &b_ih_in, &b_hh_in})
     PYDL_CHECK(!*t || (*t)->dtype == dt, TypeError, "[", op, "] all tensors must have the input's dtype ", dtype_name(dt),
                ", got ", dtype_name((*t)->dtype));
-  Tensor lengths = dense(lengths_in);
+  Tensor lengths = contig(lengths_in);
   if (lengths) {
     PYDL_CHECK(lengths->dtype == DType::Int64 && lengths->shape == Shape({B}), ValueError, "[", op,
                "] lengths must be an int64 tensor of shape ", shape_str({B}), ", got ", dtype_name(lengths->dtype), " ",
@@ -63,7 +62,7 @@ TensorList rnn_layer(int mode_i, const Tensor& x_in, const Tensor& h0_in, const 
     }
   }
 
-  Tensor x = dense(x_in), w_ih = dense(w_ih_in), w_hh = dense(w_hh_in), b_ih = dense(b_ih_in), b_hh = dense(b_hh_in);
+  Tensor x = contig(x_in), w_ih = contig(w_ih_in), w_hh = contig(w_hh_in), b_ih = contig(b_ih_in), b_hh = contig(b_hh_in);
   Tensor hs = empty({T + 1, B, H}, dt);
   Tensor cs = mode == K::RnnMode::LSTM ? empty({T + 1, B, H}, dt) : Tensor();
   Tensor gates = empty({T, B, G * H}, dt);
@@ -89,7 +88,7 @@ TensorList rnn_layer(int mode_i, const Tensor& x_in, const Tensor& h0_in, const 
             FunctionNode& n, const TensorList& g) -> TensorList {
           Tensor x = n.get(0), w_ih = n.get(1), w_hh = n.get(2), hs = n.get(3), cs = n.get(4), gates = n.get(5),
                  extra = n.get(6), lengths = n.get(7);
-          Tensor go = dense(g[0]), ghn = dense(g[1]), gcn = mode == K::RnnMode::LSTM ? dense(g[2]) : Tensor();
+          Tensor go = contig(g[0]), ghn = contig(g[1]), gcn = mode == K::RnnMode::LSTM ? contig(g[2]) : Tensor();
           auto want = [&](int i) { return static_cast<bool>(n.next_edges[i].fn); };
           Tensor dx = want(0) ? empty({T, B, I}, dt) : Tensor();
           Tensor dh0 = want(1) ? empty({B, H}, dt) : Tensor();

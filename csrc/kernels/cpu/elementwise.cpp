@@ -258,15 +258,4 @@ void fill(const TensorImpl& out, double value) {
   });
 }
 
-void axpby(const TensorImpl& out, const TensorImpl& a, double s_, const TensorImpl& b) {
-  PYDL_DISPATCH_FLOAT(out.dtype, "axpby", [&] {
-    const scalar_t sc = static_cast<scalar_t>(s_);
-    for_each_run<3>(out.shape, {&out, &a, &b}, kGrainCheap, [sc](const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, int64_t n) {
-      for (int64_t i = 0; i < n; ++i)
-        *reinterpret_cast<scalar_t*>(p[0] + i * s[0]) =
-            *reinterpret_cast<const scalar_t*>(p[1] + i * s[1]) * sc + *reinterpret_cast<const scalar_t*>(p[2] + i * s[2]);
-    });
-  });
-}
-
 }  // namespace pydl::kernels

@@ -26,7 +26,5 @@ void where(const TensorImpl& out, const TensorImpl& cond, const TensorImpl& a, c
 void copy(const TensorImpl& out, const TensorImpl& a);
 /// out[:] = value
 void fill(const TensorImpl& out, double value);
-/// out = a * s + b (fused; all same dtype, used by backward formulas and optimizers).
-void axpby(const TensorImpl& out, const TensorImpl& a, double s, const TensorImpl& b);
 
 }  // namespace pydl::kernels

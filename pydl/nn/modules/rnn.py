@@ -20,6 +20,13 @@ _MODES = {"RNN_TANH": 0, "RNN_RELU": 1, "LSTM": 2, "GRU": 3}
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
+def _reset_uniform(module):
+    """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
+    stdv = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0
+    for p in module.parameters():
+        init.uniform_(p, -stdv, stdv)
+
+
 def _dtype(dtype):
     from ..._tensor import get_default_dtype
     return _C._parse_dtype(dtype) if dtype is not None else get_default_dtype()
@@ -67,10 +74,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for p in self.parameters():
-            init.uniform_(p, -stdv, stdv)
+        _reset_uniform(self)
 
     @property
     def _flat_weights(self):
@@ -229,9 +233,7 @@ class _CellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for p in self.parameters():
-            init.uniform_(p, -stdv, stdv)
+        _reset_uniform(self)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
