@@ -166,6 +166,13 @@ def build_model(model, args, kwargs, input_names, output_names, dynamic_axes, op
             if o in renames:
                 nd.input[j] = renames[o]
 
+    # nodes no output depends on (states a model computes and drops) go
+    needed, kept = {gi.name for gi in graph_outputs}, []
+    for nd in reversed(g.nodes):
+        if any(o in needed for o in nd.output):
+            kept.append(nd)
+            needed.update(nd.input)
+    g.nodes = kept[::-1]
     used = {i for nd in g.nodes for i in nd.input}
     initializers = [init for name, init in g.initializers.items() if name in used]
     for pname, p in param_inputs.items():
