@@ -41,7 +41,8 @@ def _convert(g, op, fold_params):
     dynamic = any(isinstance(v, SymInt) for v in _leaves((args, kwargs), []))
     if not dynamic and all(v.kind == "const" or (v.kind == "param" and fold_params) for v in values):
         for t in tensors_of(op.out):  # computed from constants: it is a constant
-            g.values[id(t)] = Value(None, t, "const")
+            if id(t) not in g.values:  # (an op handing back its argument keeps the argument's name)
+                g.values[id(t)] = Value(None, t, "const")
         return
     fn = _ops.CONVERTERS.get(canon)
     if fn is None:

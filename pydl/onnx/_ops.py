@@ -407,13 +407,12 @@ def _axes(dims, n):
 def _reducer(onnx_op):
     def convert(g, op, x, dims=(), keepdim=False, *rest):
         out = _out(op)
-        n = g.cast(x, out.dtype) if out.dtype != x.dtype and out.dtype != _C.dtype.bool else g.name(x)
-        if out.dtype == _C.dtype.bool:  # any/all: max/min over 0/1
-            n = g.cast(x, _C.dtype.int64)
-            return g.node("Cast", [g.reduce(onnx_op, n, _axes(dims, x.dim()), keepdim)], to=onnx_dtype(_C.dtype.bool))
-        if x.dim() == 0:
-            return n
-        return g.reduce(onnx_op, n, _axes(dims, x.dim()), keepdim)
+        axes = _axes(dims, x.dim())
+        if out.dtype == _C.dtype.bool:  # all / any: the min / max of 0s and 1s
+            red = g.reduce(onnx_op, g.cast(x, _C.dtype.int64), axes, keepdim) if x.dim() else g.cast(x, _C.dtype.int64)
+            return g.node("Cast", [red], to=onnx_dtype(_C.dtype.bool))
+        n = g.cast(x, out.dtype)
+        return g.reduce(onnx_op, n, axes, keepdim) if x.dim() else n
     return convert
 
 

@@ -2,7 +2,7 @@
 
 The dispatch points are the functions of ``pydl._C`` (which every Python-level op, nn.functional
 and Tensor method ends in), the C++ methods and operators of ``Tensor`` and the aliases of ``_C``
-functions held by pydl's modules. ``tracing()`` swaps each of them for a recording wrapper and
+functions held by modules (pydl's own ``pydl.exp = _C.exp``, a user's ``from pydl import exp``). ``tracing()`` swaps each of them for a recording wrapper and
 puts the originals back on exit, so outside an export they cost nothing at all.
 
 Sizes of dynamic axes reach Python as ``SymInt``: an int (its traced value) that remembers how to
@@ -283,10 +283,13 @@ def tracing(trace):
         setattr(owner, name, new)
 
     try:
-        for mod_name, mod in list(sys.modules.items()):
-            if mod is None or not (mod_name == "pydl" or mod_name.startswith("pydl.")):
+        # every module's aliases of _C functions (pydl's own, and a user's `from pydl import exp`)
+        for mod in list(sys.modules.values()):
+            try:
+                items = list(vars(mod).items())
+            except TypeError:
                 continue
-            for name, val in list(vars(mod).items()):
+            for name, val in items:
                 w = wrappers.get(id(val))
                 if w is not None and w[0] is val:
                     swap(mod, name, w[1])
