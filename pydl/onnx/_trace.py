@@ -13,6 +13,7 @@ dynamic axes; a plain int argument that differs between the two traces (a size t
 """
 import contextlib
 import sys
+import threading
 
 from .. import _C
 from .._C import Tensor
@@ -150,6 +151,7 @@ class Trace:
         self.keep = []         # keeps every seen tensor alive, so ids stay unique
         self.input_ids = set()
         self.depth = 0
+        self.thread = threading.get_ident()  # other threads' ops run untraced
         for t, dims in inputs:
             self.keep.append(t)
             self.input_ids.add(id(t))
@@ -212,7 +214,7 @@ class Trace:
 def _recording(name, fn):
     def op(*args, **kwargs):
         t = _active
-        if t is None or t.depth:
+        if t is None or t.depth or t.thread != threading.get_ident():
             return fn(*args, **kwargs)
         t.depth += 1
         try:
@@ -229,7 +231,7 @@ def _recording(name, fn):
 def _guarded(name, fn):
     def method(self, *args, **kwargs):
         t = _active
-        if t is not None and not t.depth and t.depends(self):
+        if t is not None and not t.depth and t.thread == threading.get_ident() and t.depends(self):
             raise TraceError(f"[onnx.export] Tensor.{name.strip('_')}() was called on a value computed from the "
                              f"model's inputs: the exported graph would hold the traced number as a constant. Keep "
                              f"the computation in tensor ops")
@@ -241,14 +243,14 @@ def _shape_property(prop):
     def get(self):
         s = prop.__get__(self)
         t = _active
-        return s if t is None else t.shape(self, s)
+        return s if t is None or t.thread != threading.get_ident() else t.shape(self, s)
     return property(get)
 
 
 def _size_method(fn):
     def size(self, dim=None):
         t = _active
-        if t is None:
+        if t is None or t.thread != threading.get_ident():
             return fn(self, dim)
         s = t.shape(self, tuple(fn(self, None)))
         return s if dim is None else s[dim]
@@ -267,7 +269,7 @@ _orig_index = None
 
 @contextlib.contextmanager
 def tracing(trace):
-    """Records into `trace` every op run inside the block (not re-entrant, not thread-safe)."""
+    """Records into `trace` every op the calling thread runs inside the block (not re-entrant)."""
     global _active, _orig_index
     if _active is not None:
         raise TraceError("[onnx.export] an export is already tracing (exports do not nest)")
