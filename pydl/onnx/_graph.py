@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import _C
 from .._C import Tensor
-from ._trace import SymInt, TraceError, real_shape, tensors_of
+from ._trace import SymInt, TraceError, real_shape
 
 _NP = {_C.dtype.float32: np.float32, _C.dtype.float64: np.float64, _C.dtype.int64: np.int64, _C.dtype.bool: np.bool_}
 
@@ -213,10 +213,6 @@ class Graph:
             inputs = [x, self.ints(axes)] if axes else [x]
             return self.node(op_type, inputs, keepdims=int(keepdims))
         return self.node(op_type, [x], keepdims=int(keepdims), axes=axes or None)
-
-
-def flat_outputs(out):
-    return tensors_of(out)
 
 
 def bind_outputs(g, op, names):

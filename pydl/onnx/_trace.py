@@ -2,8 +2,9 @@
 
 The dispatch points are the functions of ``pydl._C`` (which every Python-level op, nn.functional
 and Tensor method ends in), the C++ methods and operators of ``Tensor`` and the aliases of ``_C``
-functions held by modules (pydl's own ``pydl.exp = _C.exp``, a user's ``from pydl import exp``). ``tracing()`` swaps each of them for a recording wrapper and
-puts the originals back on exit, so outside an export they cost nothing at all.
+functions held by modules (pydl's own ``pydl.exp = _C.exp``, a user's ``from pydl import exp``).
+``tracing()`` swaps each of them for a recording wrapper and puts the originals back on exit, so
+outside an export they cost nothing at all.
 
 Sizes of dynamic axes reach Python as ``SymInt``: an int (its traced value) that remembers how to
 compute it from a tensor's shape, so ``x.view(x.size(0), -1)`` exports as Shape/Gather/Concat.
