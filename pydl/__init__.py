@@ -28,6 +28,7 @@ from ._indexing import _install_indexing_methods
 from . import nn, optim, data, utils, cuda  # noqa: E402
 from .io import save, load  # noqa: E402
 from . import onnx  # noqa: E402  (the onnx package itself is imported only at export time)
+from . import distributed  # noqa: E402,F401  (mpi4py is imported only by init_process_group)
 
 float32 = dtype.float32
 float64 = dtype.float64

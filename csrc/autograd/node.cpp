@@ -97,6 +97,10 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   } else {
     add_(v->grad, g);
   }
+  if (!v->post_accumulate_grad_hooks.empty()) {
+    auto hooks = v->post_accumulate_grad_hooks;  // a hook may remove itself
+    for (auto& h : hooks) h.second(v);
+  }
   return {};
 }
 

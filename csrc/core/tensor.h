@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -44,6 +45,8 @@ struct TensorImpl {
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;
   std::weak_ptr<Node> grad_accumulator;
+  /// Run, with this tensor, after autograd accumulated into .grad (keyed by a handle id).
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> post_accumulate_grad_hooks;
 
   TensorImpl(std::shared_ptr<Storage> s, Shape shape, Shape strides, int64_t offset, DType dt);
 

@@ -186,6 +186,8 @@ Tensor rand(const Shape& shape, DType dtype);
 Tensor randn(const Shape& shape, DType dtype);
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype);
 Tensor randperm(int64_t n, DType dtype);
+/// PyTorch's CPU randperm(n, generator seeded with `seed`) exactly (mt19937; DistributedSampler's order).
+Tensor randperm_mt19937(int64_t n, uint64_t seed);
 /// In-place initialisers used by nn.init (no autograd, bump the version).
 void uniform_(const Tensor& t, double lo, double hi);
 void normal_(const Tensor& t, double mean, double stdv);

@@ -3,7 +3,71 @@
 #include "core/rng.h"
 #include "python/bind.h"
 
+#include <atomic>
+#include <unordered_set>
+
 namespace pydl {
+
+namespace {
+
+// Returned by Tensor.register_post_accumulate_grad_hook; remove() unregisters the hook.
+struct PostAccumulateGradHookHandle {
+  std::weak_ptr<TensorImpl> tensor;
+  uint64_t id;
+  void remove() {
+    if (auto t = tensor.lock()) {
+      auto& v = t->post_accumulate_grad_hooks;
+      for (auto it = v.begin(); it != v.end(); ++it)
+        if (it->first == id) { v.erase(it); break; }
+    }
+  }
+};
+
+// Makes `outputs` (computed without grad) results of a node over `inputs` whose backward calls the
+// Python function backward(*grad_outputs) -> one gradient (or None) per input.
+TensorList python_function(const TensorList& inputs, const TensorList& outputs, py::function backward) {
+  if (!any_requires_grad(inputs)) return outputs;
+  for (const Tensor& t : outputs)
+    PYDL_CHECK(t && t->is_leaf(), RuntimeError, "[_python_function] outputs must be tensors computed without grad");
+  std::shared_ptr<py::object> fn(new py::object(backward), [](py::object* o) {
+    py::gil_scoped_acquire gil;
+    delete o;
+  });
+  size_t n_in = inputs.size();
+  auto node = make_node("PythonFunctionBackward", inputs, [fn, n_in](FunctionNode&, const TensorList& grads) {
+    py::gil_scoped_acquire gil;
+    py::tuple args(grads.size());
+    for (size_t i = 0; i < grads.size(); ++i) args[i] = grads[i] ? py::cast(grads[i]) : py::none();
+    py::object r = (*fn)(*args);
+    py::tuple rt = py::isinstance<py::tuple>(r) || py::isinstance<py::list>(r) ? py::tuple(r) : py::make_tuple(r);
+    PYDL_CHECK(rt.size() == n_in, RuntimeError, "[_python_function] backward returned ", rt.size(),
+               " gradients for ", n_in, " inputs");
+    TensorList out;
+    for (auto g : rt) out.push_back(g.is_none() ? Tensor() : g.cast<Tensor>());
+    return out;
+  });
+  set_history(outputs, node);
+  return outputs;
+}
+
+// The leaf tensors whose gradients a backward from `roots` would accumulate (DDP's find_unused_parameters).
+TensorList reachable_leaves(const TensorList& roots) {
+  TensorList leaves;
+  std::unordered_set<Node*> seen;
+  std::vector<Node*> stack;
+  for (const Tensor& r : roots)
+    if (r && r->grad_fn && seen.insert(r->grad_fn.get()).second) stack.push_back(r->grad_fn.get());
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (auto* acc = dynamic_cast<AccumulateGrad*>(n)) leaves.push_back(acc->variable);
+    for (const Edge& e : n->next_edges)
+      if (e.fn && seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+  }
+  return leaves;
+}
+
+}  // namespace
 
 void init_autograd(py::module_& m) {
   m.def("run_backward", [](const TensorList& roots, const std::vector<std::optional<Tensor>>& grads, bool retain_graph,
@@ -16,6 +80,29 @@ void init_autograd(py::module_& m) {
       py::arg("allow_unused"));
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("set_grad_enabled", &GradMode::set_enabled);
+  py::class_<PostAccumulateGradHookHandle>(m, "PostAccumulateGradHookHandle")
+      .def("remove", &PostAccumulateGradHookHandle::remove);
+  // hook(tensor) runs once autograd has accumulated into tensor.grad (DDP starts its allreduce here).
+  tensor_class(m).def("register_post_accumulate_grad_hook", [](const Tensor& t, py::function hook) {
+        PYDL_CHECK(t->requires_grad, RuntimeError, "[register_post_accumulate_grad_hook] cannot register a hook on a "
+                   "tensor that doesn't require gradient");
+        PYDL_CHECK(t->is_leaf(), RuntimeError, "[register_post_accumulate_grad_hook] post accumulate grad hooks cannot "
+                   "be registered on non-leaf tensors");
+        static std::atomic<uint64_t> next_id{0};
+        uint64_t id = next_id++;
+        // Backward runs without the GIL: take it to call the hook and to drop the last reference.
+        std::shared_ptr<py::object> fn(new py::object(hook), [](py::object* o) {
+          py::gil_scoped_acquire gil;
+          delete o;
+        });
+        t->post_accumulate_grad_hooks.push_back({id, [fn](const Tensor& v) {
+          py::gil_scoped_acquire gil;
+          (*fn)(py::cast(v));
+        }});
+        return PostAccumulateGradHookHandle{t, id};
+      }, py::arg("hook"));
+  m.def("_python_function", &python_function, py::arg("inputs"), py::arg("outputs"), py::arg("backward"));
+  m.def("_reachable_leaves", &reachable_leaves, py::arg("roots"));
   m.def("manual_seed", [](uint64_t s) { default_generator().manual_seed(s); });
   m.def("initial_seed", []() { return default_generator().initial_seed(); });
 }

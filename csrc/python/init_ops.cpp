@@ -182,6 +182,7 @@ void init_ops(py::module_& m) {
   m.def("randn", &randn);
   m.def("randint", &randint);
   m.def("randperm", &randperm);
+  m.def("randperm_mt19937", &randperm_mt19937);
   m.def("uniform_", [](const Tensor& t, double a, double b) { uniform_(t, a, b); return t; });
   m.def("normal_", [](const Tensor& t, double a, double b) { normal_(t, a, b); return t; });
   m.def("bernoulli_", [](const Tensor& t, double p) { bernoulli_(t, p); return t; });

@@ -5,3 +5,4 @@ from .parameter import Parameter  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .modules.module import Module  # noqa: F401
 from . import utils  # noqa: F401
+from . import parallel  # noqa: F401,E402
