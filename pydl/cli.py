@@ -8,8 +8,13 @@
 fetches it there); with nothing found and --dataset mnist it trains on the MNIST test set
 embedded in the package (10,000 images split 8,000 / 2,000), so it works offline on a fresh
 machine. It writes model.safetensors, history.csv and learning_curves.png into --out.
+
+Under an MPI launcher (``mpiexec -n 2 pydl train``) it trains data-parallel: each rank reads its
+share of every epoch (batch size per rank; the learning rate is not scaled), and rank 0 prints
+and writes the files.
 """
 import argparse
+import builtins
 import os
 import sys
 import time
@@ -98,13 +103,27 @@ def _load(args):
     return (xtr, ytr), (xte, yte), source
 
 
+def _mpi_world_size():
+    """The number of ranks an MPI launcher started (1 when not launched by one)."""
+    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MV2_COMM_WORLD_SIZE"):
+        if os.environ.get(key, "").isdigit():
+            return int(os.environ[key])
+    return 1
+
+
 def train_main(args):
     import pydl
+    from . import distributed as dist
     from . import nn, optim, train
     from .data import DataLoader, TensorDataset
     from .data.datasets import DatasetNotFoundError
     from .train.models import build_model
 
+    if _mpi_world_size() > 1 and not dist.is_initialized():
+        dist.init_process_group("mpi")
+    ranks = dist.get_world_size() if dist.is_initialized() else 1
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    print = builtins.print if rank == 0 else (lambda *a, **k: None)  # noqa: A001  (rank 0 speaks)
     if args.threads:
         pydl.set_num_threads(args.threads)
     pydl.manual_seed(args.seed)
@@ -133,7 +152,9 @@ def train_main(args):
     os.makedirs(out, exist_ok=True)
     print(f"pydl {pydl.__version__} train: model={args.model} ({n_params:,} parameters), dataset={name} "
           f"({len(x_train):,} train / {len(x_test):,} {test_name}), epochs={args.epochs}, "
-          f"batch_size={args.batch_size}, lr={args.lr}, threads={pydl.get_num_threads()}, seed={args.seed}")
+          f"batch_size={args.batch_size}, lr={args.lr}, threads={pydl.get_num_threads()}, seed={args.seed}"
+          + (f", ranks={ranks} (batch_size per rank: global batch {ranks * args.batch_size}; lr not scaled)"
+             if ranks > 1 else ""))
     train_loader = DataLoader(TensorDataset(pydl.from_numpy(x_train), pydl.from_numpy(y_train)),
                               batch_size=args.batch_size, shuffle=True)
     test_loader = DataLoader(TensorDataset(pydl.from_numpy(x_test), pydl.from_numpy(y_test)), batch_size=1000)
@@ -145,6 +166,8 @@ def train_main(args):
     history = train.fit(model, train_loader, loss=nn.functional.nll_loss, optimizer=optimizer, epochs=args.epochs,
                         metrics=["accuracy"], val_data=test_loader, callbacks=callbacks, verbose=args.verbose)
     elapsed = time.time() - t0
+    if rank != 0:
+        return 130 if history.interrupted else 0  # rank 0 saves, tests and reports
     if history.interrupted and not history.epoch:
         print("Interrupted before the first epoch ended: nothing was saved.")
         return 130

@@ -210,3 +210,22 @@ def test_sync_batchnorm_without_a_group_is_batchnorm():
     assert conv[1].weight is net[1].weight and conv[1].running_mean is net[1].running_mean
     with pytest.raises(ValueError, match=r"^\[SyncBatchNorm\] expected at least 2D input"):
         pydl.nn.SyncBatchNorm(3)(pydl.zeros(3))
+
+
+@needs_mpi
+def test_fit_and_keras_on_two_ranks(tmp_path):
+    """fit splits the data, reduces logs over ranks (exact validation metrics), keeps ranks identical
+    and writes CSV logs and checkpoints once; Keras's fit goes through the same loop."""
+    rc, out, err = mpirun("fit.py", str(tmp_path))
+    assert rc == 0, f"{out}\n{err}"
+    assert out.count("fit OK") == 2
+
+
+@needs_mpi
+def test_cli_train_on_two_ranks(tmp_path):
+    cmd = [_mpiexec(), "-n", "2", sys.executable, "-m", "pydl", "train", "--epochs", "1", "--limit", "256",
+           "--out", str(tmp_path), "--verbose", "2"]
+    rc, out, err = _run(cmd, 120)
+    assert rc == 0, f"{out}\n{err}"
+    assert out.count("Test accuracy") == 1 and "ranks=2" in out and "lr not scaled" in out
+    assert (tmp_path / "model.safetensors").exists() and (tmp_path / "history.csv").exists()

@@ -300,6 +300,8 @@ class ModelCheckpoint(_Monitor):
             'optimizer' (state dicts) and 'epoch'.
     """
 
+    _rank_zero_only = True  # fit runs it on rank 0 only when training on several ranks
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=True,
                  mode="auto", save_freq="epoch", min_delta=0.0):
         super().__init__(monitor, mode, min_delta)
@@ -428,6 +430,8 @@ class CSVLogger(Callback):
         separator: the field separator.
         append: add to an existing file (no second header) instead of overwriting it.
     """
+
+    _rank_zero_only = True  # fit runs it on rank 0 only when training on several ranks
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()

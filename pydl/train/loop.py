@@ -17,6 +17,7 @@ import numpy as np
 from .. import _C
 from .._C import Tensor
 from ..autograd import no_grad
+from . import _distributed
 from .callbacks import Callback, CallbackList, History
 from .metrics import get_metric
 
@@ -246,6 +247,9 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
         verbose: 0 silent, 1 progress bar (a line per epoch when not a terminal), 2 a line per epoch.
         output_fn: applied to outputs before metrics (e.g. softmax when the model returns logits).
 
+    After pydl.distributed.init_process_group on several ranks, fit trains data-parallel: see
+    pydl/train/_distributed.py (DDP, split data, logs reduced over ranks, rank 0 writes).
+
     Returns:
         History: `history.history['loss']`, `['val_accuracy']`, ...; `history.interrupted` is
         True when Ctrl-C stopped training (after the batch in progress, keeping the epochs done).
@@ -254,6 +258,16 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
     loss_fn = get_loss(loss)
     loader = as_loader(train_data, batch_size, shuffle)
     val_loader = as_loader(val_data, batch_size, False) if val_data is not None else None
+    ranks = _distributed.ranks()
+    train_model = model
+    if ranks is not None:
+        train_model = ranks.wrap(model)
+        model = train_model.module if train_model is model else model
+        loader = ranks.shard(loader, train=True)
+        val_loader = ranks.shard(val_loader, train=False) if val_loader is not None else None
+        if ranks.rank != 0:
+            verbose = 0
+        callbacks = [cb for cb in callbacks if ranks.rank == 0 or not getattr(cb, "_rank_zero_only", False)]
     ms = _metric_list(metrics)
     val_ms = [copy.deepcopy(m) for m in ms] if val_loader is not None else []
     history = History()
@@ -272,6 +286,8 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
             for epoch in range(initial_epoch, epochs):
                 cblist.on_epoch_begin(epoch, {})
                 model.train()
+                if ranks is not None:
+                    ranks.set_epoch(loader, epoch)
                 for m in ms:
                     m.reset()
                 loss_sum, count = 0.0, 0
@@ -281,7 +297,7 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
                     x, y = _split(batch)
                     cblist.on_train_batch_begin(step, {"batch": step, "size": _batch_size(x)})
                     optimizer.zero_grad()
-                    out = _call(model, x)
+                    out = _call(train_model, x)
                     l = _loss_value(loss_fn(out, y) if y is not None else loss_fn(out))
                     l.backward()
                     optimizer.step()
@@ -295,11 +311,14 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
                     cblist.on_train_batch_end(step, batch_logs)
                     if not math.isfinite(lv) and verbose:
                         print(f"\nwarning: the loss is {lv} at epoch {epoch + 1}, batch {step + 1}", file=sys.stderr)
-                    if guard.requested:
+                    if guard.requested and ranks is None:  # ranks stop together, at the end of the epoch
                         raise KeyboardInterrupt
+                if ranks is not None:
+                    loss_sum, count = ranks.reduce(loss_sum, count, ms)
+                    batch_logs = _metric_logs(loss_sum, count, ms)
                 logs = dict(batch_logs) if batch_logs else {"loss": float("nan")}
                 if val_loader is not None:
-                    logs.update(_evaluate(model, val_loader, loss_fn, val_ms, output_fn, prefix="val_"))
+                    logs.update(_evaluate(model, val_loader, loss_fn, val_ms, output_fn, prefix="val_", ranks=ranks))
                 if scheduler is not None:
                     if isinstance(scheduler, _Plateau):
                         scheduler.step(logs.get("val_loss", logs["loss"]))
@@ -308,7 +327,11 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
                 cblist.on_epoch_end(epoch, logs)
                 if scheduler is not None and not isinstance(scheduler, _Plateau):
                     scheduler.step()
-                if model.stop_training or guard.requested:
+                stop = model.stop_training or guard.requested
+                if ranks is not None:
+                    ranks.barrier()  # rank 0 may be writing a checkpoint
+                    stop = ranks.any(stop)
+                if stop:
                     break
         except KeyboardInterrupt:
             history.interrupted = True
@@ -319,10 +342,12 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
         finally:
             model.train()
     cblist.on_train_end(logs)
+    if ranks is not None:
+        ranks.barrier()
     return history
 
 
-def _evaluate(model, loader, loss_fn, ms, output_fn, prefix=""):
+def _evaluate(model, loader, loss_fn, ms, output_fn, prefix="", ranks=None):
     was_training = model.training
     model.eval()
     for m in ms:
@@ -340,6 +365,8 @@ def _evaluate(model, loader, loss_fn, ms, output_fn, prefix=""):
                 _update_metrics(ms, out, y, output_fn)
     finally:
         model.train(was_training)
+    if ranks is not None:
+        loss_sum, count = ranks.reduce(loss_sum, count, ms)
     return _metric_logs(loss_sum, count, ms, prefix)
 
 

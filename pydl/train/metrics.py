@@ -17,6 +17,8 @@ probabilities; pass 0.0 for logits); an integer array is taken as labels. Target
 """
 import numpy as np
 
+from .. import _C
+
 __all__ = ["Metric", "Accuracy", "TopKAccuracy", "ConfusionMatrix", "Precision", "Recall", "F1Score",
            "MeanSquaredError", "MeanAbsoluteError", "get_metric", "accuracy", "top_k_accuracy", "confusion_matrix",
            "precision_recall_f1", "mean_squared_error", "mean_absolute_error"]
@@ -148,6 +150,11 @@ class Metric:
     def result(self):
         raise NotImplementedError
 
+    def all_reduce(self):
+        """Combines the states of every rank's copy of this metric (fit calls it on several ranks)."""
+        raise NotImplementedError(f"[fit] metric {self.name!r} ({type(self).__name__}) cannot be combined across "
+                                  f"ranks: define all_reduce() on it")
+
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"
 
@@ -163,6 +170,12 @@ class _MeanMetric(Metric):
 
     def result(self):
         return self.total / self.count if self.count else 0.0
+
+    def all_reduce(self):
+        from ..distributed import all_reduce
+        t = _C.from_numpy(np.array([self.total, self.count], dtype=np.float64))
+        all_reduce(t)
+        self.total, self.count = float(t[0].item()), int(t[1].item())
 
 
 class Accuracy(_MeanMetric):
@@ -246,6 +259,16 @@ class ConfusionMatrix(Metric):
 
     def result(self):
         return self.matrix.copy()
+
+    def all_reduce(self):
+        from ..distributed import ReduceOp, all_reduce
+        n = _C.from_numpy(np.array([self.matrix.shape[0]], dtype=np.int64))
+        all_reduce(n, op=ReduceOp.MAX)
+        k, n = self.matrix.shape[0], int(n.item())
+        grown = np.zeros((n, n), dtype=np.int64)
+        grown[:k, :k] = self.matrix
+        all_reduce(_C.from_numpy(grown))
+        self.matrix = grown
 
 
 class _PRF(ConfusionMatrix):
