@@ -80,19 +80,20 @@ def bench_overlap(args):
         pydl.manual_seed(0)
         model = make()
         x = pydl.randn(*shape)
-        loss_of = (lambda m: m(x).sum()) if isinstance(model, Wide) else (lambda m: m(x).sum())
+        def loss_of(m):
+            return m(x).sum()
         params = list(model.parameters())
         ddp = DDP(model, bucket_cap_mb=args.bucket_mb)
-        flat = pydl.zeros(sum(p.numel() for p in params))
 
         def local():  # backward alone, no communication
             with ddp.no_sync():
                 loss_of(ddp).backward()
 
-        def sequential():  # backward, then one allreduce of all gradients (no overlap)
+        def sequential():  # backward, then the gradients' allreduces, one by one (no overlap)
             with ddp.no_sync():
                 loss_of(ddp).backward()
-            dist.all_reduce(flat)
+            for p in params:
+                dist.all_reduce(p.grad, op=dist.ReduceOp.AVG)
 
         def overlapped():  # DDP: bucket allreduces start during backward
             loss_of(ddp).backward()
