@@ -165,6 +165,12 @@ def test_distributed_sampler_matches_torch(n):
     del torch
 
 
+def test_distributed_sampler_import_paths():
+    from pydl.utils.data import DistributedSampler as a
+    from pydl.utils.data.distributed import DistributedSampler as b  # torch.utils.data.distributed's path
+    assert a is b is DistributedSampler is pydl.data.distributed.DistributedSampler
+
+
 def test_distributed_sampler_covers_the_dataset_and_feeds_a_loader():
     parts = [list(DistributedSampler(range(10), num_replicas=3, rank=r, seed=1)) for r in range(3)]
     flat = sum(parts, [])

@@ -103,6 +103,8 @@ void init_autograd(py::module_& m) {
       }, py::arg("hook"));
   m.def("_python_function", &python_function, py::arg("inputs"), py::arg("outputs"), py::arg("backward"));
   m.def("_reachable_leaves", &reachable_leaves, py::arg("roots"));
+  // For code that writes a tensor's memory from outside pydl's ops (MPI collectives): saved copies go stale.
+  m.def("_bump_version", [](const Tensor& t) { t->bump_version(); });
   m.def("manual_seed", [](uint64_t s) { default_generator().manual_seed(s); });
   m.def("initial_seed", []() { return default_generator().initial_seed(); });
 }

@@ -9,6 +9,7 @@ import enum
 import importlib.util
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -114,10 +115,24 @@ class Work:
                 self._on_done()
 
     def wait(self, timeout=None):
-        """Blocks until the collective has finished (and its output is in place); returns True."""
-        if not self._completed:
+        """Blocks until the collective has finished (and its output is in place); returns True.
+
+        Args:
+            timeout: seconds (or a datetime.timedelta); RuntimeError if the collective has not
+                finished by then (it is still in flight: the other ranks may be late or gone).
+        """
+        if self._completed:
+            return True
+        if timeout is None:
             _MPI.Request.Waitall(self._requests)
-            self._finish()
+        else:
+            limit = timeout.total_seconds() if hasattr(timeout, "total_seconds") else float(timeout)
+            deadline = time.monotonic() + limit
+            while not _MPI.Request.Testall(self._requests):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"[Work.wait] the collective did not finish within {limit} s")
+                time.sleep(1e-4)
+        self._finish()
         return True
 
     def is_completed(self):
@@ -355,6 +370,12 @@ def _buf(t, op, name="tensor"):
     return [t, _mpi_type(t.dtype)]
 
 
+def _written(*tensors):
+    """Marks tensors that MPI writes as changed in place (autograd then refuses stale saved copies)."""
+    for t in tensors:
+        _C._bump_version(t)
+
+
 def _np(t):
     """A NumPy view of t's memory (any strides), also for tensors that require grad."""
     return np.asarray(memoryview(t))
@@ -418,6 +439,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
         return None
     buf, mop = _buf(tensor, "all_reduce"), _op(op, tensor.dtype, "all_reduce")
     MPI = _MPI
+    _written(tensor)
     return _end(async_op, lambda: g.comm.Iallreduce(MPI.IN_PLACE, buf, mop),
                 lambda: g.comm.Allreduce(MPI.IN_PLACE, buf, mop), _averager(op, tensor, g.size()), [tensor])
 
@@ -428,6 +450,8 @@ def broadcast(tensor, src=0, group=None, async_op=False, group_src=None):
     if g is None:
         return None
     root, buf = _root(g, src, group_src, "broadcast", "src"), _buf(tensor, "broadcast")
+    if g.rank() != root:
+        _written(tensor)
     return _end(async_op, lambda: g.comm.Ibcast(buf, root), lambda: g.comm.Bcast(buf, root), None, [tensor])
 
 
@@ -440,6 +464,7 @@ def reduce(tensor, dst=0, op=ReduceOp.SUM, group=None, async_op=False, group_dst
     MPI = _MPI
     if g.rank() == root:
         send, recv, done = MPI.IN_PLACE, buf, _averager(op, tensor, g.size())
+        _written(tensor)
     else:
         send, recv, done = buf, None, None
     return _end(async_op, lambda: g.comm.Ireduce(send, recv, mop, root), lambda: g.comm.Reduce(send, recv, mop, root),
@@ -455,6 +480,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _check_list_len(tensor_list, g, "all_gather", "tensor_list")
     _same_layout(tensor_list, tensor, "all_gather", "tensor_list")
     recv = np.empty((g.size(),) + tuple(tensor.shape), dtype=_np(tensor).dtype)
+    _written(*tensor_list)
 
     def scatter_out():
         for i, t in enumerate(tensor_list):
@@ -476,6 +502,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
         raise ValueError(f"[all_gather_into_tensor] output_tensor must hold world_size ({g.size()}) x input_tensor: "
                          f"got shapes {tuple(output_tensor.shape)} and {tuple(input_tensor.shape)}, dtypes "
                          f"{output_tensor.dtype} and {input_tensor.dtype}")
+    _written(output_tensor)
     return _end(async_op, lambda: g.comm.Iallgather(ibuf, obuf), lambda: g.comm.Allgather(ibuf, obuf), None,
                 [output_tensor])
 
@@ -489,6 +516,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     _check_list_len(input_list, g, "reduce_scatter", "input_list")
     _same_layout(input_list, output, "reduce_scatter", "input_list")
     send = np.stack([_np(t) for t in input_list])
+    _written(output)
     sbuf = [send, obuf[1]]
     return _end(async_op, lambda: g.comm.Ireduce_scatter_block(sbuf, obuf, mop),
                 lambda: g.comm.Reduce_scatter_block(sbuf, obuf, mop), _averager(op, output, g.size()), [output])
@@ -504,6 +532,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     if input.numel() != g.size() * output.numel() or output.dtype != input.dtype:
         raise ValueError(f"[reduce_scatter_tensor] input must hold world_size ({g.size()}) x output: got shapes "
                          f"{tuple(input.shape)} and {tuple(output.shape)}")
+    _written(output)
     return _end(async_op, lambda: g.comm.Ireduce_scatter_block(ibuf, obuf, mop),
                 lambda: g.comm.Reduce_scatter_block(ibuf, obuf, mop), _averager(op, output, g.size()), [output])
 
@@ -520,6 +549,7 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False, group_ds
         _same_layout(gather_list, tensor, "gather", "gather_list")
         recv = np.empty((g.size(),) + tuple(tensor.shape), dtype=_np(tensor).dtype)
         rbuf = [recv, buf[1]]
+        _written(*gather_list)
 
         def done():
             for i, t in enumerate(gather_list):
@@ -543,6 +573,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False, group_
         sbuf = [np.stack([_np(t) for t in scatter_list]), buf[1]]
     elif scatter_list:
         raise ValueError(f"[scatter] scatter_list must be None or empty on non-source ranks (rank {g.rank()})")
+    _written(tensor)
     return _end(async_op, lambda: g.comm.Iscatter(sbuf, buf, root), lambda: g.comm.Scatter(sbuf, buf, root), None,
                 [tensor])
 
@@ -555,6 +586,7 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
     if g is None:
         return None
     ibuf, obuf = _buf(input, "all_to_all_single", "input"), _buf(output, "all_to_all_single", "output")
+    _written(output)
     if output_split_sizes is None and input_split_sizes is None:
         if input.numel() % g.size() or output.numel() != input.numel():
             raise ValueError(f"[all_to_all_single] input of shape {tuple(input.shape)} must split evenly into "
@@ -601,6 +633,7 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
     source = MPI.ANY_SOURCE if src is None and group_src is None else _root(g, src, group_src, "recv", "src")
     status = MPI.Status()
     g.comm.Recv(_buf(tensor, "recv"), source, tag, status)
+    _written(tensor)
     return g.ranks[status.Get_source()]
 
 
@@ -618,6 +651,7 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     if g is None:
         return None
     source = _MPI.ANY_SOURCE if src is None and group_src is None else _root(g, src, group_src, "irecv", "src")
+    _written(tensor)
     return Work([g.comm.Irecv(_buf(tensor, "irecv"), source, tag)])
 
 

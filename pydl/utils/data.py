@@ -4,3 +4,9 @@ from ..data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDa
                     Sampler, SequentialSampler, Subset, SubsetRandomSampler, TensorDataset, default_collate,
                     default_convert, get_worker_info, random_split)
 from ..data import datasets, transforms  # noqa: F401
+import sys as _sys  # noqa: E402
+
+from ..data import distributed  # noqa: F401,E402
+
+# `from torch.utils.data.distributed import DistributedSampler` becomes this module path
+_sys.modules[__name__ + ".distributed"] = distributed

@@ -54,6 +54,32 @@ while not w.is_completed():
     pass
 np.testing.assert_allclose(x.numpy(), everyone.sum(0), rtol=1e-6)
 
+# a tensor autograd saved cannot be overwritten by a collective behind its back
+w = pydl.ones(3, requires_grad=True)
+h = w * 1
+y = (h * h).sum()
+dist.all_reduce(h)
+try:
+    y.backward()
+except RuntimeError as e:
+    assert "modified by an inplace operation" in str(e) or "in-place" in str(e) or "inplace" in str(e), e
+else:
+    raise AssertionError("no error for a tensor changed by all_reduce after it was saved")
+# Work.wait(timeout): a receive nobody sends to times out instead of hanging
+w = dist.irecv(pydl.zeros(1), src=0, tag=99) if rank == 1 else None
+if rank == 1:
+    try:
+        w.wait(timeout=0.05)
+    except RuntimeError as e:
+        assert str(e).startswith("[Work.wait] the collective did not finish within 0.05 s"), e
+    else:
+        raise AssertionError("no timeout")
+dist.barrier()
+if rank == 0:
+    dist.send(pydl.zeros(1), dst=1, tag=99)  # let the pending receive complete
+else:
+    w.wait()
+
 # broadcast from the last rank
 src = world - 1
 x = t(data(rank))

@@ -87,6 +87,8 @@ class DistributedDataParallel(Module):
             models whose forward skips parameters do not stall the reduction. Costs a graph walk.
         gradient_as_bucket_view: make each .grad a view into its bucket (saves a copy per step).
         init_sync: broadcast rank 0's parameters and buffers at construction.
+        static_graph, check_reduction: accepted for PyTorch compatibility; they change nothing
+            (every iteration is checked as if the graph could change).
 
     The wrapped model is `.module`. state_dict() and load_state_dict() are the wrapped module's
     (keys without a "module." prefix), so a checkpoint saved from a DDP model loads into the
