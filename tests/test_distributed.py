@@ -39,9 +39,11 @@ def _env(**extra):
 
 
 def _run(cmd, timeout, env=None):
-    """Runs cmd in its own session; on timeout kills the launcher and every rank it started."""
+    """Runs cmd in its own session; on timeout kills the launcher and every rank it started.
+    The working directory is tests/distributed, so that `python -c` and `-m` cannot pick up an
+    unbuilt pydl/ source folder from the repository root in place of the installed one."""
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or _env(),
-                         start_new_session=True)
+                         start_new_session=True, cwd=os.path.join(HERE, "distributed"))
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
