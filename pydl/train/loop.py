@@ -267,7 +267,10 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
         val_loader = ranks.shard(val_loader, train=False) if val_loader is not None else None
         if ranks.rank != 0:
             verbose = 0
-        callbacks = [cb for cb in callbacks if ranks.rank == 0 or not getattr(cb, "_rank_zero_only", False)]
+            callbacks = [cb for cb in callbacks if not getattr(cb, "_rank_zero_only", False)]
+            for cb in callbacks:  # one voice: EarlyStopping & co. print on rank 0
+                if isinstance(getattr(cb, "verbose", None), int):
+                    cb.verbose = 0
     ms = _metric_list(metrics)
     val_ms = [copy.deepcopy(m) for m in ms] if val_loader is not None else []
     history = History()
@@ -382,7 +385,7 @@ def evaluate(model, data, *, loss, metrics=(), batch_size=256, verbose=0, output
     for m in ms:
         if np.ndim(m.result()) != 0:
             logs[m.name] = m.result()
-    if verbose:
+    if verbose and (_distributed.ranks() is None or _distributed.ranks().rank == 0):
         print(f"evaluate - {time.time() - t0:.1f}s - {_fmt_logs(logs)}", flush=True)
     return logs
 
