@@ -152,7 +152,7 @@ def test_not_initialized_errors():
 
 @pytest.mark.parametrize("n", [0, 1, 7, 10, 33, 101])
 def test_distributed_sampler_matches_torch(n):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from torch.utils.data.distributed import DistributedSampler as TorchSampler
     for replicas in (1, 2, 3, 8):
         for shuffle in (True, False):
@@ -164,7 +164,6 @@ def test_distributed_sampler_matches_torch(n):
                         ours.set_epoch(epoch)
                         theirs.set_epoch(epoch)
                         assert list(ours) == list(theirs) and len(ours) == len(theirs), kw
-    del torch
 
 
 def test_distributed_sampler_import_paths():
@@ -212,7 +211,8 @@ def test_sync_batchnorm_without_a_group_is_batchnorm():
     a, b = pydl.nn.SyncBatchNorm(3), pydl.nn.BatchNorm1d(3)
     np.testing.assert_allclose(a(x).detach().numpy(), b(x).detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(a.running_var.numpy(), b.running_var.numpy(), rtol=1e-6)
-    net = pydl.nn.Sequential(pydl.nn.Conv2d(1, 2, 3), pydl.nn.BatchNorm2d(2), pydl.nn.Sequential(pydl.nn.BatchNorm1d(4)))
+    nn = pydl.nn
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Sequential(nn.BatchNorm1d(4)))
     conv = pydl.nn.SyncBatchNorm.convert_sync_batchnorm(net)
     assert isinstance(conv[1], pydl.nn.SyncBatchNorm) and isinstance(conv[2][0], pydl.nn.SyncBatchNorm)
     assert conv[1].weight is net[1].weight and conv[1].running_mean is net[1].running_mean
