@@ -383,3 +383,25 @@ def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match="scalar"):
         train.fit(model, (x, y), loss=lambda o, t: F.cross_entropy(o, t, reduction="none"), optimizer=opt,
                   verbose=0)
+
+
+def test_reduce_lr_on_plateau_callback_matches_keras():
+    """Keras's rule (absolute min_delta, the last cooldown epoch counted) on a metric sequence with
+    improvements inside and outside min_delta, read against keras.callbacks.ReduceLROnPlateau."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 on the torch backend, as CI installs it
+    keras = pytest.importorskip("keras")
+    seq = [1.0, 0.99, 0.98, 0.97, 0.9, 0.89, 0.89, 0.7, 0.71, 0.72, 0.73, 0.74, 0.75]
+    kw = dict(monitor="val_loss", factor=0.5, patience=2, cooldown=1, min_delta=0.05)
+    km = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    km.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    kcb = keras.callbacks.ReduceLROnPlateau(**kw)
+    kcb.set_model(km)
+    kcb.on_train_begin()
+    opt = pydl.optim.SGD(_model().parameters(), lr=0.1)
+    cb = train.ReduceLROnPlateau(**kw)
+    cb.optimizer = opt
+    cb.on_train_begin()
+    for e, v in enumerate(seq):
+        kcb.on_epoch_end(e, {"val_loss": v})
+        cb.on_epoch_end(e, {"val_loss": v})
+        assert opt.param_groups[0]["lr"] == pytest.approx(float(keras.ops.convert_to_numpy(km.optimizer.learning_rate)))

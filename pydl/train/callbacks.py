@@ -21,6 +21,8 @@ import warnings
 
 import numpy as np
 
+from ..optim._plateau import PlateauState, is_better
+
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
            "ReduceLROnPlateau", "CSVLogger", "LambdaCallback"]
 
@@ -226,11 +228,7 @@ class _Monitor(Callback):
         return None
 
     def _improved(self, current, best):
-        if best is None:
-            return True
-        if self.mode == "min":
-            return current < best - self.min_delta
-        return current > best + self.min_delta
+        return is_better(current, best, self.mode, self.min_delta)
 
 
 class EarlyStopping(_Monitor):
@@ -380,7 +378,7 @@ class LearningRateScheduler(Callback):
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
 
 
-class ReduceLROnPlateau(_Monitor):
+class ReduceLROnPlateau(_Monitor, PlateauState):
     """Multiplies the learning rate by `factor` when `monitor` has not improved by `min_delta`
     for `patience` epochs (then waits `cooldown` epochs); never below `min_lr`."""
 
@@ -395,31 +393,26 @@ class ReduceLROnPlateau(_Monitor):
         self.cooldown = cooldown
         self.min_lr = min_lr
 
+    threshold_mode = "abs"
+    threshold = property(lambda self: self.min_delta)
+    wait = property(lambda self: self.num_bad_epochs)  # Keras's name
+
     def on_train_begin(self, logs=None):
-        self.best, self.wait, self.cooldown_counter = None, 0, 0
+        self.best, self.num_bad_epochs, self.cooldown_counter = None, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
         current = self._current(logs)
         if current is None:
             return
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.wait = 0
-        if self._improved(current, self.best):
-            self.best, self.wait = current, 0
-        elif self.cooldown_counter <= 0:
-            self.wait += 1
-            if self.wait >= self.patience:
-                old = _get_lr(self.optimizer)
-                new = max(old * self.factor, self.min_lr)
-                if old - new > 1e-12:
-                    _set_lr(self.optimizer, new)
-                    if logs is not None:
-                        logs["lr"] = new
-                    if self.verbose:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
-                self.cooldown_counter = self.cooldown
-                self.wait = 0
+        if self._plateau_step(current, "keras"):
+            old = _get_lr(self.optimizer)
+            new = max(old * self.factor, self.min_lr)
+            if old - new > 1e-12:
+                _set_lr(self.optimizer, new)
+                if logs is not None:
+                    logs["lr"] = new
+                if self.verbose:
+                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
 
 
 class CSVLogger(Callback):
