@@ -4,7 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ops/ops.h"
+#include "autograd/grad_math.h"
 
 namespace pydl {
 
@@ -16,7 +16,7 @@ struct BySeq {  // later-created nodes run first, as in PyTorch
 
 void accumulate(Tensor& slot, Tensor g) {
   if (!slot) slot = std::move(g);
-  else slot = add(slot, g);
+  else slot = grad_add(slot, g);
 }
 
 // Gradients computed by a once-differentiable node's raw kernels carry no graph: when the
@@ -63,7 +63,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, b
     } else {
       PYDL_CHECK(g->shape == r->shape, RuntimeError, "[backward] gradient of shape ", shape_str(g->shape),
                  " does not match the output's shape ", shape_str(r->shape));
-      if (g->dtype != r->dtype) g = to_dtype(g, r->dtype);  // a leaf's .grad keeps the leaf's dtype
+      if (g->dtype != r->dtype) g = grad_cast(g, r->dtype);  // a leaf's .grad keeps the leaf's dtype
     }
     Edge e = gradient_edge(r);
     auto& buf = buffers[e.fn.get()];
@@ -151,7 +151,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, b
         PYDL_CHECK(out[i]->shape == m.shape, RuntimeError, "[backward] function ", node->name(),
                    " returned a gradient of shape ", shape_str(out[i]->shape), " at index ", i,
                    " but expected shape ", shape_str(m.shape));
-        if (out[i]->dtype != m.dtype) out[i] = to_dtype(out[i], m.dtype);
+        if (out[i]->dtype != m.dtype) out[i] = grad_cast(out[i], m.dtype);
         auto& buf = buffers[e.fn.get()];
         buf.resize(e.fn->outputs.size());
         accumulate(buf[e.input_nr], out[i]);

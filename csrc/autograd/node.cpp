@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "ops/ops.h"
+#include "autograd/grad_math.h"
 
 namespace pydl {
 
@@ -91,11 +91,11 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
     // .grad is always a dense tensor of its own (optimizers update it in place).
     bool unique = g.use_count() == 1 && g->storage.use_count() == 1 && !g->is_view && g->is_contiguous() &&
                   g->grad_fn == nullptr;
-    v->grad = (unique || GradMode::is_enabled()) ? g : contiguous_copy(g);
+    v->grad = (unique || GradMode::is_enabled()) ? g : dense_copy(g);
   } else if (GradMode::is_enabled()) {
-    v->grad = add(v->grad, g);  // create_graph: keep the graph of the accumulated gradient
+    v->grad = grad_add(v->grad, g);  // create_graph: keep the graph of the accumulated gradient
   } else {
-    add_(v->grad, g);
+    grad_add_(v->grad, g);
   }
   if (!v->post_accumulate_grad_hooks.empty()) {
     auto hooks = v->post_accumulate_grad_hooks;  // a hook may remove itself

@@ -1,7 +1,6 @@
 // The Tensor class: attributes, NumPy / buffer / DLPack interop, conversions.
 #include <cstring>
 
-#include "kernels/cpu/elementwise.h"
 #include "python/bind.h"
 #include "python/dlpack.h"
 
@@ -412,12 +411,7 @@ void init_tensor(py::module_& m) {
       }, py::arg("ext_tensor"), "A tensor sharing memory with a DLPack-exporting object (zero copy).");
   m.def("_to_tensor", [](py::object obj, std::optional<DType> dtype) {
         Tensor t = py::isinstance<TensorImpl>(obj) ? contiguous_copy(obj.cast<Tensor>()) : to_tensor(obj, Tensor(), "tensor");
-        if (dtype && *dtype != t->dtype) {
-          Tensor c = empty(t->shape, *dtype);
-          kernels::copy(*c, *t);
-          return c;
-        }
-        return t;
+        return dtype ? cast_raw(t, *dtype) : t;
       }, py::arg("data"), py::arg("dtype") = py::none());
   m.def("_parse_dtype", [](py::object obj) { return parse_dtype(obj, "dtype"); });
 }

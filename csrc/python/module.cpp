@@ -1,10 +1,8 @@
 // The extension module pydl._C: exception translation, then each init_* in turn.
 #include "core/allocator.h"
 #include "core/threads.h"
+#include "ops/device.h"
 #include "python/bind.h"
-#ifdef PYDL_WITH_CUDA
-#include "kernels/cuda/device.h"
-#endif
 
 namespace pydl {
 
@@ -52,15 +50,9 @@ PYBIND11_MODULE(_C, m) {
   cfg["compiler"] = PYDL_COMPILER;
   cfg["arch"] = PYDL_ARCH_NAME;
   cfg["eigen"] = eigen_version();
-#ifdef PYDL_WITH_CUDA
-  cfg["cuda"] = true;
-  m.def("cuda_device_count", &cuda::device_count, "Visible CUDA devices (0 without a GPU).");
-  m.def("cuda_self_test", &cuda::self_test, "Runs a trivial kernel on the GPU; False without one.");
-#else
-  cfg["cuda"] = false;
-  m.def("cuda_device_count", []() { return 0; }, "Visible CUDA devices (always 0: built without CUDA).");
-  m.def("cuda_self_test", []() { return false; }, "Always False: built without CUDA.");
-#endif
+  cfg["cuda"] = built_with_cuda();
+  m.def("cuda_device_count", &cuda_device_count, "Visible CUDA devices (0 without a GPU or without a CUDA build).");
+  m.def("cuda_self_test", &cuda_self_test, "Runs a trivial kernel on the GPU; False without one (or without CUDA).");
   cfg["openmp"] = _OPENMP;
   m.attr("build_config") = cfg;
 }
