@@ -2,7 +2,6 @@
 #include <cmath>
 
 #include "core/rng.h"
-#include "core/threads.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/nn.h"
 #include "ops/nn.h"
@@ -39,12 +38,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     Tensor xc = contig(x), wc = contig(w), bc = b ? contig(b) : Tensor();
     PYDL_DISPATCH_FLOAT(x->dtype, "linear", [&] {
       scalar_t* o = out->data<scalar_t>();
-      if (bc) {
-        const scalar_t* bp = bc->data<scalar_t>();
-        parallel_for(M, std::max<int64_t>(1, 16384 / outF), [&](int64_t r0, int64_t r1) {
-          for (int64_t r = r0; r < r1; ++r) std::copy(bp, bp + outF, o + r * outF);
-        });
-      }
+      if (bc) K::broadcast_rows<scalar_t>(M, outF, bc->data<scalar_t>(), o);
       // (M,in) x (in,out): weight read transposed (row stride 1, col stride in)
       K::gemm(x->dtype, 1, M, outF, in, xc->raw(), in, 1, 0, wc->raw(), 1, in, 0, o, 0, bool(bc));
     });
@@ -143,27 +137,7 @@ Tensor dropout(const Tensor& x, double p, bool training) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     seed = gen.next_u64();
   }
-  // Fixed-size chunks each draw from their own stream (seed, chunk): parallel, and the
-  // same mask for a given seed whatever the number of threads.
-  constexpr int64_t kChunk = 1 << 14;
-  const uint32_t threshold = static_cast<uint32_t>(std::min(p * 4294967296.0, 4294967295.0));
-  PYDL_DISPATCH_FLOAT(x->dtype, "dropout", [&] {
-    scalar_t* m = mask->data<scalar_t>();
-    const scalar_t scale = p == 1 ? scalar_t(0) : scalar_t(1.0 / (1.0 - p));
-    const int64_t n = mask->numel, chunks = (n + kChunk - 1) / kChunk;
-    parallel_for(chunks, 4, [&](int64_t c0, int64_t c1) {
-      for (int64_t ch = c0; ch < c1; ++ch) {
-        uint64_t state = seed ^ (static_cast<uint64_t>(ch) * 0xd1b54a32d192ed03ull);
-        const int64_t i1 = std::min(n, (ch + 1) * kChunk);
-        for (int64_t i = ch * kChunk; i < i1; i += 2) {
-          uint64_t r = splitmix64(state);  // two 32-bit uniforms per draw
-          m[i] = static_cast<uint32_t>(r) < threshold ? scalar_t(0) : scale;
-          if (i + 1 < i1) m[i + 1] = static_cast<uint32_t>(r >> 32) < threshold ? scalar_t(0) : scale;
-        }
-      }
-    });
-  });
-  if (p >= 1) fill_(mask, 0.0);
+  PYDL_DISPATCH_FLOAT(x->dtype, "dropout", [&] { K::dropout_mask<scalar_t>(mask->numel, seed, p, mask->data<scalar_t>()); });
   return mul(x, mask);
 }
 

@@ -1,8 +1,8 @@
 // conv2d: checks, forward and backward (grad input, weight, bias) side by side.
 // conv1d is conv2d with a height of 1 (pydl/nn/functional.py).
-#include <Eigen/Core>
 #include <algorithm>
 
+#include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/nn.h"
 #include "ops/nn.h"
 
@@ -60,8 +60,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stri
   if (out->numel > 0)
     PYDL_DISPATCH_FLOAT(x->dtype, "conv2d", [&] {
       if (C == 0 || kh * kw == 0) {
-        scalar_t* o = out->data<scalar_t>();
-        for (int64_t i = 0; i < out->numel; ++i) o[i] = bc ? bc->data<scalar_t>()[(i / (g.OH * g.OW)) % O] : scalar_t(0);
+        K::channel_fill<scalar_t>(N, O, g.OH * g.OW, bc ? bc->data<scalar_t>() : nullptr, out->data<scalar_t>());
         return;
       }
       K::conv2d_forward<scalar_t>(g, xc->data<scalar_t>(), wc->data<scalar_t>(), bc ? bc->data<scalar_t>() : nullptr,
@@ -77,7 +76,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stri
       Tensor gb = need_b ? empty({g.O}, x->dtype) : Tensor();
       PYDL_DISPATCH_FLOAT(x->dtype, "conv2d", [&] {
         if (g.N * g.OH * g.OW == 0 || g.C == 0) {
-          for (const Tensor& t : {gx, gw, gb}) if (t) std::fill(t->data<scalar_t>(), t->data<scalar_t>() + t->numel, scalar_t(0));
+          for (const Tensor& t : {gx, gw, gb}) if (t) K::fill(*t, 0.0);
           return;
         }
         K::conv2d_backward<scalar_t>(g, x->data<scalar_t>(), w->data<scalar_t>(), gy->data<scalar_t>(),
@@ -135,16 +134,9 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
   PYDL_DISPATCH_FLOAT(x->dtype, "conv_transpose2d", [&] {
     using T = scalar_t;
     if (out->numel == 0) return;
-    if (N * H * W == 0 || Cin == 0) std::fill(out->data<T>(), out->data<T>() + out->numel, T(0));
+    if (N * H * W == 0 || Cin == 0) K::fill(*out, 0.0);
     else K::conv2d_backward<T>(g, nullptr, wc->data<T>(), xc->data<T>(), out->data<T>(), nullptr, nullptr);
-    if (bc) {
-      T* o = out->data<T>();
-      const int64_t P = OH * OW;
-      for (int64_t i = 0; i < N * O; ++i) {
-        const T bv = bc->data<T>()[i % O];
-        for (int64_t p = 0; p < P; ++p) o[i * P + p] += bv;
-      }
-    }
+    if (bc) K::channel_add<T>(N, O, OH * OW, bc->data<T>(), out->data<T>());
   });
   if (any_requires_grad({&x, &w, &b})) {
     auto node = make_node("ConvTranspose2dBackward", {x, w, b}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
@@ -159,15 +151,7 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
         // gx = conv2d(gy, w); gw = conv2d weight-gradient with (input gy, output-gradient x); gb = sum of gy
         if (gx) K::conv2d_forward<T>(g, gy->data<T>(), w->data<T>(), nullptr, gx->data<T>());
         if (gw) K::conv2d_backward<T>(g, gy->data<T>(), nullptr, x->data<T>(), nullptr, gw->data<T>(), nullptr);
-        if (gb) {
-          const int64_t P = g.H * g.W;
-          for (int64_t c = 0; c < g.C; ++c) {
-            double s = 0;
-            for (int64_t i = 0; i < g.N; ++i)
-              s += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(gy->data<T>() + (i * g.C + c) * P, P).sum();
-            gb->data<T>()[c] = T(s);
-          }
-        }
+        if (gb) K::channel_sum<T>(g.N, g.C, g.H * g.W, gy->data<T>(), gb->data<T>());
       });
       return {gx, gw, gb};
     });

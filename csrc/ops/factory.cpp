@@ -1,12 +1,14 @@
 // Tensor factories and random initialisers (no autograd).
-#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "core/rng.h"
+#include "kernels/cpu/factory.h"
 #include "ops/ops.h"
 
 namespace pydl {
+
+namespace K = kernels;
 
 Tensor arange(double start, double end, double step, DType dtype) {
   PYDL_CHECK(step != 0, ValueError, "[arange] step must be nonzero");
@@ -16,73 +18,52 @@ Tensor arange(double start, double end, double step, DType dtype) {
   double n = std::ceil((end - start) / step);
   PYDL_CHECK(n < 9.2e18, MemoryError, "[arange] too many elements: ", n);
   Tensor t = empty({static_cast<int64_t>(n)}, dtype);
-  PYDL_DISPATCH_NUMERIC(dtype, "arange", [&] {
-    scalar_t* p = t->data<scalar_t>();
-    for (int64_t i = 0; i < t->numel; ++i) p[i] = static_cast<scalar_t>(start + i * step);
-  });
+  K::arange_fill(*t, start, step);
   return t;
 }
 
 Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   PYDL_CHECK(steps >= 0, ValueError, "[linspace] number of steps must be non-negative, got ", steps);
   Tensor t = empty({steps}, dtype);
-  PYDL_DISPATCH_NUMERIC(dtype, "linspace", [&] {
-    scalar_t* p = t->data<scalar_t>();
-    double step = steps > 1 ? (end - start) / (steps - 1) : 0;
-    // fill symmetrically from both ends, as PyTorch does, so the last value is exact
-    for (int64_t i = 0; i < steps; ++i)
-      p[i] = static_cast<scalar_t>(steps == 1 || i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step);
-  });
+  K::linspace_fill(*t, start, end);
   return t;
 }
 
 Tensor eye(int64_t n, int64_t m, DType dtype) {
   PYDL_CHECK(n >= 0 && m >= 0, ValueError, "[eye] n and m must be non-negative, got ", n, " and ", m);
   Tensor t = zeros({n, m}, dtype);
-  PYDL_DISPATCH_ALL(dtype, "eye", [&] {
-    scalar_t* p = t->data<scalar_t>();
-    for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = scalar_t(1);
-  });
+  K::eye_fill(*t);
   return t;
 }
 
-void uniform_(const Tensor& t, double lo, double hi) {
-  PYDL_CHECK(lo <= hi, ValueError, "[uniform_] expects from <= to, but got from=", lo, " > to=", hi);
+namespace {
+// Fills `t` in place from the default generator (through a contiguous buffer when t is not).
+template <typename F>
+void fill_random_(const Tensor& t, const F& fill) {
   Tensor c = t->is_contiguous() ? t : empty(t->shape, t->dtype);
-  PYDL_DISPATCH_FLOAT(t->dtype, "uniform_", [&] {
-    scalar_t* p = c->data<scalar_t>();
+  {
     Generator& g = default_generator();
     std::lock_guard<std::mutex> l(g.mutex());
-    for (int64_t i = 0; i < c->numel; ++i) p[i] = static_cast<scalar_t>(lo + (hi - lo) * g.uniform());
-  });
+    fill(*c, g);
+  }
   if (c != t) { AutoGradMode off(false); copy_(t, c); }
   t->bump_version();
+}
+}  // namespace
+
+void uniform_(const Tensor& t, double lo, double hi) {
+  PYDL_CHECK(lo <= hi, ValueError, "[uniform_] expects from <= to, but got from=", lo, " > to=", hi);
+  fill_random_(t, [&](const TensorImpl& c, Generator& g) { K::uniform_fill(c, lo, hi, g); });
 }
 
 void normal_(const Tensor& t, double mean, double stdv) {
   PYDL_CHECK(stdv >= 0, ValueError, "[normal_] expects std >= 0.0, but found std ", stdv);
-  Tensor c = t->is_contiguous() ? t : empty(t->shape, t->dtype);
-  PYDL_DISPATCH_FLOAT(t->dtype, "normal_", [&] {
-    scalar_t* p = c->data<scalar_t>();
-    Generator& g = default_generator();
-    std::lock_guard<std::mutex> l(g.mutex());
-    for (int64_t i = 0; i < c->numel; ++i) p[i] = static_cast<scalar_t>(mean + stdv * g.normal());
-  });
-  if (c != t) { AutoGradMode off(false); copy_(t, c); }
-  t->bump_version();
+  fill_random_(t, [&](const TensorImpl& c, Generator& g) { K::normal_fill(c, mean, stdv, g); });
 }
 
 void bernoulli_(const Tensor& t, double prob) {
   PYDL_CHECK(prob >= 0 && prob <= 1, ValueError, "[bernoulli_] expects 0 <= p <= 1, but got p=", prob);
-  Tensor c = t->is_contiguous() ? t : empty(t->shape, t->dtype);
-  PYDL_DISPATCH_ALL(t->dtype, "bernoulli_", [&] {
-    scalar_t* p = c->data<scalar_t>();
-    Generator& g = default_generator();
-    std::lock_guard<std::mutex> l(g.mutex());
-    for (int64_t i = 0; i < c->numel; ++i) p[i] = static_cast<scalar_t>(g.uniform() < prob);
-  });
-  if (c != t) { AutoGradMode off(false); copy_(t, c); }
-  t->bump_version();
+  fill_random_(t, [&](const TensorImpl& c, Generator& g) { K::bernoulli_fill(c, prob, g); });
 }
 
 Tensor rand(const Shape& shape, DType dtype) {
@@ -101,24 +82,21 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
   PYDL_CHECK(high > low, ValueError, "[randint] random_ expects 'from' to be less than 'to', but got from=", low,
              " >= to=", high);
   Tensor t = empty(shape, dtype);
-  uint64_t range = static_cast<uint64_t>(high - low);
-  PYDL_DISPATCH_NUMERIC(dtype, "randint", [&] {
-    scalar_t* p = t->data<scalar_t>();
+  {
     Generator& g = default_generator();
     std::lock_guard<std::mutex> l(g.mutex());
-    for (int64_t i = 0; i < t->numel; ++i) p[i] = static_cast<scalar_t>(low + static_cast<int64_t>(g.next_u64() % range));
-  });
+    K::randint_fill(*t, low, high, g);
+  }
   return t;
 }
 
 Tensor randperm(int64_t n, DType dtype) {
   PYDL_CHECK(n >= 0, ValueError, "[randperm] n must be non-negative, got ", n);
   Tensor t = arange(0, static_cast<double>(n), 1, DType::Int64);
-  int64_t* p = t->data<int64_t>();
   {
     Generator& g = default_generator();
     std::lock_guard<std::mutex> l(g.mutex());
-    for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[g.next_u64() % static_cast<uint64_t>(i + 1)]);
+    K::shuffle(*t, g);
   }
   return dtype == DType::Int64 ? t : to_dtype(t, dtype);
 }

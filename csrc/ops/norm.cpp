@@ -1,6 +1,7 @@
 // batch_norm, layer_norm, embedding, pad: checks, forward and backward side by side.
 #include <cmath>
 
+#include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/nn.h"
 #include "ops/nn.h"
 
@@ -45,21 +46,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Ten
       K::bn_stats<T>(N, C, S, xc->data<T>(), eps, mean->data<T>(), invstd->data<T>(), var->data<T>());
       if (training && rm) {
         const double unb = double(N * S) / double(N * S - 1);
-        Tensor rmc = rm, rvc = rv;
-        T* pm = rm->data<T>(); T* pv = rv->data<T>();
-        const int64_t sm = rm->strides[0], sv = rv->strides[0];
-        for (int64_t c = 0; c < C; ++c) {
-          pm[c * sm] = T((1 - momentum) * pm[c * sm] + momentum * mean->data<T>()[c]);
-          pv[c * sv] = T((1 - momentum) * pv[c * sv] + momentum * var->data<T>()[c] * unb);
-        }
+        K::bn_update_running<T>(C, mean->data<T>(), var->data<T>(), unb, momentum, rm->data<T>(), rm->strides[0],
+                                rv->data<T>(), rv->strides[0]);
         rm->bump_version();
         rv->bump_version();
       }
     } else {
-      for (int64_t c = 0; c < C; ++c) {
-        mean->data<T>()[c] = rm->data<T>()[c * rm->strides[0]];
-        invstd->data<T>()[c] = T(1.0 / std::sqrt(double(rv->data<T>()[c * rv->strides[0]]) + eps));
-      }
+      K::bn_running_stats<T>(C, rm->data<T>(), rm->strides[0], rv->data<T>(), rv->strides[0], eps, mean->data<T>(),
+                             invstd->data<T>());
     }
     Tensor wc = w ? contig(w) : Tensor(), bc = b ? contig(b) : Tensor();
     K::bn_apply<T>(N, C, S, xc->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(wc), cptr<T>(bc), out->data<T>());
@@ -120,7 +114,7 @@ Tensor layer_norm(const Tensor& x, IntList ns, const Tensor& w, const Tensor& b,
       PYDL_DISPATCH_FLOAT(x->dtype, "layer_norm", [&] {
         using T = scalar_t;
         if (x->numel == 0) {
-          for (const Tensor& t : {gw, gb}) if (t) std::fill(t->data<T>(), t->data<T>() + t->numel, T(0));
+          for (const Tensor& t : {gw, gb}) if (t) K::fill(*t, 0.0);
           return;
         }
         K::ln_backward<T>(R, D, x->data<T>(), gy->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(w), mptr<T>(gx),

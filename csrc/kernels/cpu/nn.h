@@ -17,6 +17,11 @@ template <typename T> void act_backward(Act op, int64_t n, const T* g, const T* 
 template <typename T> void softmax_forward(int64_t outer, int64_t dim, int64_t inner, const T* x, T* y, bool log);
 /// Gradient of softmax / log-softmax given the forward output y.
 template <typename T> void softmax_backward(int64_t outer, int64_t dim, int64_t inner, const T* g, const T* y, T* gx, bool log);
+/// Dropout mask: m[i] = 0 with probability p, else 1/(1-p). Fixed-size chunks each draw from
+/// their own splitmix64 stream (seed, chunk): parallel, and the same mask for any thread count.
+template <typename T> void dropout_mask(int64_t n, uint64_t seed, double p, T* m);
+/// y (rows, cols) = row repeated on every row (the bias a GEMM then accumulates onto).
+template <typename T> void broadcast_rows(int64_t rows, int64_t cols, const T* row, T* y);
 
 // ---- nn_loss.cpp ---------------------------------------------------------------------
 /// Fused log-softmax + NLL over logits (N, C, inner): per-element loss (N*inner) and the
@@ -54,6 +59,14 @@ template <typename T> void conv2d_forward(const ConvGeom& g, const T* x, const T
 template <typename T>
 void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb);
 
+// ---- nn_channel.cpp: per-channel maps over (N, C, P) tensors --------------------------
+/// y[n, c, :] = b[c] (b null: 0).
+template <typename T> void channel_fill(int64_t N, int64_t C, int64_t P, const T* b, T* y);
+/// y[n, c, :] += b[c].
+template <typename T> void channel_add(int64_t N, int64_t C, int64_t P, const T* b, T* y);
+/// s[c] = sum over n, p of x[n, c, p] (accumulated in double).
+template <typename T> void channel_sum(int64_t N, int64_t C, int64_t P, const T* x, T* s);
+
 // ---- nn_pool.cpp ---------------------------------------------------------------------
 struct PoolGeom {
   int64_t NC, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
@@ -75,6 +88,14 @@ void bn_apply(int64_t N, int64_t C, int64_t S, const T* x, const T* mean, const 
 template <typename T>
 void bn_backward(int64_t N, int64_t C, int64_t S, const T* x, const T* gy, const T* mean, const T* invstd, const T* w,
                  bool training, T* gx, T* gw, T* gb);
+/// Running statistics: r = (1 - momentum) r + momentum * batch (var unbiased by `unbias`);
+/// rm, rv have element strides sm, sv.
+template <typename T>
+void bn_update_running(int64_t C, const T* mean, const T* var_biased, double unbias, double momentum, T* rm, int64_t sm,
+                       T* rv, int64_t sv);
+/// Eval-mode statistics from the running buffers: mean = rm, invstd = 1 / sqrt(rv + eps).
+template <typename T>
+void bn_running_stats(int64_t C, const T* rm, int64_t sm, const T* rv, int64_t sv, double eps, T* mean, T* invstd);
 /// Layer norm over rows of length D: y, mean, invstd (per row).
 template <typename T>
 void ln_forward(int64_t R, int64_t D, const T* x, const T* w, const T* b, double eps, T* y, T* mean, T* invstd);

@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 #include <unsupported/Eigen/SpecialFunctions>
 
+#include "core/rng.h"
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"
 
@@ -143,11 +144,43 @@ void softmax_backward(int64_t outer, int64_t dim, int64_t inner, const T* g, con
   });
 }
 
+template <typename T>
+void dropout_mask(int64_t n, uint64_t seed, double p, T* m) {
+  if (p >= 1) {
+    std::fill(m, m + n, T(0));
+    return;
+  }
+  constexpr int64_t kChunk = 1 << 14;
+  const uint32_t threshold = static_cast<uint32_t>(std::min(p * 4294967296.0, 4294967295.0));
+  const T scale = T(1.0 / (1.0 - p));
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  parallel_for(chunks, 4, [&](int64_t c0, int64_t c1) {
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      uint64_t state = seed ^ (static_cast<uint64_t>(ch) * 0xd1b54a32d192ed03ull);
+      const int64_t i1 = std::min(n, (ch + 1) * kChunk);
+      for (int64_t i = ch * kChunk; i < i1; i += 2) {
+        uint64_t r = splitmix64(state);  // two 32-bit uniforms per draw
+        m[i] = static_cast<uint32_t>(r) < threshold ? T(0) : scale;
+        if (i + 1 < i1) m[i + 1] = static_cast<uint32_t>(r >> 32) < threshold ? T(0) : scale;
+      }
+    }
+  });
+}
+
+template <typename T>
+void broadcast_rows(int64_t rows, int64_t cols, const T* row, T* y) {
+  parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) std::copy(row, row + cols, y + r * cols);
+  });
+}
+
 #define INST(T)                                                                                   \
   template void act_forward<T>(Act, int64_t, const T*, T*, double, double);                       \
   template void act_backward<T>(Act, int64_t, const T*, const T*, T*, double, double);            \
   template void softmax_forward<T>(int64_t, int64_t, int64_t, const T*, T*, bool);                \
-  template void softmax_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, bool);
+  template void softmax_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, bool);     \
+  template void dropout_mask<T>(int64_t, uint64_t, double, T*);                                    \
+  template void broadcast_rows<T>(int64_t, int64_t, const T*, T*);
 INST(float)
 INST(double)
 

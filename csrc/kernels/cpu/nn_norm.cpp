@@ -151,11 +151,30 @@ void ln_backward(int64_t R, int64_t D, const T* x, const T* gy, const T* mean, c
     });
 }
 
+template <typename T>
+void bn_update_running(int64_t C, const T* mean, const T* var_biased, double unbias, double momentum, T* rm, int64_t sm,
+                       T* rv, int64_t sv) {
+  for (int64_t c = 0; c < C; ++c) {
+    rm[c * sm] = T((1 - momentum) * rm[c * sm] + momentum * mean[c]);
+    rv[c * sv] = T((1 - momentum) * rv[c * sv] + momentum * var_biased[c] * unbias);
+  }
+}
+
+template <typename T>
+void bn_running_stats(int64_t C, const T* rm, int64_t sm, const T* rv, int64_t sv, double eps, T* mean, T* invstd) {
+  for (int64_t c = 0; c < C; ++c) {
+    mean[c] = rm[c * sm];
+    invstd[c] = T(1.0 / std::sqrt(double(rv[c * sv]) + eps));
+  }
+}
+
 #define INST(T)                                                                                                   \
   template void bn_stats<T>(int64_t, int64_t, int64_t, const T*, double, T*, T*, T*);                             \
   template void bn_apply<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*);     \
   template void bn_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, bool, \
                                T*, T*, T*);                                                                       \
+  template void bn_update_running<T>(int64_t, const T*, const T*, double, double, T*, int64_t, T*, int64_t);        \
+  template void bn_running_stats<T>(int64_t, const T*, int64_t, const T*, int64_t, double, T*, T*);               \
   template void ln_forward<T>(int64_t, int64_t, const T*, const T*, const T*, double, T*, T*, T*);                \
   template void ln_backward<T>(int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*, T*, T*);
 INST(float)
