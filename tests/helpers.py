@@ -120,3 +120,46 @@ def _compare_grads_with_torch(fn, tfn, a64):
             continue
         assert x.grad is not None, f"input {i}: pydl produced no gradient"
         _assert_close(x.grad, t.grad.numpy(), "float64", f"grad of input {i} vs torch", rtol=1e-7, atol=1e-9)
+
+
+# ---- nn ops against torch on given arrays (one line per op in test_nn_functional.py) ----------
+_GRAD_RNG = np.random.default_rng(0)
+
+
+def pydl_leaf(a, grad):
+    t = pydl.from_numpy(np.array(a))  # a private copy; keeps 0-d arrays 0-d
+    return t.requires_grad_(True) if grad else t
+
+
+def torch_leaf(a, grad):
+    return torch.tensor(a, requires_grad=grad) if a.dtype.kind == "f" else torch.tensor(a)
+
+
+def check_torch(fp, ft, *arrays, grad=True, atol=1e-6, rtol=1e-5, noncontig=False, const=(), **kw):
+    """The nn-op form of `check`: runs fp on pydl tensors and ft on torch tensors of the same data; compares outputs and the
+    gradients of every floating input (except those at indices `const`) under a random upstream gradient."""
+    needs = [grad and a.dtype.kind == "f" and i not in const for i, a in enumerate(arrays)]
+    pin = [pydl_leaf(a, n) for a, n in zip(arrays, needs)]
+    tin = [torch_leaf(a, n) for a, n in zip(arrays, needs)]
+    leaves = pin
+    if noncontig:  # same values through a transposed view of a leaf
+        leaves = [pydl_leaf(np.ascontiguousarray(a.swapaxes(-1, -2)), p.requires_grad) if a.ndim >= 2 else p
+                  for a, p in zip(arrays, pin)]
+        pin = [lf.transpose(-1, -2) if a.ndim >= 2 else lf for a, lf in zip(arrays, leaves)]
+        assert not pin[0].is_contiguous()
+    po, to = fp(*pin, **kw), ft(*tin, **kw)
+    if isinstance(po, tuple):
+        po, to = po[0], to[0]
+    np.testing.assert_allclose(po.detach().numpy(), to.detach().numpy(), atol=atol, rtol=rtol)
+    if not grad:
+        return
+    g = np.asarray(_GRAD_RNG.standard_normal(tuple(to.shape))).astype(to.detach().numpy().dtype)
+    po.backward(pydl.from_numpy(g))
+    to.backward(torch.tensor(g))
+    for i, (a, lf, t) in enumerate(zip(arrays, leaves, tin)):
+        if t.grad is None:
+            continue
+        pg = lf.grad.numpy()
+        if noncontig and a.ndim >= 2:
+            pg = pg.swapaxes(-1, -2)
+        np.testing.assert_allclose(pg, t.grad.numpy(), atol=atol * 10, rtol=rtol * 10, err_msg=f"grad of input {i}")

@@ -5,49 +5,11 @@ import pytest
 import pydl
 import pydl.nn.functional as F
 from pydl.autograd import gradcheck
+from helpers import check_torch as check, pydl_leaf as _pd, torch_leaf as _th
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 RNG = np.random.default_rng(0)
-
-
-def _pd(a, grad):
-    t = pydl.from_numpy(np.array(a))  # a private copy; keeps 0-d arrays 0-d
-    return t.requires_grad_(True) if grad else t
-
-
-def _th(a, grad):
-    return torch.tensor(a, requires_grad=grad) if a.dtype.kind == "f" else torch.tensor(a)
-
-
-def check(fp, ft, *arrays, grad=True, atol=1e-6, rtol=1e-5, noncontig=False, const=(), **kw):
-    """Runs fp on pydl tensors and ft on torch tensors of the same data; compares outputs and the
-    gradients of every floating input (except those at indices `const`) under a random upstream gradient."""
-    needs = [grad and a.dtype.kind == "f" and i not in const for i, a in enumerate(arrays)]
-    pin = [_pd(a, n) for a, n in zip(arrays, needs)]
-    tin = [_th(a, n) for a, n in zip(arrays, needs)]
-    leaves = pin
-    if noncontig:  # same values through a transposed view of a leaf
-        leaves = [_pd(np.ascontiguousarray(a.swapaxes(-1, -2)), p.requires_grad) if a.ndim >= 2 else p
-                  for a, p in zip(arrays, pin)]
-        pin = [lf.transpose(-1, -2) if a.ndim >= 2 else lf for a, lf in zip(arrays, leaves)]
-        assert not pin[0].is_contiguous()
-    po, to = fp(*pin, **kw), ft(*tin, **kw)
-    if isinstance(po, tuple):
-        po, to = po[0], to[0]
-    np.testing.assert_allclose(po.detach().numpy(), to.detach().numpy(), atol=atol, rtol=rtol)
-    if not grad:
-        return
-    g = np.asarray(RNG.standard_normal(tuple(to.shape))).astype(to.detach().numpy().dtype)
-    po.backward(pydl.from_numpy(g))
-    to.backward(torch.tensor(g))
-    for i, (a, lf, t) in enumerate(zip(arrays, leaves, tin)):
-        if t.grad is None:
-            continue
-        pg = lf.grad.numpy()
-        if noncontig and a.ndim >= 2:
-            pg = pg.swapaxes(-1, -2)
-        np.testing.assert_allclose(pg, t.grad.numpy(), atol=atol * 10, rtol=rtol * 10, err_msg=f"grad of input {i}")
 
 
 def r(*shape, dtype=np.float64):
@@ -420,3 +382,4 @@ def test_conv2d_float32_threaded_batch():
     check(F.conv2d, TF.conv2d, r(8, 16, 12, 12, dtype=np.float32), r(32, 8, 3, 3, dtype=np.float32) * 0.1,
           r(32, dtype=np.float32), atol=1e-4, rtol=1e-4, padding=1, groups=2)
     check(F.conv2d, TF.conv2d, r(8, 16, 12, 12, dtype=np.float32), r(8, 16, 1, 1, dtype=np.float32), atol=1e-4, rtol=1e-4)
+
