@@ -687,6 +687,7 @@ def _install_tensor_methods():
     T.fill_ = lambda self, v: _C.fill_(self, float(v))
     T.zero_ = lambda self: _C.zero_(self)
     T.clamp_ = lambda self, min=None, max=None: _C.clamp_(self, min, max)
+    T.relu_ = lambda self: _C.relu_(self)
     T.uniform_ = lambda self, a=0.0, b=1.0: _C.uniform_(self, a, b)
     T.normal_ = lambda self, mean=0.0, std=1.0: _C.normal_(self, mean, std)
     T.bernoulli_ = lambda self, p=0.5: _C.bernoulli_(self, p)

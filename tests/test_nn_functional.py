@@ -383,3 +383,36 @@ def test_conv2d_float32_threaded_batch():
           r(32, dtype=np.float32), atol=1e-4, rtol=1e-4, padding=1, groups=2)
     check(F.conv2d, TF.conv2d, r(8, 16, 12, 12, dtype=np.float32), r(8, 16, 1, 1, dtype=np.float32), atol=1e-4, rtol=1e-4)
 
+
+@pytest.mark.parametrize("name,kw", [("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("elu", {"alpha": 0.7}),
+                                     ("silu", {})])
+def test_activation_inplace(name, kw):
+    """inplace=True writes into the input (same tensor back, version counter moved) and
+    gradients flow through it as in torch."""
+    a = r(4, 5) * 3
+    x = _pd(a, True)
+    tx = _th(a, True)
+    y, ty = x * 1.0, tx * 1.0
+    v0 = y._version
+    out = getattr(F, name)(y, inplace=True, **kw)
+    tout = getattr(TF, name)(ty, inplace=True, **kw)
+    assert out is y and y._version > v0
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = r(4, 5)
+    out.backward(pydl.from_numpy(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(RuntimeError, match="leaf"):
+        getattr(F, name)(_pd(a, True), inplace=True, **kw)
+
+
+def test_relu_inplace_no_grad_and_dropout_inplace():
+    a = r(3, 4)
+    x = pydl.tensor(a)
+    v0 = x._version
+    assert F.relu_(x) is x and x._version > v0
+    np.testing.assert_array_equal(x.numpy(), np.maximum(a, 0))
+    y = pydl.tensor(np.ones((100, 100)))
+    assert F.dropout(y, 0.5, inplace=True) is y
+    vals = np.unique(y.numpy())
+    assert set(vals.tolist()) <= {0.0, 2.0} and len(vals) == 2

@@ -505,4 +505,15 @@ void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> 
   self->bump_version();
 }
 
+void relu_(const Tensor& self) {
+  check_inplace(self, "relu_");
+  check_no_internal_overlap(self, "relu_");
+  if (any_requires_grad({&self})) {
+    rebase_inplace(self, relu(self), "relu_");  // relu saves its output, not self: no clone needed
+    return;
+  }
+  K::unary(K::UnaryOp::Relu, *self, *self);
+  self->bump_version();
+}
+
 }  // namespace pydl

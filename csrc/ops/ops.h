@@ -86,6 +86,8 @@ void copy_(const Tensor& self, const Tensor& src);
 void fill_(const Tensor& self, double value);
 void zero_(const Tensor& self);
 void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> hi);
+/// max(self, 0) in place.
+void relu_(const Tensor& self);
 /// Checks that an in-place op may write into `self` (not a leaf requiring grad in grad mode).
 void check_inplace(const Tensor& self, const char* op);
 

@@ -137,6 +137,7 @@ void init_ops(py::module_& m) {
   m.def("copy_", [](const Tensor& a, py::object b) { copy_(a, to_tensor(b, a, "copy_")); return a; });
   m.def("fill_", [](const Tensor& a, double v) { fill_(a, v); return a; });
   m.def("zero_", [](const Tensor& a) { zero_(a); return a; });
+  m.def("relu_", [](const Tensor& a) { relu_(a); return a; }, py::arg("input"));
   m.def("clamp_", [](const Tensor& a, std::optional<double> lo, std::optional<double> hi) { clamp_(a, lo, hi); return a; },
         py::arg("self"), py::arg("min") = py::none(), py::arg("max") = py::none());
 

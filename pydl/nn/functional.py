@@ -44,22 +44,33 @@ def linear(input, weight, bias=None):
 
 
 def relu(input, inplace=False):
-    """max(input, 0)."""
-    return _C.relu(input)
+    """max(input, 0); inplace=True overwrites input (its version counter moves) and returns it."""
+    return _C.relu_(input) if inplace else _C.relu(input)
 
 
 def relu_(input):
-    """relu (returns a new tensor; pydl keeps activations out of place)."""
-    return _C.relu(input)
+    """relu in place: overwrites input and returns it."""
+    return _C.relu_(input)
+
+
+def _inplace_act(fn, input, *args):
+    """Overwrites `input` with fn(input, *args) and returns it (inplace=True of ops whose backward
+    reads their input: that input is a clone when autograd records, so the write cannot spoil it)."""
+    src = input.clone() if input.requires_grad and _C.is_grad_enabled() else input
+    return input.copy_(fn(src, *args))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """input if input > 0 else negative_slope * input."""
+    """input if input > 0 else negative_slope * input; inplace=True overwrites input."""
+    if inplace:
+        return _inplace_act(_C.leaky_relu, input, float(negative_slope))
     return _C.leaky_relu(input, float(negative_slope))
 
 
 def elu(input, alpha=1.0, inplace=False):
-    """input if input > 0 else alpha * (exp(input) - 1)."""
+    """input if input > 0 else alpha * (exp(input) - 1); inplace=True overwrites input."""
+    if inplace:
+        return _inplace_act(_C.elu, input, float(alpha))
     return _C.elu(input, float(alpha))
 
 
@@ -71,8 +82,8 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    """input * sigmoid(input)."""
-    return _C.silu(input)
+    """input * sigmoid(input); inplace=True overwrites input."""
+    return _inplace_act(_C.silu, input) if inplace else _C.silu(input)
 
 
 def sigmoid(input):
@@ -113,7 +124,10 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    """Zeroes elements with probability p and scales the rest by 1/(1-p); identity when not training."""
+    """Zeroes elements with probability p and scales the rest by 1/(1-p); identity when not training.
+    inplace=True overwrites input."""
+    if inplace and training and p > 0:
+        return _inplace_act(_C.dropout, input, float(p), True)
     return _C.dropout(input, float(p), bool(training))
 
 
