@@ -2,7 +2,7 @@
 progress bars and graceful Ctrl-C.
 
 Python here loops over batches only; every per-sample computation runs in the C++ core
-(forward, loss, backward, optimizer step) or in one NumPy call per batch (metrics).
+(forward, loss, backward, optimizer step, and the metrics' pydl ops).
 """
 import copy
 import math
@@ -212,8 +212,8 @@ def _update_metrics(ms, out, y, output_fn):
         return
     with no_grad():
         o = output_fn(out) if output_fn is not None else out
-        o = o.detach().numpy() if isinstance(o, Tensor) else np.asarray(o)
-    t = y.detach().numpy() if isinstance(y, Tensor) else np.asarray(y)
+        o = o.detach() if isinstance(o, Tensor) else np.asarray(o)
+    t = y.detach() if isinstance(y, Tensor) else np.asarray(y)
     for m in ms:
         m.update(o, t)
 

@@ -1,4 +1,5 @@
-"""Metrics for the training loop, vectorised with NumPy over whole batches (no per-sample Python).
+"""Metrics for the training loop, on pydl ops over whole batches (no per-sample Python, no
+NumPy per batch: argmax, eq, sum, and scatter_add for the confusion matrix).
 
 Functional forms take model outputs (scores, probabilities or labels) and targets (labels or
 one-hot rows) as NumPy arrays or pydl tensors:
@@ -7,8 +8,8 @@ one-hot rows) as NumPy arrays or pydl tensors:
     confusion_matrix(y_true, y_pred, n)       precision_recall_f1(output, target)   (macro)
     mean_squared_error(output, target)        mean_absolute_error(output, target)
 
-Streaming forms (``Metric`` subclasses) accumulate sums batch by batch; ``fit`` and
-``evaluate`` use them and report ``result()`` once per epoch.
+Streaming forms (``Metric`` subclasses) accumulate sums batch by batch (as pydl tensors); ``fit``
+and ``evaluate`` use them and report ``result()`` once per epoch.
 
 How outputs become labels: a floating (N, C) array with C > 1 gives ``argmax`` over dim 1;
 a floating (N,) or (N, 1) array is a binary score, thresholded at ``threshold`` (0.5 for
@@ -18,10 +19,13 @@ probabilities; pass 0.0 for logits); an integer array is taken as labels. Target
 import numpy as np
 
 from .. import _C
+from .._C import Tensor
 
 __all__ = ["Metric", "Accuracy", "TopKAccuracy", "ConfusionMatrix", "Precision", "Recall", "F1Score",
            "MeanSquaredError", "MeanAbsoluteError", "get_metric", "accuracy", "top_k_accuracy", "confusion_matrix",
            "precision_recall_f1", "mean_squared_error", "mean_absolute_error"]
+
+_I64, _F64 = _C.dtype.int64, _C.dtype.float64
 
 
 def _np(a):
@@ -32,22 +36,40 @@ def _np(a):
     return np.asarray(a)
 
 
+def _t(a):
+    """A pydl tensor of `a` without autograd (NumPy arrays are shared, not copied, where pydl has the dtype)."""
+    if isinstance(a, Tensor):
+        return a.detach()
+    a = np.asarray(a)
+    if a.dtype.kind in "iu" and a.dtype != np.int64:
+        a = a.astype(np.int64)
+    elif a.dtype.kind == "f" and a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float32)
+    return _C.from_numpy(np.ascontiguousarray(a))
+
+
+def _is_int(t):
+    return not t.dtype.is_floating_point
+
+
 def _pred_labels(output, threshold=0.5):
-    out = _np(output)
-    if out.dtype.kind in "iub":
-        return out.reshape(-1).astype(np.int64) if out.ndim <= 1 or out.shape[-1] == 1 else out.argmax(-1)
-    if out.ndim >= 2 and out.shape[-1] > 1:
-        return out.argmax(-1).reshape(-1)
-    return (out.reshape(-1) > threshold).astype(np.int64)
+    out = _t(output)
+    if _is_int(out):
+        if out.dim() <= 1 or out.shape[-1] == 1:
+            return _C.to_dtype(out.reshape(-1), _I64)
+        return _C.argmax(out, -1, False).reshape(-1)
+    if out.dim() >= 2 and out.shape[-1] > 1:
+        return _C.argmax(out, -1, False).reshape(-1)
+    return _C.to_dtype(out.reshape(-1) > threshold, _I64)
 
 
 def _true_labels(target, output_shape=None):
-    t = _np(target)
-    if t.ndim >= 2 and t.shape[-1] > 1:
-        return t.argmax(-1).reshape(-1)
-    if t.dtype.kind == "f":
-        return np.rint(t).reshape(-1).astype(np.int64)
-    return t.reshape(-1).astype(np.int64)
+    t = _t(target)
+    if t.dim() >= 2 and t.shape[-1] > 1:
+        return _C.argmax(t, -1, False).reshape(-1)
+    if not _is_int(t):
+        return _C.to_dtype(_C.round(t).reshape(-1), _I64)
+    return _C.to_dtype(t.reshape(-1), _I64)
 
 
 def _check_len(name, a, b):
@@ -56,31 +78,55 @@ def _check_len(name, a, b):
                          f"{b.shape[0]}")
 
 
+def _correct(p, t):
+    """Number of equal labels, as a 0-d int64 tensor."""
+    return _C.eq(p, t).sum()
+
+
+def _label_range(t, p):
+    """(min, max) over both label tensors; (0, -1) when empty."""
+    if t.numel() == 0:
+        return 0, -1
+    return min(int(t.min()), int(p.min())), max(int(t.max()), int(p.max()))
+
+
+def _counts(t, p, n):
+    """(n, n) int64 counts of (true, predicted) pairs: a scatter_add of ones at t * n + p."""
+    idx = t * n + p
+    return _C.scatter_add(_C.zeros([n * n], _I64), 0, idx, _C.full(list(idx.shape), 1.0, _I64)).reshape(n, n)
+
+
+def _sq_err_sum(output, target, absolute):
+    o = _C.to_dtype(_t(output), _F64)
+    d = o - _t(target).reshape(tuple(o.shape))
+    return (_C.abs(d) if absolute else d * d).sum(), o.numel()
+
+
 # ---- functional forms ----------------------------------------------------------------------
 
 def accuracy(output, target, threshold=0.5):
     """Fraction of samples whose predicted label equals the target label."""
     p, t = _pred_labels(output, threshold), _true_labels(target)
     _check_len("accuracy", p, t)
-    return float((p == t).mean()) if len(t) else 0.0
+    return int(_correct(p, t)) / t.shape[0] if t.shape[0] else 0.0
 
 
 def _top_k_correct(output, target, k):
-    out = _np(output)
-    if out.ndim != 2:
-        raise ValueError(f"[top_k_accuracy] expected scores of shape (N, C), got {out.shape}")
+    out = _t(output)
+    if out.dim() != 2:
+        raise ValueError(f"[top_k_accuracy] expected scores of shape (N, C), got {tuple(out.shape)}")
     t = _true_labels(target)
     _check_len("top_k_accuracy", out, t)
     k = min(int(k), out.shape[1])
     # a target is in the top k when fewer than k classes score strictly higher (ties count in its favour)
-    target_score = np.take_along_axis(out, t[:, None], axis=1)
-    return int(((out > target_score).sum(1) < k).sum())
+    target_score = _C.gather(out, 1, t.reshape(-1, 1))
+    return (_C.gt(out, target_score).sum(1) < k).sum()
 
 
 def top_k_accuracy(output, target, k=5):
     """Fraction of samples whose target class is among the k highest scores."""
-    n = _np(output).shape[0]
-    return _top_k_correct(output, target, k) / n if n else 0.0
+    n = _t(output).shape[0]
+    return int(_top_k_correct(output, target, k)) / n if n else 0.0
 
 
 def confusion_matrix(y_true, y_pred, num_classes=None):
@@ -93,14 +139,15 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
     t = _true_labels(y_true)
     p = _pred_labels(y_pred)
     _check_len("confusion_matrix", p, t)
+    lo, hi = _label_range(t, p)
     if num_classes is None:
-        num_classes = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
-        if _np(y_pred).ndim == 2 and _np(y_pred).shape[1] > 1:
-            num_classes = max(num_classes, _np(y_pred).shape[1])
-    if len(t) and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= num_classes):
-        raise ValueError(f"[confusion_matrix] labels must lie in [0, {num_classes}), got "
-                         f"[{min(t.min(), p.min())}, {max(t.max(), p.max())}]")
-    return np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+        num_classes = hi + 1
+        scores = _t(y_pred)
+        if scores.dim() == 2 and scores.shape[1] > 1:
+            num_classes = max(num_classes, scores.shape[1])
+    if t.shape[0] and (lo < 0 or hi >= num_classes):
+        raise ValueError(f"[confusion_matrix] labels must lie in [0, {num_classes}), got [{lo}, {hi}]")
+    return _counts(t, p, num_classes).numpy()
 
 
 def _prf_from_cm(cm):
@@ -124,14 +171,14 @@ def precision_recall_f1(output, target, num_classes=None):
 
 def mean_squared_error(output, target):
     """Mean of (output - target)^2 over all elements."""
-    o, t = _np(output), _np(target)
-    return float(np.mean((o.astype(np.float64) - t.reshape(o.shape)) ** 2))
+    total, n = _sq_err_sum(output, target, False)
+    return float(total) / n if n else float("nan")
 
 
 def mean_absolute_error(output, target):
     """Mean of |output - target| over all elements."""
-    o, t = _np(output), _np(target)
-    return float(np.mean(np.abs(o.astype(np.float64) - t.reshape(o.shape))))
+    total, n = _sq_err_sum(output, target, True)
+    return float(total) / n if n else float("nan")
 
 
 # ---- streaming forms -----------------------------------------------------------------------
@@ -169,11 +216,11 @@ class _MeanMetric(Metric):
         self.total, self.count = 0.0, 0
 
     def result(self):
-        return self.total / self.count if self.count else 0.0
+        return float(self.total) / self.count if self.count else 0.0
 
     def all_reduce(self):
         from ..distributed import all_reduce
-        t = _C.from_numpy(np.array([self.total, self.count], dtype=np.float64))
+        t = _C.from_numpy(np.array([float(self.total), self.count], dtype=np.float64))
         all_reduce(t)
         self.total, self.count = float(t[0].item()), int(t[1].item())
 
@@ -190,8 +237,8 @@ class Accuracy(_MeanMetric):
     def update(self, output, target):
         p, t = _pred_labels(output, self.threshold), _true_labels(target)
         _check_len("accuracy", p, t)
-        self.total += int((p == t).sum())
-        self.count += len(t)
+        self.total = self.total + _correct(p, t)
+        self.count += t.shape[0]
 
 
 class TopKAccuracy(_MeanMetric):
@@ -202,26 +249,26 @@ class TopKAccuracy(_MeanMetric):
         super().__init__(name or f"top_{self.k}_accuracy")
 
     def update(self, output, target):
-        self.total += _top_k_correct(output, target, self.k)
-        self.count += _np(output).shape[0]
+        self.total = self.total + _top_k_correct(output, target, self.k)
+        self.count += _t(output).shape[0]
 
 
 class MeanSquaredError(_MeanMetric):
     name = "mse"
 
     def update(self, output, target):
-        o = _np(output).astype(np.float64)
-        self.total += float(((o - _np(target).reshape(o.shape)) ** 2).sum())
-        self.count += o.size
+        total, n = _sq_err_sum(output, target, False)
+        self.total = self.total + total
+        self.count += n
 
 
 class MeanAbsoluteError(_MeanMetric):
     name = "mae"
 
     def update(self, output, target):
-        o = _np(output).astype(np.float64)
-        self.total += float(np.abs(o - _np(target).reshape(o.shape)).sum())
-        self.count += o.size
+        total, n = _sq_err_sum(output, target, True)
+        self.total = self.total + total
+        self.count += n
 
 
 class ConfusionMatrix(Metric):
@@ -238,24 +285,25 @@ class ConfusionMatrix(Metric):
 
     def reset(self):
         n = self.num_classes or 0
-        self.matrix = np.zeros((n, n), dtype=np.int64)
+        self._counts = _C.zeros([n, n], _I64)
+        self.matrix = self._counts.numpy()  # a NumPy view of the counts, updated in place
 
     def update(self, output, target):
         p, t = _pred_labels(output, self.threshold), _true_labels(target)
         _check_len(self.name, p, t)
-        out = _np(output)
-        n = max(self.matrix.shape[0], int(max(t.max(initial=-1), p.max(initial=-1))) + 1,
-                out.shape[1] if out.ndim == 2 and out.shape[1] > 1 else 0)
+        out = _t(output)
+        lo, hi = _label_range(t, p)
+        n = max(self._counts.shape[0], hi + 1, out.shape[1] if out.dim() == 2 and out.shape[1] > 1 else 0)
         if self.num_classes is not None and n > self.num_classes:
             raise ValueError(f"[{self.name}] labels must lie in [0, {self.num_classes}), got up to {n - 1}")
-        if n > self.matrix.shape[0]:
-            grown = np.zeros((n, n), dtype=np.int64)
-            k = self.matrix.shape[0]
-            grown[:k, :k] = self.matrix
-            self.matrix = grown
-        if len(t) and min(t.min(), p.min()) < 0:
+        if n > self._counts.shape[0]:
+            k = self._counts.shape[0]
+            grown = _C.zeros([n, n], _I64)
+            grown[:k, :k] = self._counts
+            self._counts, self.matrix = grown, grown.numpy()
+        if lo < 0:
             raise ValueError(f"[{self.name}] labels must be non-negative")
-        self.matrix += np.bincount(t * n + p, minlength=n * n).reshape(n, n)
+        self._counts += _counts(t, p, n)
 
     def result(self):
         return self.matrix.copy()
@@ -267,7 +315,8 @@ class ConfusionMatrix(Metric):
         k, n = self.matrix.shape[0], int(n.item())
         grown = np.zeros((n, n), dtype=np.int64)
         grown[:k, :k] = self.matrix
-        all_reduce(_C.from_numpy(grown))
+        self._counts = _C.from_numpy(grown)  # shares grown's memory: matrix stays its view
+        all_reduce(self._counts)
         self.matrix = grown
 
 
@@ -342,6 +391,6 @@ class _FunctionMetric(_MeanMetric):
         super().__init__(getattr(fn, "__name__", "metric"))
 
     def update(self, output, target):
-        n = _np(output).shape[0]
-        self.total += float(self.fn(output, target)) * n
+        n = _t(output).shape[0]
+        self.total += float(self.fn(_np(output), _np(target))) * n  # user functions get NumPy, as before
         self.count += n
