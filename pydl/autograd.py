@@ -171,3 +171,34 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                         f"analytical {analytic[idx]:.6g} vs numerical {numeric[idx]:.6g} at (input {idx[0]}, output {idx[1]})")
                 return False
     return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Checks second derivatives: gradcheck of the map (inputs, v) -> grad(fn(inputs), inputs, v)
+    computed with create_graph=True, against finite differences (PyTorch's gradgradcheck).
+
+    Args:
+        fn, inputs, eps, atol, rtol, raise_exception: as for gradcheck.
+        grad_outputs: upstream gradients v (float64); seeded random ones when None.
+
+    Returns:
+        True when every Jacobian entry of the first derivative matches.
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if grad_outputs is None:
+        with no_grad():
+            outs = _as_list(fn(*inputs))
+        rng = np.random.default_rng(0)
+        grad_outputs = [_C.from_numpy(rng.standard_normal(tuple(o.shape))).requires_grad_(True) for o in outs]
+    grad_outputs = _as_list(grad_outputs)
+    n = len(inputs)
+
+    def first_derivative(*args):
+        with enable_grad():
+            ins = args[:n]
+            gs = grad(_as_list(fn(*ins)), [ins[i] for i in diff], list(args[n:]), create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    return gradcheck(first_derivative, list(inputs) + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

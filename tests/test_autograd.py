@@ -488,7 +488,7 @@ def test_random_graphs_match_torch(seed):
 
 
 def test_double_backward_through_kernel_backward_raises_not_silently_zero():
-    """Ops whose backward runs raw kernels (conv, pooling, losses, norms, RNNs) can't be
+    """Ops whose backward runs raw kernels with no op-written derivative (conv, losses, norms, RNNs) can't be
     differentiated twice: reaching them with create_graph must raise, never give 0."""
     F = pydl.nn.functional
     x = pydl.randn(2, 3, 6, 6, requires_grad=True)
@@ -499,3 +499,46 @@ def test_double_backward_through_kernel_backward_raises_not_silently_zero():
     # first-order gradients through the same op are unaffected
     F.conv2d(x, w).sum().backward()
     assert x.grad is not None and w.grad is not None
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("gelu", {}), ("gelu", {"approximate": "tanh"}), ("silu", {}), ("elu", {"alpha": 0.7}),
+    ("softplus", {"beta": 2.0, "threshold": 1.5}), ("leaky_relu", {"negative_slope": 0.2}),
+])
+def test_activation_double_backward_gradgradcheck(name, kw):
+    """Fused first-order kernels, second derivatives written with ops: checked by finite differences
+    of the first derivative (values kept away from the kinks at 0 and at the softplus threshold)."""
+    F = pydl.nn.functional
+    v = np.array([-2.1, -0.9, -0.3, 0.4, 1.1, 2.5])
+    x = leaf(v)
+    assert pydl.autograd.gradgradcheck(lambda t: getattr(F, name)(t, **kw), [x])
+
+
+@pytest.mark.parametrize("name,args,kw", [
+    ("max_pool2d", (2,), {}), ("max_pool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True}),
+    ("avg_pool2d", (2,), {}), ("avg_pool2d", (3,), {"stride": 2, "padding": 1, "count_include_pad": False}),
+    ("avg_pool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True, "divisor_override": 4}),
+    ("adaptive_avg_pool2d", ((2, 3),), {}),
+])
+def test_pool_double_backward_gradgradcheck(name, args, kw):
+    """Pooling gradients are linear maps of the incoming gradient; their own gradients are the
+    forward maps (a gather at the saved indices for max pooling)."""
+    F = pydl.nn.functional
+    x = leaf(np.random.default_rng(3).permutation(2 * 5 * 5).reshape(1, 2, 5, 5) * 0.1)  # distinct: no max ties
+    assert pydl.autograd.gradgradcheck(lambda t: getattr(F, name)(t, *args, **kw), [x])
+
+
+def test_activation_and_pool_second_derivatives_match_torch():
+    torch = pytest.importorskip("torch")
+    F, TF = pydl.nn.functional, torch.nn.functional
+    a = np.random.default_rng(0).normal(size=(2, 3, 4, 4))
+    x, tx = leaf(a), torch.tensor(a, requires_grad=True)
+
+    def f(F, t):
+        return (F.avg_pool2d(F.gelu(F.max_pool2d(F.silu(t), 2) * 1.5), 1) ** 2).sum()
+
+    (g,) = pydl.autograd.grad(f(F, x), x, create_graph=True)
+    (tg,) = torch.autograd.grad(f(TF, tx), tx, create_graph=True)
+    (h,) = pydl.autograd.grad((g * g).sum(), x)
+    (th,) = torch.autograd.grad((tg * tg).sum(), tx)
+    np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-9, atol=1e-12)

@@ -62,6 +62,57 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
 
 namespace {
 
+// f''(x) of the activation, written with ops (so every higher derivative follows); null = 0.
+Tensor act_second(K::Act op, const Tensor& x, double a, double b) {
+  auto mask = [&](Cmp c, const Tensor& t, double v) { return to_dtype(compare(c, t, scalar_tensor(v, t->dtype)), t->dtype); };
+  auto one_minus = [](const Tensor& t) { return add_scalar(neg(t), 1.0); };
+  switch (op) {
+    case K::Act::LeakyRelu: return Tensor();
+    case K::Act::Elu: return mul(mul_scalar(exp(x), a), mask(Cmp::Le, x, 0.0));
+    case K::Act::Gelu:  // phi(x) (2 - x^2)
+      return mul(mul_scalar(exp(mul_scalar(square(x), -0.5)), 0.3989422804014327), add_scalar(neg(square(x)), 2.0));
+    case K::Act::GeluTanh: {  // f = x (1 + t) / 2, t = tanh(u), u = k (x + c x^3)
+      const double k = 0.7978845608028654, c = 0.044715;
+      Tensor x2 = square(x), t = tanh(mul_scalar(add(x, mul_scalar(mul(x2, x), c)), k));
+      Tensor sech2 = one_minus(square(t)), du = mul_scalar(add_scalar(mul_scalar(x2, 3 * c), 1.0), k);
+      Tensor d2u = mul_scalar(x, 6 * c * k);
+      // f'' = sech2 u' + x/2 (sech2 u'' - 2 t sech2 u'^2)
+      Tensor inner = sub(mul(sech2, d2u), mul_scalar(mul(mul(t, sech2), square(du)), 2.0));
+      return add(mul(sech2, du), mul_scalar(mul(x, inner), 0.5));
+    }
+    case K::Act::Silu: {  // s (1 - s) (2 + x (1 - 2 s))
+      Tensor sg = sigmoid(x);
+      return mul(mul(sg, one_minus(sg)), add_scalar(mul(x, add_scalar(mul_scalar(sg, -2.0), 1.0)), 2.0));
+    }
+    case K::Act::Softplus: {  // beta s (1 - s), s = sigmoid(beta x), where beta x <= threshold
+      Tensor sg = sigmoid(mul_scalar(x, a));
+      return mul(mul_scalar(mul(sg, one_minus(sg)), a), mask(Cmp::Le, mul_scalar(x, a), b));
+    }
+  }
+  return Tensor();
+}
+
+// g * f'(x) by the fused kernel; differentiable again (create_graph) through act_second.
+Tensor act_grad(K::Act op, const Tensor& g, const Tensor& x, double a, double b, const char* name) {
+  Tensor xs = contig(x), gc = contig(g);
+  Tensor gx = empty(xs->shape, xs->dtype);
+  PYDL_DISPATCH_FLOAT(xs->dtype, name, [&] {
+    K::act_backward<scalar_t>(op, xs->numel, gc->data<scalar_t>(), xs->data<scalar_t>(), gx->data<scalar_t>(), a, b);
+  });
+  if (any_requires_grad({&g, &x})) {
+    auto node = make_node("ActivationBackwardBackward", {g, x}, [op, a, b, name](FunctionNode& n, const TensorList& gg) -> TensorList {
+      Tensor g = n.get(0), x = n.get(1);
+      Tensor d2 = act_second(op, x, a, b);
+      // d(g f'(x))/dg = f'(x);  d(g f'(x))/dx = g f''(x)
+      return {act_grad(op, gg[0], x, a, b, name), d2 ? mul(mul(gg[0], g), d2) : zeros(x->shape, x->dtype)};
+    });
+    node->saved.emplace_back(g, false);
+    node->saved.emplace_back(x, false);
+    set_history(gx, node);
+  }
+  return gx;
+}
+
 Tensor act(const Tensor& x, K::Act op, double a, double b, const char* name, const char* bname) {
   PYDL_CHECK(x, TypeError, "[", name, "] expected a tensor");
   PYDL_CHECK(is_floating(x->dtype), TypeError, "[", name, "] expected a floating tensor, got ", dtype_name(x->dtype));
@@ -70,15 +121,9 @@ Tensor act(const Tensor& x, K::Act op, double a, double b, const char* name, con
   PYDL_DISPATCH_FLOAT(x->dtype, name, [&] { K::act_forward<scalar_t>(op, x->numel, xc->data<scalar_t>(), out->data<scalar_t>(), a, b); });
   if (any_requires_grad({&x})) {
     auto node = make_node(bname, {x}, [op, a, b, name](FunctionNode& n, const TensorList& g) -> TensorList {
-      Tensor xs = contig(n.get(0)), gc = contig(g[0]);
-      Tensor gx = empty(xs->shape, xs->dtype);
-      PYDL_DISPATCH_FLOAT(xs->dtype, name, [&] {
-        K::act_backward<scalar_t>(op, xs->numel, gc->data<scalar_t>(), xs->data<scalar_t>(), gx->data<scalar_t>(), a, b);
-      });
-      return {gx};
+      return {act_grad(op, g[0], n.get(0), a, b, name)};
     });
     node->saved.emplace_back(x, false);
-    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;

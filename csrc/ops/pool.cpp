@@ -52,6 +52,15 @@ Shape out_shape(const Tensor& x, const K::PoolGeom& g) {
   return s;
 }
 
+// A pooling gradient gx = L^T(gy) is linear in gy: when autograd records (create_graph), its own
+// gradient is the forward map L applied to the incoming gradient, `forward` (written with ops).
+template <typename F>
+void record_linear_grad(const char* name, const Tensor& gy, const Tensor& gx, F forward) {
+  if (!any_requires_grad({&gy})) return;
+  auto node = make_node(name, {gy}, [forward](FunctionNode&, const TensorList& gg) -> TensorList { return {forward(gg[0])}; });
+  set_history(gx, node);
+}
+
 }  // namespace
 
 std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, IntList k, IntList s, IntList p, IntList d, bool ceil_mode) {
@@ -71,10 +80,13 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, IntList k, IntList s, IntL
         if (gx->numel == 0) return;
         K::max_pool2d_backward<scalar_t>(g, gy->data<scalar_t>(), idx->data<int64_t>(), gx->data<scalar_t>());
       });
+      // gx is the scatter-add of gy at the saved indices; its gradient gathers at them
+      record_linear_grad("MaxPool2dBackwardBackward", gr[0], gx, [g, idx, ys = gr[0]->shape](const Tensor& ggx) {
+        return reshape(gather(reshape(ggx, {g.NC, g.H * g.W}), 1, reshape(idx, {g.NC, g.OH * g.OW})), ys);
+      });
       return {gx};
     });
     node->saved.emplace_back(idx, false);
-    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return {out, idx};
@@ -91,16 +103,18 @@ Tensor avg_pool2d(const Tensor& x, IntList k, IntList s, IntList p, bool ceil_mo
       K::avg_pool2d_forward<scalar_t>(g, xc->data<scalar_t>(), out->data<scalar_t>(), cip, dv);
     });
   if (any_requires_grad({&x})) {
-    auto node = make_node("AvgPool2dBackward", {x}, [g, cip, dv, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& gr) -> TensorList {
+    auto node = make_node("AvgPool2dBackward", {x}, [g, ceil_mode, cip, divisor, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& gr) -> TensorList {
       Tensor gy = contig(gr[0]);
       Tensor gx = empty(xs, dt);
       PYDL_DISPATCH_FLOAT(dt, "avg_pool2d", [&] {
         if (gx->numel == 0) return;
-        K::avg_pool2d_backward<scalar_t>(g, gy->data<scalar_t>(), gx->data<scalar_t>(), cip, dv);
+        K::avg_pool2d_backward<scalar_t>(g, gy->data<scalar_t>(), gx->data<scalar_t>(), cip, divisor ? *divisor : 0);
+      });
+      record_linear_grad("AvgPool2dBackwardBackward", gr[0], gx, [g, ceil_mode, cip, divisor](const Tensor& ggx) {
+        return avg_pool2d(ggx, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, ceil_mode, cip, divisor);
       });
       return {gx};
     });
-    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -131,9 +145,9 @@ Tensor adaptive_avg_pool2d(const Tensor& x, IntList os_) {
         if (gx->numel == 0) return;
         K::adaptive_avg_pool2d_backward<scalar_t>(NC, H, W, os[0], os[1], gy->data<scalar_t>(), gx->data<scalar_t>());
       });
+      record_linear_grad("AdaptiveAvgPool2dBackwardBackward", gr[0], gx, [os](const Tensor& ggx) { return adaptive_avg_pool2d(ggx, os); });
       return {gx};
     });
-    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
