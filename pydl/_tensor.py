@@ -14,9 +14,7 @@ from ._C import Tensor
 __all__ = [
     "tensor", "as_tensor", "zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand", "randn",
     "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like",
-    "randint_like", "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "log1p", "expm1", "sqrt",
-    "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "reciprocal", "square", "floor", "ceil", "round",
-    "erf", "clamp", "clip", "maximum", "minimum", "matmul", "mm", "bmm", "sum", "mean", "prod", "max",
+    "randint_like", "add", "sub", "mul", "div", "pow", "clamp", "clip", "maximum", "minimum", "matmul", "mm", "bmm", "sum", "mean", "prod", "max",
     "min", "amax", "amin", "argmax", "argmin", "var", "std", "logsumexp", "cat", "concat", "stack", "split",
     "chunk", "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "eq", "ne", "lt", "le", "gt",
     "ge", "allclose", "equal", "is_tensor", "numel", "clone", "device", "Size", "atan2", "remainder",
@@ -276,9 +274,10 @@ atan2 = _C.atan2
 remainder = _C.remainder
 eq, ne, lt, le, gt, ge = _C.eq, _C.ne, _C.lt, _C.le, _C.gt, _C.ge
 logical_and, logical_or, logical_xor = _C.logical_and, _C.logical_or, _C.logical_xor
-neg, abs, exp, log, log1p, expm1 = _C.neg, _C.abs, _C.exp, _C.log, _C.log1p, _C.expm1  # noqa: A001
-sqrt, rsqrt, sin, cos, tanh, sigmoid, relu = _C.sqrt, _C.rsqrt, _C.sin, _C.cos, _C.tanh, _C.sigmoid, _C.relu
-sign, reciprocal, square, floor, ceil, erf = _C.sign, _C.reciprocal, _C.square, _C.floor, _C.ceil, _C.erf
+# The unary elementwise ops come from the C++ table (csrc/ops/unary_ops.h) by name; a Python
+# definition below (round's decimals) takes the name over.
+globals().update({_name: getattr(_C, _name) for _name in _C._unary_ops})
+__all__ += _C._unary_ops
 
 
 def round(input, decimals=0):  # noqa: A001

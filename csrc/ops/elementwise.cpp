@@ -275,50 +275,35 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
 
 // ---- unary ------------------------------------------------------------------------
 
-#define PYDL_UNARY(NAME, KOP, BNAME, SAVE_IN, SAVE_OUT, ...)                      \
-  Tensor NAME(const Tensor& a) {                                                  \
-    Tensor out = unary_raw(K::UnaryOp::KOP, a, float_type(a));                    \
-    record_unary(BNAME, a, out, SAVE_IN, SAVE_OUT, [](FunctionNode& n, const Tensor& g) { __VA_ARGS__ }); \
-    return out;                                                                   \
-  }
-
-// saved: n.get(0) is the input when SAVE_IN, else the output; with both, get(1) is the output.
-PYDL_UNARY(exp, Exp, "ExpBackward", false, true, return mul(g, n.get(0));)
-PYDL_UNARY(log, Log, "LogBackward", true, false, return div(g, n.get(0));)
-PYDL_UNARY(log1p, Log1p, "Log1pBackward", true, false, return div(g, add_scalar(n.get(0), 1.0));)
-PYDL_UNARY(expm1, Expm1, "Expm1Backward", false, true, return mul(g, add_scalar(n.get(0), 1.0));)
-PYDL_UNARY(sqrt, Sqrt, "SqrtBackward", false, true, return div(g, mul_scalar(n.get(0), 2.0));)
-PYDL_UNARY(rsqrt, Rsqrt, "RsqrtBackward", false, true, Tensor r = n.get(0); return mul(g, mul_scalar(mul(r, mul(r, r)), -0.5));)
-PYDL_UNARY(sin, Sin, "SinBackward", true, false, return mul(g, cos(n.get(0)));)
-PYDL_UNARY(cos, Cos, "CosBackward", true, false, return neg(mul(g, sin(n.get(0))));)
-PYDL_UNARY(tanh, Tanh, "TanhBackward", false, true, Tensor y = n.get(0); return mul(g, sub(scalar_tensor(1, y->dtype), mul(y, y)));)
-PYDL_UNARY(sigmoid, Sigmoid, "SigmoidBackward", false, true, Tensor y = n.get(0); return mul(g, mul(y, sub(scalar_tensor(1, y->dtype), y)));)
-PYDL_UNARY(reciprocal, Reciprocal, "ReciprocalBackward", false, true, Tensor y = n.get(0); return neg(mul(g, mul(y, y)));)
-PYDL_UNARY(erf, Erf, "ErfBackward", true, false, Tensor x = n.get(0); return mul(g, mul_scalar(exp(neg(mul(x, x))), 1.1283791670955126));)
-#undef PYDL_UNARY
-
-// Ops that keep integer dtypes.
-#define PYDL_UNARY_KEEP(NAME, KOP, BNAME, SAVE_IN, SAVE_OUT, ...)                 \
-  Tensor NAME(const Tensor& a) {                                                  \
-    Tensor out = unary_raw(K::UnaryOp::KOP, a, a->dtype);                         \
-    record_unary(BNAME, a, out, SAVE_IN, SAVE_OUT, [](FunctionNode& n, const Tensor& g) { __VA_ARGS__ }); \
-    return out;                                                                   \
-  }
-Tensor neg_raw(const Tensor& a);
 Tensor neg(const Tensor& a) {
   PYDL_CHECK(a->dtype != DType::Bool, TypeError, "[neg] negation, the `-` operator, on a bool tensor is not supported; "
              "use `~` or logical_not() to invert a mask");
-  return neg_raw(a);
+  Tensor out = unary_raw(K::UnaryOp::Neg, a, a->dtype);
+  record_unary("NegBackward", a, out, false, false, [](FunctionNode&, const Tensor& g) { return neg(g); });
+  return out;
 }
-PYDL_UNARY_KEEP(neg_raw, Neg, "NegBackward", false, false, (void)n; return neg(g);)
-PYDL_UNARY_KEEP(abs, Abs, "AbsBackward", true, false, return mul(g, sign(n.get(0)));)
-PYDL_UNARY_KEEP(relu, Relu, "ReluBackward", false, true, Tensor y = n.get(0); return mul(g, to_dtype(compare(Cmp::Gt, y, scalar_tensor(0, y->dtype)), g->dtype));)
-PYDL_UNARY_KEEP(square, Square, "SquareBackward", true, false, return mul(g, mul_scalar(n.get(0), 2.0));)
-PYDL_UNARY_KEEP(sign, Sign, "SignBackward", false, false, (void)n; return mul_scalar(g, 0.0);)
-PYDL_UNARY_KEEP(floor, Floor, "FloorBackward", false, false, (void)n; return mul_scalar(g, 0.0);)
-PYDL_UNARY_KEEP(ceil, Ceil, "CeilBackward", false, false, (void)n; return mul_scalar(g, 0.0);)
-PYDL_UNARY_KEEP(round, Round, "RoundBackward", false, false, (void)n; return mul_scalar(g, 0.0);)
-#undef PYDL_UNARY_KEEP
+
+// The ops of ops/unary_ops.h: result dtype, saved tensor and gradient from the table's columns.
+#define PYDL_RESULT_Float(a) float_type(a)
+#define PYDL_RESULT_Keep(a) (a)->dtype
+#define PYDL_SAVES_IN_In true
+#define PYDL_SAVES_IN_Out false
+#define PYDL_SAVES_IN_None false
+#define PYDL_SAVES_OUT_In false
+#define PYDL_SAVES_OUT_Out true
+#define PYDL_SAVES_OUT_None false
+#define PYDL_SAVED_In n.get(0)
+#define PYDL_SAVED_Out n.get(0)
+#define PYDL_SAVED_None Tensor()
+#define PYDL_DEFINE_UNARY(NAME, KOP, RESULT, SAVES, GRAD)                                                     \
+  Tensor NAME(const Tensor& a) {                                                                              \
+    Tensor out = unary_raw(K::UnaryOp::KOP, a, PYDL_RESULT_##RESULT(a));                                      \
+    record_unary(#KOP "Backward", a, out, PYDL_SAVES_IN_##SAVES, PYDL_SAVES_OUT_##SAVES,                       \
+                 [](FunctionNode& n, const Tensor& g) { [[maybe_unused]] Tensor s = PYDL_SAVED_##SAVES; (void)n; return GRAD; }); \
+    return out;                                                                                               \
+  }
+PYDL_UNARY_OPS(PYDL_DEFINE_UNARY)
+#undef PYDL_DEFINE_UNARY
 
 Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
   PYDL_CHECK(lo || hi, ValueError, "[clamp] at least one of 'min' or 'max' must not be None");

@@ -7,6 +7,7 @@
 
 #include "autograd/node.h"
 #include "core/tensor.h"
+#include "ops/unary_ops.h"
 
 namespace pydl {
 
@@ -42,25 +43,9 @@ Tensor mul_scalar(const Tensor& a, double s);
 Tensor add_scalar(const Tensor& a, double s);
 
 Tensor neg(const Tensor& a);
-Tensor abs(const Tensor& a);
-Tensor exp(const Tensor& a);
-Tensor log(const Tensor& a);
-Tensor log1p(const Tensor& a);
-Tensor expm1(const Tensor& a);
-Tensor sqrt(const Tensor& a);
-Tensor rsqrt(const Tensor& a);
-Tensor sin(const Tensor& a);
-Tensor cos(const Tensor& a);
-Tensor tanh(const Tensor& a);
-Tensor sigmoid(const Tensor& a);
-Tensor relu(const Tensor& a);
-Tensor sign(const Tensor& a);
-Tensor reciprocal(const Tensor& a);
-Tensor square(const Tensor& a);
-Tensor floor(const Tensor& a);
-Tensor ceil(const Tensor& a);
-Tensor round(const Tensor& a);
-Tensor erf(const Tensor& a);
+#define PYDL_DECLARE_UNARY(NAME, ...) Tensor NAME(const Tensor& a);
+PYDL_UNARY_OPS(PYDL_DECLARE_UNARY)  // abs, exp, ..., erf: ops/unary_ops.h
+#undef PYDL_DECLARE_UNARY
 Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 

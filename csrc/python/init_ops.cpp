@@ -105,12 +105,14 @@ void init_ops(py::module_& m) {
   m.def("pow_scalar", &pow_scalar);
 
   using UnFn = Tensor (*)(const Tensor&);
+#define PYDL_BIND_UNARY(NAME, ...) {#NAME, &NAME},
+#define PYDL_NAME_UNARY(NAME, ...) , #NAME
   const std::pair<const char*, UnFn> uns[] = {
-      {"neg", &neg}, {"abs", &abs}, {"exp", &exp}, {"log", &log}, {"log1p", &log1p}, {"expm1", &expm1},
-      {"sqrt", &sqrt}, {"rsqrt", &rsqrt}, {"sin", &sin}, {"cos", &cos}, {"tanh", &tanh}, {"sigmoid", &sigmoid},
-      {"relu", &relu}, {"sign", &sign}, {"reciprocal", &reciprocal}, {"square", &square}, {"floor", &floor},
-      {"ceil", &ceil}, {"round", &round}, {"erf", &erf}, {"clone", &clone}, {"contiguous", &contiguous},
+      {"neg", &neg}, PYDL_UNARY_OPS(PYDL_BIND_UNARY) {"clone", &clone}, {"contiguous", &contiguous},
   };
+  m.attr("_unary_ops") = py::make_tuple("neg" PYDL_UNARY_OPS(PYDL_NAME_UNARY));  // pydl and Tensor export these
+#undef PYDL_BIND_UNARY
+#undef PYDL_NAME_UNARY
   for (auto& u : uns) {
     UnFn f = u.second;
     m.def(u.first, [f](const Tensor& a) { return nogil(a->numel * 8, [&] { return f(a); }); }, py::arg("input"));

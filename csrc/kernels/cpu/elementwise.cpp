@@ -97,26 +97,11 @@ inline T unary_scalar(UnaryOp op, T x) {
     switch (op) { case UnaryOp::Abs: case UnaryOp::Relu: case UnaryOp::Sign: case UnaryOp::Square: return x; default: return x; }
   } else {
     switch (op) {
-      case UnaryOp::Neg: return -x;
-      case UnaryOp::Abs: return x < 0 ? -x : x;
-      case UnaryOp::Exp: return std::exp(x);
-      case UnaryOp::Log: return std::log(x);
-      case UnaryOp::Log1p: return std::log1p(x);
-      case UnaryOp::Expm1: return std::expm1(x);
-      case UnaryOp::Sqrt: return std::sqrt(x);
-      case UnaryOp::Rsqrt: return T(1) / std::sqrt(x);
-      case UnaryOp::Sin: return std::sin(x);
-      case UnaryOp::Cos: return std::cos(x);
-      case UnaryOp::Tanh: return std::tanh(x);
-      case UnaryOp::Sigmoid: return T(1) / (T(1) + std::exp(-x));
-      case UnaryOp::Relu: return x > 0 ? x : T(0);
-      case UnaryOp::Sign: return static_cast<T>((x > 0) - (x < 0));
-      case UnaryOp::Reciprocal: return T(1) / x;
-      case UnaryOp::Floor: return std::floor(x);
-      case UnaryOp::Ceil: return std::ceil(x);
-      case UnaryOp::Round: return std::nearbyint(x);
-      case UnaryOp::Erf: return std::erf(x);
-      case UnaryOp::Square: return x * x;
+#define PYDL_SCALAR_V(N, S, V) case UnaryOp::N: return S;
+#define PYDL_SCALAR_S(N, S) case UnaryOp::N: return S;
+      PYDL_UNARY_KERNELS(PYDL_SCALAR_V, PYDL_SCALAR_S)
+#undef PYDL_SCALAR_V
+#undef PYDL_SCALAR_S
     }
     return x;
   }
@@ -131,25 +116,13 @@ bool unary_eigen(UnaryOp op, T* o, const T* a, int64_t n) {
     VecMap<T> out(o, n);
     CVecMap<T> x(a, n);
     switch (op) {
-      case UnaryOp::Neg: out = -x; return true;
-      case UnaryOp::Abs: out = x.abs(); return true;
-      case UnaryOp::Exp: out = x.exp(); return true;
-      case UnaryOp::Log: out = x.log(); return true;
-      case UnaryOp::Log1p: out = x.log1p(); return true;
-      case UnaryOp::Expm1: out = x.expm1(); return true;
-      case UnaryOp::Sqrt: out = x.sqrt(); return true;
-      case UnaryOp::Rsqrt: out = x.rsqrt(); return true;
-      case UnaryOp::Sin: out = x.sin(); return true;
-      case UnaryOp::Cos: out = x.cos(); return true;
-      case UnaryOp::Tanh: out = x.tanh(); return true;
-      case UnaryOp::Sigmoid: out = x.logistic(); return true;
-      case UnaryOp::Relu: out = x.max(T(0)); return true;
-      case UnaryOp::Reciprocal: out = x.inverse(); return true;
-      case UnaryOp::Square: out = x.square(); return true;
-      case UnaryOp::Floor: out = x.floor(); return true;
-      case UnaryOp::Ceil: out = x.ceil(); return true;
-      default: return false;
+#define PYDL_VEC_V(N, S, V) case UnaryOp::N: out = V; return true;
+#define PYDL_VEC_S(N, S) case UnaryOp::N: return false;
+      PYDL_UNARY_KERNELS(PYDL_VEC_V, PYDL_VEC_S)
+#undef PYDL_VEC_V
+#undef PYDL_VEC_S
     }
+    return false;
   }
 }
 

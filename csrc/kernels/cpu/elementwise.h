@@ -2,14 +2,14 @@
 // Elementwise kernels. Operands are already broadcast to the output's shape (stride-0
 // views) and, except for copy and where's condition, of the output's dtype.
 #include "core/tensor.h"
+#include "kernels/cpu/unary_ops.h"
 
 namespace pydl::kernels {
 
 enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder };
-enum class UnaryOp {
-  Neg, Abs, Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, Sign,
-  Reciprocal, Floor, Ceil, Round, Erf, Square
-};
+#define PYDL_ENUM_V(N, ...) N,
+enum class UnaryOp { PYDL_UNARY_KERNELS(PYDL_ENUM_V, PYDL_ENUM_V) };
+#undef PYDL_ENUM_V
 enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
 
 /// out = op(a, b)

@@ -1,0 +1,28 @@
+#pragma once
+// The unary elementwise ops, one line each: X(name, kernel, result, saves, gradient) where
+//   kernel:   the kernels::UnaryOp it runs (kernels/cpu/unary_ops.h);
+//   result:   Float (integer and bool inputs compute in float32, like PyTorch) or Keep (the input's dtype);
+//   saves:    In (the input), Out (the result) or None: that tensor is `s` in the gradient;
+//   gradient: the input's gradient from the incoming gradient `g`, written with ops (so it differentiates again).
+// Generates the declarations (ops.h), the definitions (elementwise.cpp), the bindings and pydl._C._unary_ops,
+// from which pydl and Tensor take their functions and methods.
+#define PYDL_UNARY_OPS(X)                                                                              \
+  X(abs, Abs, Keep, In, mul(g, sign(s)))                                                                \
+  X(exp, Exp, Float, Out, mul(g, s))                                                                    \
+  X(log, Log, Float, In, div(g, s))                                                                     \
+  X(log1p, Log1p, Float, In, div(g, add_scalar(s, 1.0)))                                                \
+  X(expm1, Expm1, Float, Out, mul(g, add_scalar(s, 1.0)))                                               \
+  X(sqrt, Sqrt, Float, Out, div(g, mul_scalar(s, 2.0)))                                                 \
+  X(rsqrt, Rsqrt, Float, Out, mul(g, mul_scalar(mul(s, mul(s, s)), -0.5)))                              \
+  X(sin, Sin, Float, In, mul(g, cos(s)))                                                                \
+  X(cos, Cos, Float, In, neg(mul(g, sin(s))))                                                           \
+  X(tanh, Tanh, Float, Out, mul(g, sub(scalar_tensor(1, s->dtype), mul(s, s))))                         \
+  X(sigmoid, Sigmoid, Float, Out, mul(g, mul(s, sub(scalar_tensor(1, s->dtype), s))))                   \
+  X(relu, Relu, Keep, Out, mul(g, to_dtype(compare(Cmp::Gt, s, scalar_tensor(0, s->dtype)), g->dtype))) \
+  X(sign, Sign, Keep, None, mul_scalar(g, 0.0))                                                         \
+  X(reciprocal, Reciprocal, Float, Out, neg(mul(g, mul(s, s))))                                         \
+  X(square, Square, Keep, In, mul(g, mul_scalar(s, 2.0)))                                               \
+  X(floor, Floor, Keep, None, mul_scalar(g, 0.0))                                                       \
+  X(ceil, Ceil, Keep, None, mul_scalar(g, 0.0))                                                         \
+  X(round, Round, Keep, None, mul_scalar(g, 0.0))                                                       \
+  X(erf, Erf, Float, In, mul(g, mul_scalar(exp(neg(mul(s, s))), 1.1283791670955126)))
