@@ -1,4 +1,6 @@
 """Every op of the foundation against NumPy (forward), finite differences (gradcheck) and torch."""
+import math
+
 import numpy as np
 import pytest
 
@@ -151,6 +153,7 @@ UNARY = [
     ("expm1", lambda a: a.expm1(), np.expm1, -2, 2),
     ("reciprocal", lambda a: a.reciprocal(), lambda a: 1 / a, 0.5, 3),
     ("square", lambda a: a.square(), np.square, -2, 2),
+    ("erf", lambda a: a.erf(), np.vectorize(math.erf, otypes=[np.float64]), -2, 2),
 ]
 
 
