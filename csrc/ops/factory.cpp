@@ -1,6 +1,5 @@
 // Tensor factories and random initialisers (no autograd).
 #include <cmath>
-#include <random>
 
 #include "core/rng.h"
 #include "kernels/cpu/factory.h"
@@ -105,9 +104,7 @@ Tensor randperm_mt19937(int64_t n, uint64_t seed) {
   PYDL_CHECK(n >= 0 && n < static_cast<int64_t>(UINT32_MAX / 20), ValueError,
              "[randperm_mt19937] n must be in [0, ", UINT32_MAX / 20, "), got ", n);
   Tensor t = arange(0, static_cast<double>(n), 1, DType::Int64);
-  int64_t* p = t->data<int64_t>();
-  std::mt19937 eng(static_cast<uint32_t>(seed));  // torch seeds its mt19937 with the low 32 bits
-  for (int64_t i = 0; i + 1 < n; ++i) std::swap(p[i], p[i + static_cast<int64_t>(eng() % static_cast<uint64_t>(n - i))]);
+  K::shuffle_mt19937(*t, seed);
   return t;
 }
 

@@ -1,6 +1,7 @@
 #include "kernels/cpu/factory.h"
 
 #include <algorithm>
+#include <random>
 
 namespace pydl::kernels {
 
@@ -61,6 +62,13 @@ void randint_fill(const TensorImpl& out, int64_t low, int64_t high, Generator& g
 void shuffle(const TensorImpl& out, Generator& g) {
   int64_t* p = out.data<int64_t>();
   for (int64_t i = out.numel - 1; i > 0; --i) std::swap(p[i], p[g.next_u64() % static_cast<uint64_t>(i + 1)]);
+}
+
+void shuffle_mt19937(const TensorImpl& out, uint64_t seed) {
+  int64_t* p = out.data<int64_t>();
+  const int64_t n = out.numel;
+  std::mt19937 eng(static_cast<uint32_t>(seed));
+  for (int64_t i = 0; i + 1 < n; ++i) std::swap(p[i], p[i + static_cast<int64_t>(eng() % static_cast<uint64_t>(n - i))]);
 }
 
 }  // namespace pydl::kernels

@@ -22,5 +22,7 @@ void bernoulli_fill(const TensorImpl& out, double p, Generator& g);
 void randint_fill(const TensorImpl& out, int64_t low, int64_t high, Generator& g);
 /// Fisher-Yates shuffle of an int64 `out` in place.
 void shuffle(const TensorImpl& out, Generator& g);
+/// PyTorch's CPU randperm shuffle of an int64 `out` in place: mt19937 seeded with the low 32 bits of `seed`.
+void shuffle_mt19937(const TensorImpl& out, uint64_t seed);
 
 }  // namespace pydl::kernels
