@@ -16,6 +16,11 @@ __all__ = ["Loss", "SparseCategoricalCrossentropy", "CategoricalCrossentropy", "
 _EPS = 1e-7
 
 
+def _per_sample_mean(values):
+    """(N, ...) -> (N,): the mean over every axis but the batch one."""
+    return values if values.dim() == 1 else values.reshape([values.shape[0], -1]).mean(1)
+
+
 def _as_float(y, like):
     if y.dtype != like.dtype:
         y = y.to(like.dtype)
@@ -30,10 +35,20 @@ class Loss:
     # the activation whose logits this loss can take instead (Sequential fuses it)
     fuses = None
 
-    def __call__(self, y_true, y_pred):
-        return self.call(y_true, y_pred)
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is None:
+            return self.call(y_true, y_pred)
+        # Keras's sum_over_batch_size: sum(per-sample loss * weight) / batch size
+        per = self.per_sample(y_true, y_pred)
+        w = sample_weight if isinstance(sample_weight, _C.Tensor) else _C.from_numpy(
+            __import__("numpy").ascontiguousarray(sample_weight, dtype="float32"))
+        return (per * w.reshape([-1]).to(per.dtype)).sum() * (1.0 / per.shape[0])
 
     def call(self, y_true, y_pred):
+        return self.per_sample(y_true, y_pred).mean()
+
+    def per_sample(self, y_true, y_pred):
+        """The loss of each sample, shape (N,) (mean over any other axes, as Keras reduces)."""
         raise NotImplementedError
 
     def with_logits(self):
@@ -57,7 +72,7 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = from_logits
         self.ignore_class = ignore_class
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true, y_pred, reduction="mean"):
         y = y_true
         if y.dim() == y_pred.dim() and y.dim() >= 2 and y.shape[-1] == 1:
             y = y.reshape(list(y.shape[:-1]))
@@ -68,8 +83,12 @@ class SparseCategoricalCrossentropy(Loss):
             perm = [0, y_pred.dim() - 1] + list(range(1, y_pred.dim() - 1))
             y_pred = y_pred.permute(*perm).contiguous()
         if self.from_logits:
-            return F.cross_entropy(y_pred, y, ignore_index=ignore)
-        return F.nll_loss(_log(y_pred.clamp(_EPS, 1 - _EPS)), y, ignore_index=ignore)
+            return F.cross_entropy(y_pred, y, ignore_index=ignore, reduction=reduction)
+        return F.nll_loss(_log(y_pred.clamp(_EPS, 1 - _EPS)), y, ignore_index=ignore, reduction=reduction)
+
+    def per_sample(self, y_true, y_pred):
+        out = self.call(y_true, y_pred, reduction="none")
+        return out.reshape([out.shape[0], -1]).mean(1) if out.dim() > 1 else out
 
 
 class CategoricalCrossentropy(Loss):
@@ -82,7 +101,7 @@ class CategoricalCrossentropy(Loss):
         self.from_logits = from_logits
         self.label_smoothing = float(label_smoothing)
 
-    def call(self, y_true, y_pred):
+    def _elementwise(self, y_true, y_pred):
         y = _as_float(y_true, y_pred)
         if tuple(y.shape) != tuple(y_pred.shape):
             raise ValueError(f"[categorical_crossentropy] targets {tuple(y.shape)} and predictions "
@@ -92,7 +111,13 @@ class CategoricalCrossentropy(Loss):
             c = y_pred.shape[-1]
             y = y * (1 - self.label_smoothing) + self.label_smoothing / c
         logp = F.log_softmax(y_pred, dim=-1) if self.from_logits else _log(y_pred.clamp(_EPS, 1 - _EPS))
-        return -(y * logp).sum(-1).mean()
+        return -(y * logp).sum(-1)
+
+    def call(self, y_true, y_pred):
+        return self._elementwise(y_true, y_pred).mean()
+
+    def per_sample(self, y_true, y_pred):
+        return _per_sample_mean(self._elementwise(y_true, y_pred))
 
 
 class BinaryCrossentropy(Loss):
@@ -105,13 +130,16 @@ class BinaryCrossentropy(Loss):
         self.from_logits = from_logits
         self.label_smoothing = float(label_smoothing)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true, y_pred, reduction="mean"):
         y = _as_float(y_true, y_pred)
         if self.label_smoothing:
             y = y * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         if self.from_logits:
-            return F.binary_cross_entropy_with_logits(y_pred, y)
-        return F.binary_cross_entropy(y_pred.clamp(_EPS, 1 - _EPS), y)
+            return F.binary_cross_entropy_with_logits(y_pred, y, reduction=reduction)
+        return F.binary_cross_entropy(y_pred.clamp(_EPS, 1 - _EPS), y, reduction=reduction)
+
+    def per_sample(self, y_true, y_pred):
+        return _per_sample_mean(self.call(y_true, y_pred, reduction="none"))
 
 
 class MeanSquaredError(Loss):
@@ -120,12 +148,18 @@ class MeanSquaredError(Loss):
     def call(self, y_true, y_pred):
         return F.mse_loss(y_pred, _as_float(y_true, y_pred))
 
+    def per_sample(self, y_true, y_pred):
+        return _per_sample_mean(F.mse_loss(y_pred, _as_float(y_true, y_pred), reduction="none"))
+
 
 class MeanAbsoluteError(Loss):
     name = "mean_absolute_error"
 
     def call(self, y_true, y_pred):
         return F.l1_loss(y_pred, _as_float(y_true, y_pred))
+
+    def per_sample(self, y_true, y_pred):
+        return _per_sample_mean(F.l1_loss(y_pred, _as_float(y_true, y_pred), reduction="none"))
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
@@ -166,7 +200,15 @@ class _Callable(Loss):
         self.name = getattr(fn, "__name__", "loss")
 
     def call(self, y_true, y_pred):
-        return self.fn(y_true, y_pred)
+        out = self.fn(y_true, y_pred)
+        return out.mean() if isinstance(out, _C.Tensor) and out.numel() != 1 else out
+
+    def per_sample(self, y_true, y_pred):
+        out = self.fn(y_true, y_pred)
+        if out.numel() == 1:
+            raise ValueError(f"[{self.name}] sample weights need a loss function that returns one value per "
+                             "sample, got a scalar")
+        return _per_sample_mean(out)
 
 
 def get(spec):
