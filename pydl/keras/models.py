@@ -83,6 +83,25 @@ class Model(Layer):
 
     # ---- structure ---------------------------------------------------------------------
 
+    # a model reports Keras shapes with the batch dimension; inside, shapes are kept without it
+    @property
+    def output_shape(self):
+        s = self.__dict__.get("_out_shape")
+        return None if s is None else _add_batch(s)
+
+    @output_shape.setter
+    def output_shape(self, value):
+        self.__dict__["_out_shape"] = value
+
+    @property
+    def input_shape(self):
+        s = self.__dict__.get("_in_shape")
+        return None if s is None else _add_batch(s)
+
+    @input_shape.setter
+    def input_shape(self, value):
+        self.__dict__["_in_shape"] = value
+
     @property
     def layers(self):
         kids = []
@@ -591,7 +610,7 @@ class Model(Layer):
     def _summary_rows(self):
         rows = []
         for layer in self.layers:
-            shape = layer.output_shape
+            shape = _raw_shape(layer)
             s = "?" if shape is None else _shape_str(shape) if isinstance(shape, tuple) else ", ".join(
                 _shape_str(v) for v in flatten(_leafify(shape)))
             rows.append((f"{layer.name} ({type(layer).__name__})", s, f"{layer.count_params():,}"))
@@ -665,6 +684,18 @@ class Model(Layer):
 
     def extra_repr(self):
         return f"name={self.name!r}"
+
+
+def _add_batch(s):
+    if isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s):
+        return (None,) + s
+    if isinstance(s, dict):
+        return {k: _add_batch(v) for k, v in s.items()}
+    return [_add_batch(v) for v in s]
+
+
+def _raw_shape(layer):
+    return layer.__dict__["_out_shape"] if "_out_shape" in layer.__dict__ else layer.output_shape
 
 
 def _leafify(s):
@@ -982,7 +1013,7 @@ class Sequential(Model):
                     msg = f"[{layer.name}] {msg}"
                 raise ValueError(f"{msg} (building {self.name} for inputs {_shape_str(self._input_shape)})") from None
         self.built = True
-        self.input_shape = (None,) + tuple(self._input_shape)
+        self.input_shape = tuple(self._input_shape)
         self.output_shape = shape
         if self.loss is not None and isinstance(self._keras_optimizer, _optimizers.Optimizer):
             self._make_optimizer()
