@@ -207,6 +207,9 @@ def map_graph(inputs, outputs, owner="Model"):
     nodes = [n for d in sorted(nodes_by_depth, reverse=True) for n in nodes_by_depth[d]]
     computable = {id(t) for t in inputs}
     for node in nodes:
+        if node.is_input and not any(id(t) in computable for t in node.outputs):
+            raise ValueError(f"[{owner}] graph disconnected: the outputs depend on input {node.layer.name!r}, which "
+                             "is not among the model's inputs")
         for t in node.input_tensors:
             if id(t) not in computable:
                 raise ValueError(f"[{owner}] graph disconnected: cannot compute {t} (an input of layer "

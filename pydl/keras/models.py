@@ -231,7 +231,10 @@ class Model(Layer):
             if unknown:
                 raise ValueError(f"[{self.name}] compile: {what} for unknown output(s) {unknown}; the outputs are "
                                  f"{names}")
-            return [spec.get(k, default) for k in names]
+            vals = [spec.get(k, default) for k in names]
+            if what == "metrics":
+                vals = [[v] if isinstance(v, str) else list(v or []) for v in vals]
+            return vals
         if isinstance(spec, (list, tuple)) and what != "metrics":
             if len(spec) != n:
                 raise ValueError(f"[{self.name}] compile: {len(spec)} {what} for {n} outputs {names}")

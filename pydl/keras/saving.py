@@ -400,7 +400,7 @@ def _walk(obj, path, visit, seen):
     if id(obj) in seen:
         return
     visit(obj, path)
-    seen.add(id(obj))
+    seen[id(obj)] = obj  # kept alive so that a temporary view's id is not reused
     for attr, child in _container_children(obj):
         sub = f"{path}/{attr}" if path else attr
         if isinstance(child, (list, tuple)):
@@ -425,7 +425,7 @@ def _write_h5(model, f, with_optimizer=False):
         g.attrs["name"] = obj.name
         for i, a in enumerate(obj._keras_own_vars() if not _is_model(obj) else []):
             g.create_dataset(str(i), data=np.asarray(a))
-    _walk(model, "", visit, set())
+    _walk(model, "", visit, {})
     if with_optimizer:
         g = f.require_group("optimizer/vars")
         g.attrs["name"] = "optimizer"
@@ -457,7 +457,7 @@ def _read_h5(model, f, skip_mismatch=False):
             obj._load_keras_own_vars(arrays)
         except ValueError as e:
             problems.append(f"{key}: {e}")
-    _walk(model, "", visit, set())
+    _walk(model, "", visit, {})
     if problems and not skip_mismatch:
         raise ValueError("[load_weights] the file does not fit the model: " + "; ".join(problems[:5]))
 
