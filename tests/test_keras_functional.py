@@ -211,3 +211,18 @@ def test_errors_are_clear():
         keras.Model(np.zeros(3), a)
     with pytest.raises(NotImplementedError, match="mask_zero"):
         layers.Embedding(10, 2, mask_zero=True)
+
+
+def test_export_onnx_matches_predict(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    i, j = keras.Input((8, 8, 1)), keras.Input((3,))
+    x = layers.Flatten()(layers.MaxPooling2D()(layers.BatchNormalization()(
+        layers.Conv2D(2, 3, padding="same", activation="relu")(i))))
+    m = keras.Model([i, j], layers.Dense(2, activation="softmax")(layers.Concatenate()([x, j])))
+    m.export(tmp_path / "m.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    rng = np.random.default_rng(7)
+    xs = [rng.normal(size=(4, 8, 8, 1)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)]
+    got = sess.run(None, dict(zip(m.input_names, xs)))[0]
+    np.testing.assert_allclose(got, m.predict(xs), atol=1e-5)

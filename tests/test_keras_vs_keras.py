@@ -94,11 +94,7 @@ MULTI = {
 }
 
 
-def _compare(km, pm, xs):
-    rng = np.random.default_rng(0)
-    w = _perturbed(km.get_weights(), rng) if km.get_weights() else []
-    km.set_weights(w)
-    pm.set_weights(w)
+def _close(km, pm, xs):
     a, b = _leaves(km.predict(xs, verbose=0)), _leaves(pm.predict(xs))
     assert len(a) == len(b)
     for u, v in zip(a, b):
@@ -107,8 +103,22 @@ def _compare(km, pm, xs):
         np.testing.assert_allclose(v, u, rtol=1e-4, atol=1e-5)
 
 
+def _compare(km, pm, xs, tmp_path):
+    """Same weights in, same outputs out; then each model's .keras file opens in the other
+    framework (the layer's config in Keras's names) with the same outputs."""
+    rng = np.random.default_rng(0)
+    w = _perturbed(km.get_weights(), rng) if km.get_weights() else []
+    km.set_weights(w)
+    pm.set_weights(w)
+    _close(km, pm, xs)
+    pm.save(tmp_path / "p.keras")
+    _close(keras.models.load_model(tmp_path / "p.keras"), pm, xs)
+    km.save(tmp_path / "k.keras")
+    _close(km, pk.models.load_model(tmp_path / "k.keras"), xs)
+
+
 @pytest.mark.parametrize("name", sorted(SINGLE))
-def test_layer_matches_keras(name):
+def test_layer_matches_keras(name, tmp_path):
     make, shape = SINGLE[name]
     rng = np.random.default_rng(1)
     if name == "embedding":
@@ -117,16 +127,16 @@ def test_layer_matches_keras(name):
     else:
         x = rng.normal(size=(3,) + shape).astype(np.float32)
         ki, pi = keras.Input(shape), pk.Input(shape)
-    _compare(keras.Model(ki, make(keras.layers)(ki)), pk.Model(pi, make(pk.layers)(pi)), x)
+    _compare(keras.Model(ki, make(keras.layers)(ki)), pk.Model(pi, make(pk.layers)(pi)), x, tmp_path)
 
 
 @pytest.mark.parametrize("name", sorted(MULTI))
-def test_multi_input_layer_matches_keras(name):
+def test_multi_input_layer_matches_keras(name, tmp_path):
     make, shapes = MULTI[name]
     ki, pi = [keras.Input(s) for s in shapes], [pk.Input(s) for s in shapes]
     rng = np.random.default_rng(2)
     xs = [rng.normal(size=(3,) + s).astype(np.float32) for s in shapes]
-    _compare(keras.Model(ki, make(keras.layers, ki)), pk.Model(pi, make(pk.layers, pi)), xs)
+    _compare(keras.Model(ki, make(keras.layers, ki)), pk.Model(pi, make(pk.layers, pi)), xs, tmp_path)
 
 
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])

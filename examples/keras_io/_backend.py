@@ -5,13 +5,13 @@ import os
 import sys
 
 QUICK = "--quick" in sys.argv
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # this checkout's pydl
 if "--keras" in sys.argv:
     os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras  # noqa: F401
     from keras import layers  # noqa: F401
     FRAMEWORK = "keras " + keras.__version__
 else:
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
     from pydl import keras  # noqa: F401
     from pydl.keras import layers  # noqa: F401
     import pydl

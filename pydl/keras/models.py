@@ -674,16 +674,40 @@ class Model(Layer):
         from . import saving
         return saving.compile_config(self)
 
-    def export(self, filepath, format="onnx", **kwargs):
-        """Exports for inference; format='onnx' needs pydl's ONNX exporter (pydl.onnx)."""
+    def export(self, filepath, format="onnx", verbose=None, input_signature=None, **kwargs):
+        """Exports for inference (Keras's `model.export(path, format="onnx")`) through pydl.onnx:
+        inputs in Keras's layout with a dynamic batch dimension, outputs after the last
+        activation."""
         if format != "onnx":
             raise ValueError(f"[{self.name}] export: only format='onnx' is supported, got {format!r}")
-        try:
-            from .. import onnx as _onnx
-        except ImportError as e:
-            raise NotImplementedError(f"[{self.name}] export(format='onnx') needs pydl.onnx, which this build of "
-                                      f"pydl does not have ({e})") from None
-        return _onnx.export(self, filepath, **kwargs)
+        if input_signature is not None:
+            raise NotImplementedError(f"[{self.name}] export: input_signature is not supported (the model's input "
+                                      "shapes are used)")
+        from .. import onnx as _onnx
+        self._require_built("export")
+        if isinstance(self, Functional):
+            shapes, names = [t.shape[1:] for t in self.inputs], self.input_names
+            dtypes = [t.dtype for t in self.inputs]
+        elif self.__dict__.get("_in_shape") is not None and isinstance(self.__dict__["_in_shape"], tuple):
+            shapes, names, dtypes = [self.__dict__["_in_shape"]], ["input"], ["float32"]
+        else:
+            raise ValueError(f"[{self.name}] export needs the model's input shape; call build() first")
+        if any(d is None for s in shapes for d in s):
+            raise NotImplementedError(f"[{self.name}] export: inputs with unknown non-batch dimensions {shapes} are "
+                                      "not supported")
+        args = tuple(_C.zeros([1] + list(s), _C.dtype.int64 if d.startswith("int") else _C.dtype.float32)
+                     for s, d in zip(shapes, dtypes))
+        model = self
+
+        def run(*xs):
+            out = model(list(xs) if len(xs) > 1 else xs[0])
+            return tuple(flatten(out)) if isinstance(out, (list, tuple, dict)) else out
+
+        outs = self._output_names()
+        axes = {n: [0] for n in list(names) + list(outs)}
+        with _mode(self, False):
+            return _onnx.export(run, args, os.fspath(filepath), input_names=list(names), output_names=list(outs),
+                                dynamic_axes=axes, **kwargs)
 
     def extra_repr(self):
         return f"name={self.name!r}"

@@ -222,7 +222,8 @@ def functional_from_config(config, custom_objects=None):
             except _NotReady:
                 left.append((layer, node))
                 continue
-            kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
+            # Keras records the training flag its symbolic call saw; when run, the model's mode decides
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("mask", "training")}
             layer(*args, **kwargs)
         if len(left) == len(pending):
             raise ValueError(f"[load_model] the graph of {config.get('name')!r} cannot be rebuilt: layers "

@@ -605,7 +605,8 @@ def _clean_config(cls, config):
     for k, v in cfg.items():
         if k in accepted:
             out[k] = v
-        elif k in cls._ignored_config and (v in (None, False, 0, 0.99, 2.0, 16, "float32") or k == "seed"):
+        elif k in cls._ignored_config and (v in (None, False, 0, 0.99, 2.0, 16, "float32") or k in (
+                "seed", "zero_output_for_mask")):  # masks are not supported, so zero_output_for_mask changes nothing
             continue
         else:
             raise NotImplementedError(f"[{cls.__name__}] the config key {k}={v!r} is not supported by pydl.keras")
