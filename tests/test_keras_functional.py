@@ -226,3 +226,18 @@ def test_export_onnx_matches_predict(tmp_path):
     xs = [rng.normal(size=(4, 8, 8, 1)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)]
     got = sess.run(None, dict(zip(m.input_names, xs)))[0]
     np.testing.assert_allclose(got, m.predict(xs), atol=1e-5)
+
+
+def test_augmentation_layers_only_in_training():
+    x = np.random.default_rng(8).normal(size=(64, 5, 7, 2)).astype(np.float32)
+    flip = layers.RandomFlip("horizontal")
+    np.testing.assert_array_equal(flip(x).numpy(), x)  # inference: identity, as Keras
+    y = flip(x, training=True).numpy()
+    same, flipped = np.all(y == x, axis=(1, 2, 3)), np.all(y == x[:, :, ::-1], axis=(1, 2, 3))
+    assert (same | flipped).all() and 10 < flipped.sum() < 54
+    rot = layers.RandomRotation(0.1, fill_mode="constant")
+    r = rot(x, training=True).numpy()
+    assert r.shape == x.shape and not np.allclose(r, x)
+    zoom = layers.RandomZoom((-0.3, -0.3), fill_mode="nearest")  # always zoom in by 1 - 0.3
+    z = zoom(np.ones_like(x), training=True).numpy()
+    np.testing.assert_allclose(z, 1.0, atol=1e-6)  # a constant image stays constant

@@ -176,6 +176,16 @@ def _seq_rnn(K):
                          L.Dense(2, activation="softmax")])
 
 
+def _nested(K):
+    L = K.layers
+    inner = K.Sequential([L.Dense(6, activation="relu"), K.Sequential([L.Dense(4), L.LayerNormalization()])],
+                         name="inner")
+    a, b = K.Input((5,), name="a"), K.Input((5,), name="b")
+    shared = L.Dense(5, name="shared")
+    merged = L.Add()([inner(shared(a)), inner(shared(b))])
+    return K.Model({"a": a, "b": b}, [L.Dense(2, activation="softmax", name="p")(merged), L.Dense(1, name="q")(merged)])
+
+
 def _data(name):
     rng = np.random.default_rng(4)
     if name == "cnn":
@@ -185,11 +195,15 @@ def _data(name):
         x = [rng.normal(size=(6, 8, 8, 3)).astype(np.float32), rng.normal(size=(6, 5)).astype(np.float32)]
         y = {"cls": rng.integers(0, 3, 6), "reg": rng.normal(size=(6, 1)).astype(np.float32)}
         return x, y, {"loss": {"cls": "sparse_categorical_crossentropy", "reg": "mse"}, "loss_weights": [1.0, 0.5]}
+    if name == "nested":
+        x = {"a": rng.normal(size=(6, 5)).astype(np.float32), "b": rng.normal(size=(6, 5)).astype(np.float32)}
+        return x, [rng.integers(0, 2, 6), rng.normal(size=(6, 1)).astype(np.float32)], {
+            "loss": ["sparse_categorical_crossentropy", "mse"], "metrics": [["accuracy"], []]}
     x = rng.integers(0, 20, (6, 6))
     return x, rng.integers(0, 2, 6), {"loss": "sparse_categorical_crossentropy"}
 
 
-BUILDERS = {"cnn": _cnn, "multi_io": _multi_io, "seq_rnn": _seq_rnn}
+BUILDERS = {"cnn": _cnn, "multi_io": _multi_io, "seq_rnn": _seq_rnn, "nested": _nested}
 
 
 def _max_diff(a, b):
