@@ -273,3 +273,25 @@ def test_subclassed_model_weights_h5_matches_keras_layout(tmp_path):
     km2(x)
     km2.load_weights(tmp_path / "p.weights.h5")
     np.testing.assert_allclose(km2.predict(x, verbose=0), pm.predict(x), atol=1e-5)
+
+
+def test_regularizers_add_keras_penalty_and_save(tmp_path):
+    def make(K):
+        L, R = K.layers, K.regularizers
+        i = K.Input((4, 3))
+        x = L.LSTM(3, kernel_regularizer=R.L2(0.01), recurrent_regularizer=R.L1(0.02), return_sequences=True)(i)
+        x = L.Conv1D(2, 2, kernel_regularizer=R.L1L2(0.01, 0.02), bias_regularizer="l2")(x)
+        return K.Model(i, L.Dense(1, kernel_regularizer=R.l2(0.1))(L.Flatten()(x)))
+
+    km, pm = make(keras), make(pk)
+    w = _perturbed(km.get_weights(), np.random.default_rng(6))
+    km.set_weights(w)
+    pm.set_weights(w)
+    x = np.random.default_rng(7).normal(size=(5, 4, 3)).astype(np.float32)
+    y = np.zeros((5, 1), np.float32)
+    km.compile("sgd", "mse")
+    pm.compile("sgd", "mse")
+    assert pm.evaluate(x, y, verbose=0) == pytest.approx(km.evaluate(x, y, verbose=0), rel=1e-5)
+    pm.save(tmp_path / "r.keras")
+    k2 = keras.models.load_model(tmp_path / "r.keras")
+    assert k2.evaluate(x, y, verbose=0) == pytest.approx(km.evaluate(x, y, verbose=0), rel=1e-5)

@@ -26,7 +26,7 @@ def noise(array):
 np.random.seed(0)
 (train_data, _), (test_data, _) = mnist()
 if QUICK:
-    train_data, test_data = train_data[:6000], test_data[:1000]
+    train_data, test_data = train_data[:3000], test_data[:500]
 
 train_data = preprocess(train_data)
 test_data = preprocess(test_data)

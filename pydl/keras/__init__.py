@@ -16,7 +16,7 @@ Images are channels-last (N, H, W, C) like Keras; see pydl.keras.layers.core for
 inside. `.keras` / `.h5` files need h5py (`pip install pydl[keras]`).
 """
 from . import callbacks, datasets, initializers, layers, losses, metrics, optimizers, utils  # noqa: F401
-from . import models, ops, saving  # noqa: F401
+from . import activations, backend, models, ops, preprocessing, regularizers, saving  # noqa: F401
 from .layers import Input, InputLayer, Layer  # noqa: F401
 from .models import Functional, Model, Sequential, load_model  # noqa: F401
 from .saving import register_keras_serializable  # noqa: F401

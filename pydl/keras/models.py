@@ -256,7 +256,7 @@ class Model(Layer):
         self._loss_ws = [1.0 if w is None else float(w) for w in
                          self._per_output(self._loss_weights_spec, names, "loss_weights", 1.0)]
         specs = self._per_output(self._metrics_spec, names, "metrics")
-        self._metric_objs = [[_metrics.get_metric(m) for m in ms] for ms in specs]
+        self._metric_objs = [[_metric(m) for m in ms] for ms in specs]
         # softmax / sigmoid outputs compiled with the matching cross-entropy take logits (stable)
         fusable = self._fusable()
         self._fused = []
@@ -343,6 +343,8 @@ class Model(Layer):
             total = li * lw if total is None else total + li * lw
         if total is None:
             raise ValueError(f"[{self.name}] no output has both a loss and targets")
+        for penalty in self.losses:  # weight regularizers, part of the total loss as in Keras
+            total = total + penalty
         return total, parts
 
     def _update_metrics(self, outs, ys):
@@ -711,6 +713,19 @@ class Model(Layer):
 
     def extra_repr(self):
         return f"name={self.name!r}"
+
+
+def _metric(spec):
+    """A metric for compile: names and Metric objects as pydl.train's; a function is Keras's
+    fn(y_true, y_pred) (called per batch on tensors, averaged over batches)."""
+    if callable(spec) and not isinstance(spec, (_metrics.Metric, type)):
+        def fn(output, target):
+            v = spec(as_tensor(target), as_tensor(output))
+            return float(v.detach().mean().item()) if isinstance(v, Tensor) else float(np.mean(v))
+        fn.__name__ = getattr(spec, "__name__", "metric")
+        return _metrics.get_metric(fn)
+    m = _metrics.get_metric(spec)
+    return copy.deepcopy(m) if m is spec else m
 
 
 def _add_batch(s):

@@ -140,7 +140,7 @@ def _reduce(method):
         ax = _axes(axis)
         if ax is None:
             ax = tuple(range(x.dim()))
-        return getattr(x, method)(ax, keepdims=keepdims)
+        return getattr(x, method)(ax, keepdim=keepdims)
     return fn
 
 

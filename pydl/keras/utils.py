@@ -1,7 +1,7 @@
 """Keras utilities."""
 import numpy as np
 
-__all__ = ["to_categorical", "set_random_seed"]
+__all__ = ["to_categorical", "set_random_seed", "pad_sequences"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -24,3 +24,24 @@ def set_random_seed(seed):
     random.seed(seed)
     np.random.seed(seed)
     _C.manual_seed(int(seed))
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
+    """Keras's pad_sequences: a list of integer sequences -> an (n, maxlen) array, padded and
+    truncated at the start ('pre') or the end ('post')."""
+    if padding not in ("pre", "post") or truncating not in ("pre", "post"):
+        raise ValueError(f"[pad_sequences] padding and truncating must be 'pre' or 'post', got {padding!r} / "
+                         f"{truncating!r}")
+    seqs = [np.asarray(s) for s in sequences]
+    if maxlen is None:
+        maxlen = max((len(s) for s in seqs), default=0)
+    out = np.full((len(seqs), maxlen), value, dtype=dtype)
+    for i, s in enumerate(seqs):  # data preparation, one row per sequence
+        if not len(s):
+            continue
+        s = s[-maxlen:] if truncating == "pre" else s[:maxlen]
+        if padding == "post":
+            out[i, :len(s)] = s
+        else:
+            out[i, maxlen - len(s):] = s
+    return out

@@ -315,6 +315,38 @@ class Layer(nn.Module):
         self.set_weights([np.asarray(_inits.get(init, self.name)(tuple(shape)), np.float32).reshape(shape)
                           for init, shape in specs])
 
+    def _regularize(self, **specs):
+        """Stores weight regularizers by weight attribute name: kernel_regularizer -> 'kernel'."""
+        from .. import regularizers as _regs
+        self._regularizers = {k: _regs.get(v, type(self).__name__) for k, v in specs.items() if v is not None}
+
+    def _regularized(self):
+        """(regularizer, weight tensor) pairs; layers map their Keras weight names to tensors."""
+        out = []
+        for k, r in getattr(self, "_regularizers", {}).items():
+            target = self._reg_target(k)
+            for w in (target if isinstance(target, (list, tuple)) else [target]):
+                if w is not None:
+                    out.append((r, w))
+        return out
+
+    def _reg_target(self, key):
+        return getattr(self, key, None)
+
+    @property
+    def losses(self):
+        """The regularization penalties of this layer and its sublayers (scalar tensors)."""
+        out = []
+        for m in self.modules():
+            if isinstance(m, Layer):
+                out += [r(w) for r, w in m._regularized()]
+        return out
+
+    def _reg_config(self, *keys):
+        from .. import regularizers as _regs
+        regs = getattr(self, "_regularizers", {})
+        return {f"{k}_regularizer": _regs.serialize(regs.get(k)) for k in keys}
+
     # what .weights.h5 holds for this layer: its own variables and its saveable children
     def _keras_own_vars(self):
         return self.get_weights()
@@ -686,8 +718,8 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        _no_regularizers("Dense", kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-                         bias_constraint)
+        _no_regularizers("Dense", activity_regularizer, kernel_constraint, bias_constraint)
+        self._regularize(kernel=kernel_regularizer, bias=bias_regularizer)
         if int(units) <= 0:
             raise ValueError(f"[Dense] units must be a positive integer, got {units}")
         self.units = int(units)
@@ -727,16 +759,20 @@ class Dense(Layer):
             raise ValueError(f"[{self.name}] set_weights expected {len(params)} arrays, got {len(weights)}")
         self._copy_in(params, arrays)
 
+    def _reg_target(self, key):
+        return {"kernel": self.linear.weight, "bias": self.linear.bias}.get(key) if self.built else None
+
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": _serialize_activation(self.activation, self.name), "use_bias": self.use_bias,
                 "kernel_initializer": _init_config(self.kernel_initializer),
-                "bias_initializer": _init_config(self.bias_initializer)}
+                "bias_initializer": _init_config(self.bias_initializer), **self._reg_config("kernel", "bias")}
 
 
 def _no_regularizers(layer, *values):
     if any(v is not None for v in values):
-        raise NotImplementedError(f"[{layer}] regularizers and constraints are not supported by pydl.keras")
+        raise NotImplementedError(f"[{layer}] activity regularizers and weight constraints are not supported by "
+                                  "pydl.keras (kernel / bias regularizers are)")
 
 
 def _same_pads(size, k, s, d=1):
@@ -795,8 +831,8 @@ class _Conv(Layer):
                  bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        _no_regularizers(cls, kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-                         bias_constraint)
+        _no_regularizers(cls, activity_regularizer, kernel_constraint, bias_constraint)
+        self._regularize(kernel=kernel_regularizer, bias=bias_regularizer)
         _check_format(data_format, cls)
         n = self._rank
         self.filters = None if filters is None else int(filters)
@@ -840,7 +876,16 @@ class _Conv(Layer):
                 "dilation_rate": list(self.dilation_rate), "activation": _serialize_activation(self.activation,
                                                                                                self.name),
                 "use_bias": self.use_bias, "kernel_initializer": _init_config(self.kernel_initializer),
-                "bias_initializer": _init_config(self.bias_initializer)}
+                "bias_initializer": _init_config(self.bias_initializer), **self._reg_config("kernel", "bias")}
+
+    def _reg_target(self, key):
+        if not self.built:
+            return None
+        conv = self.__dict__.get("_modules", {}).get("conv")
+        if conv is not None:
+            return {"kernel": conv.weight, "bias": conv.bias}.get(key)
+        return {"kernel": self._parameters.get("kernel", self._parameters.get("depthwise_kernel")),
+                "bias": self._parameters.get("bias")}.get(key)
 
 
 class Conv2D(_Conv):

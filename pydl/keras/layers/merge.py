@@ -381,8 +381,9 @@ class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, input_length=None, **kwargs):
         super().__init__(**kwargs)
-        if embeddings_regularizer is not None or embeddings_constraint is not None:
-            raise NotImplementedError("[Embedding] regularizers and constraints are not supported")
+        if embeddings_constraint is not None:
+            raise NotImplementedError("[Embedding] constraints are not supported")
+        self._regularize(embeddings=embeddings_regularizer)
         if mask_zero:
             raise NotImplementedError("[Embedding] mask_zero=True (masking) is not supported by pydl.keras")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
@@ -407,4 +408,5 @@ class Embedding(Layer):
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "embeddings_initializer": _init_config(self.embeddings_initializer), "mask_zero": False}
+                "embeddings_initializer": _init_config(self.embeddings_initializer), "mask_zero": False,
+                **self._reg_config("embeddings")}

@@ -66,8 +66,8 @@ class _Recurrent(Layer):
                  stateful=False, unroll=False, reset_after=True, seed=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        _no_regularizers(cls, kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer,
-                         kernel_constraint, recurrent_constraint, bias_constraint)
+        _no_regularizers(cls, activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint)
+        self._regularize(kernel=kernel_regularizer, recurrent=recurrent_regularizer, bias=bias_regularizer)
         if int(units) <= 0:
             raise ValueError(f"[{cls}] units must be a positive integer, got {units}")
         if cls == "SimpleRNN":
@@ -154,6 +154,12 @@ class _Recurrent(Layer):
     def _bias_targets(self, targets, arrays, b):
         return targets + [self.b_ih], arrays + [self._to_op(b)]
 
+    def _reg_target(self, key):
+        if not self.built:
+            return None
+        return {"kernel": self.w_ih, "recurrent": self.w_hh,
+                "bias": [self._parameters.get("b_ih"), self._parameters.get("b_hh")]}.get(key)
+
     def _keras_own_vars(self):
         return []
 
@@ -226,7 +232,8 @@ class _Recurrent(Layer):
                "use_bias": self.use_bias, "kernel_initializer": _init_config(self.kernel_initializer),
                "recurrent_initializer": _init_config(self.recurrent_initializer),
                "bias_initializer": _init_config(self.bias_initializer), "dropout": self.dropout,
-               "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+               "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
+               **self._reg_config("kernel", "recurrent", "bias")}
         if not isinstance(self, SimpleRNN):
             cfg["recurrent_activation"] = self.recurrent_activation
         if isinstance(self, LSTM):
