@@ -241,3 +241,26 @@ def test_augmentation_layers_only_in_training():
     zoom = layers.RandomZoom((-0.3, -0.3), fill_mode="nearest")  # always zoom in by 1 - 0.3
     z = zoom(np.ones_like(x), training=True).numpy()
     np.testing.assert_allclose(z, 1.0, atol=1e-6)  # a constant image stays constant
+
+
+def test_checkpoint_metric_functions_regularizers_and_utils(tmp_path):
+    np.testing.assert_array_equal(keras.utils.pad_sequences([[1, 2, 3], [4]], maxlen=2), [[2, 3], [0, 4]])
+    np.testing.assert_array_equal(keras.preprocessing.sequence.pad_sequences([[1], [2, 3]], padding="post"),
+                                  [[1, 0], [2, 3]])
+    i = keras.Input((3,))
+    m = keras.Model(i, layers.Dense(1, kernel_initializer="ones", kernel_regularizer=keras.regularizers.L2(0.5))(i))
+    seen = []
+
+    def err(y_true, y_pred):  # Keras's argument order
+        seen.append((tuple(y_true.shape), tuple(y_pred.shape)))
+        return keras.ops.mean(y_pred - y_true)
+
+    m.compile("sgd", "mse", metrics=[err])
+    x, y = np.zeros((4, 3), np.float32), np.full((4, 1), 2.0, np.float32)
+    logs = m.evaluate(x, y, return_dict=True, verbose=0)
+    assert logs["loss"] == pytest.approx(4.0 + 0.5 * 3) and logs["err"] == pytest.approx(-2.0)
+    ck = tmp_path / "best.keras"
+    m.fit(x, y, epochs=2, verbose=0, validation_data=(x, y),
+          callbacks=[keras.callbacks.ModelCheckpoint(ck, save_best_only=True)])
+    np.testing.assert_allclose(keras.models.load_model(ck).predict(x), m.predict(x), atol=1e-6)
+    keras.callbacks.ModelCheckpoint(tmp_path / "w.weights.h5").set_model(m)
