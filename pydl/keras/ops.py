@@ -36,7 +36,6 @@ class _OpLayer(Layer):
 
 
 _OpLayer._internal_layout = False
-_OpLayer._pydl_shape = False
 
 
 def _symbolic(name):

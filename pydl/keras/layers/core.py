@@ -397,11 +397,11 @@ class Layer(nn.Module):
             if not self._trainable:
                 self.trainable = False
         self.input_shape = input_shape
-        if self._pydl_shape:
+        if self._pydl_shape and self._internal_layout:  # a built-in layer: shapes without the batch dim
             out = self.compute_output_shape(input_shape)
-        elif type(self).compute_output_shape is not Layer.compute_output_shape:
+        elif not self._pydl_shape:  # the user's compute_output_shape, Keras's convention
             out = _without_batch(self.compute_output_shape(_with_batch(input_shape)))
-        else:
+        else:  # the user's call: run it once
             out = self._shape_by_running(input_shape)
         self.output_shape = out
         return out

@@ -244,7 +244,6 @@ class Lambda(Layer):
 
 
 Lambda._internal_layout = False
-Lambda._pydl_shape = False
 
 
 class LeakyReLU(Layer):
