@@ -429,3 +429,77 @@ class GlobalMaxPooling1D(GlobalAveragePooling1D):
 
 
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+
+
+def _pair1(spec, layer, what):
+    if isinstance(spec, int):
+        return int(spec), int(spec)
+    spec = tuple(spec)
+    if len(spec) != 2:
+        raise ValueError(f"[{layer}] {what} must be an int or a (before, after) pair, got {spec}")
+    return int(spec[0]), int(spec[1])
+
+
+class UpSampling1D(Layer):
+    """Repeats each step `size` times: (N, T, C) -> (N, T*size, C)."""
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+
+    def compute_output_shape(self, input_shape):
+        _check_seq(input_shape, "UpSampling1D")
+        t, c = input_shape
+        return (None if t is None else t * self.size, c)
+
+    def call(self, x):
+        n, t, c = x.shape
+        return x.reshape([n, t, 1, c]).expand([n, t, self.size, c]).reshape([n, t * self.size, c])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+class ZeroPadding1D(Layer):
+    """Pads steps with zeros at the start and the end."""
+
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _pair1(padding, "ZeroPadding1D", "padding")
+
+    def compute_output_shape(self, input_shape):
+        _check_seq(input_shape, "ZeroPadding1D")
+        t, c = input_shape
+        return (None if t is None else t + sum(self.padding), c)
+
+    def call(self, x):
+        return F.pad(x, (0, 0) + self.padding)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": list(self.padding), "data_format": "channels_last"}
+
+
+class Cropping1D(Layer):
+    """Crops steps at the start and the end."""
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _pair1(cropping, "Cropping1D", "cropping")
+
+    def compute_output_shape(self, input_shape):
+        _check_seq(input_shape, "Cropping1D")
+        t, c = input_shape
+        out = None if t is None else t - sum(self.cropping)
+        if out is not None and out <= 0:
+            raise ValueError(f"[{self.name}] cropping {self.cropping} removes all of {(None,) + tuple(input_shape)}")
+        return (out, c)
+
+    def call(self, x):
+        a, b = self.cropping
+        return x[:, a:x.shape[1] - b].contiguous()
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": list(self.cropping)}
+
+
+__all__ += ["UpSampling1D", "ZeroPadding1D", "Cropping1D"]
