@@ -20,7 +20,7 @@ from ..train.callbacks import CallbackList, History
 from ..train.loop import _InterruptGuard, _Progress
 from . import losses as _losses
 from . import optimizers as _optimizers
-from .engine import KerasTensor, flatten, map_graph, map_structure, pack_like
+from .engine import KerasTensor, ShapeLeaf, flatten, map_graph, map_structure, pack_like
 from .layers.core import (InputLayer, Layer, _activation_name, _mode, _unique_name, as_tensor, to_internal,
                           to_keras)
 
@@ -803,9 +803,7 @@ class Functional(Model):
         self._run_nodes = [n for n in self._nodes if not n.is_input]
         self.built = True
         self.input_shape = [t.shape[1:] for t in self.inputs]
-        self.output_shape = pack_like(outputs, [_ShapeOut(t.shape[1:]) for t in self.outputs])
-        if not isinstance(outputs, (list, tuple, dict)):
-            self.output_shape = tuple(self.outputs[0].shape[1:])
+        self.output_shape = _plain_shapes(pack_like(outputs, [ShapeLeaf(t.shape[1:]) for t in self.outputs]))
         self._build_shape = None
 
     @property
@@ -958,8 +956,12 @@ class Functional(Model):
         return saving.functional_from_config(config, custom_objects)
 
 
-class _ShapeOut(tuple):
-    pass
+def _plain_shapes(s):
+    if isinstance(s, ShapeLeaf):
+        return tuple(s)
+    if isinstance(s, dict):
+        return {k: _plain_shapes(v) for k, v in s.items()}
+    return [_plain_shapes(v) for v in s]
 
 
 def _any_symbolic(args):
@@ -1060,10 +1062,6 @@ class Sequential(Model):
         if self.loss is not None and isinstance(self._keras_optimizer, _optimizers.Optimizer):
             self._make_optimizer()
         return shape
-
-    @property
-    def output_shape_(self):
-        return self.output_shape
 
     def _check_input(self, x):
         expected = self._input_shape

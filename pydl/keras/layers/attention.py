@@ -101,9 +101,8 @@ class MultiHeadAttention(Layer):
         self.train(self.training)
 
     def _build_and_shape(self, input_shape):
+        # the weights need the value / key shapes too: built at the first call (or symbolic call)
         q = input_shape if isinstance(input_shape, tuple) else input_shape[0]
-        if not self.built:
-            self._pending_q = q
         return (q[0], self._out_dim or q[-1])
 
     def _symbolic_shapes(self, args, kwargs):
