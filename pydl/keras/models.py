@@ -17,6 +17,7 @@ from .._C import Tensor
 from ..autograd import no_grad
 from ..train import metrics as _metrics
 from ..train.callbacks import CallbackList, History
+from ..train import _distributed as _ranks
 from ..train.loop import _InterruptGuard, _Progress
 from . import losses as _losses
 from . import optimizers as _optimizers
@@ -379,15 +380,19 @@ class Model(Layer):
             for m in ms:
                 m.reset()
 
-    def _run_epoch(self, x, ys, ws, n, batch_size, shuffle, train, cblist=None, progress=None, guard=None):
+    def _run_epoch(self, x, ys, ws, n, batch_size, shuffle, train, cblist=None, progress=None, guard=None,
+                   ranks=None):
         order = _C.randperm(n, _C.dtype.int64) if shuffle else _C.arange(0, n, 1, _C.dtype.int64)
+        if ranks is not None:
+            order = _share(order, n, ranks, train)
         sums = [0.0] + [0.0 if fn is not None else None for fn in self._loss_fns]
         count = 0
         self._reset_metrics()
         logs = {}
-        steps = math.ceil(n / batch_size)
+        n_local = int(order.shape[0])
+        steps = math.ceil(n_local / batch_size)
         for step in range(steps):
-            idx = _C.slice(order, 0, step * batch_size, min(n, (step + 1) * batch_size), 1)
+            idx = _C.slice(order, 0, step * batch_size, min(n_local, (step + 1) * batch_size), 1)
             xb, yb, wb = _take(x, idx), _take(ys, idx), _take(ws, idx)
             nb = int(idx.shape[0])
             if cblist is not None:
@@ -397,6 +402,8 @@ class Model(Layer):
                 outs = self._forward(xb, logits=True)
                 total, parts = self._step_losses(outs, yb, wb)
                 total.backward()
+                if ranks is not None:
+                    _average_gradients(self, ranks)
                 self.optimizer.step()
             else:
                 with no_grad():
@@ -418,8 +425,16 @@ class Model(Layer):
                 if total is not None and not math.isfinite(total.item()) and progress is not None \
                         and progress.verbose:
                     print(f"\nwarning: the loss is {total.item()} at batch {step + 1}", file=sys.stderr)
-            if guard is not None and guard.requested:
+            if guard is not None and guard.requested and ranks is None:
                 raise KeyboardInterrupt
+        if ranks is not None:  # every rank logs the numbers of the whole epoch
+            for ms in self._metric_objs:
+                for m in ms:
+                    m.all_reduce()
+            got = ranks.sums(*[v for v in sums if v is not None], count)
+            it = iter(got[:-1])
+            sums = [None if v is None else next(it) for v in sums]
+            logs = self._logs(sums, int(got[-1]))
         return logs
 
     def _arrays(self, x, y, sample_weight, class_weight, owner):
@@ -474,8 +489,18 @@ class Model(Layer):
         self._ensure_built(x)
         self._make_optimizer()
         verbose = 1 if verbose == "auto" else int(verbose)
+        callbacks = list(callbacks or [])
+        ranks = _ranks.ranks()
+        if ranks is not None:  # data-parallel over MPI ranks, as pydl.train.fit
+            _broadcast_state(self, ranks)
+            if ranks.rank != 0:
+                verbose = 0
+                callbacks = [cb for cb in callbacks if not getattr(cb, "_rank_zero_only", False)]
+                for cb in callbacks:
+                    if isinstance(getattr(cb, "verbose", None), int):
+                        cb.verbose = 0
         history = History()
-        cblist = CallbackList([history] + list(callbacks or []), model=self, optimizer=self.optimizer,
+        cblist = CallbackList([history] + callbacks, model=self, optimizer=self.optimizer,
                               params={"epochs": epochs, "steps": math.ceil(n / batch_size), "verbose": verbose})
         self.stop_training = False
         logs = {}
@@ -486,17 +511,21 @@ class Model(Layer):
                     cblist.on_epoch_begin(epoch, {})
                     self.train(True)
                     progress = _Progress(verbose, math.ceil(n / batch_size), f"Epoch {epoch + 1}/{epochs}")
-                    logs = self._run_epoch(x, ys, ws, n, batch_size, shuffle, True, cblist, progress, guard)
+                    logs = self._run_epoch(x, ys, ws, n, batch_size, shuffle, True, cblist, progress, guard, ranks)
                     self.train(False)
                     if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                         vlogs = self._run_epoch(val[0], val[1], val[2], val[3], validation_batch_size or
-                                                max(batch_size, 256), False, False)
+                                                max(batch_size, 256), False, False, ranks=ranks)
                         logs.update({"val_" + k: v for k, v in vlogs.items()})
                     logs = dict(logs)
                     logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
                     progress.close(logs)
                     cblist.on_epoch_end(epoch, logs)
-                    if self.stop_training or guard.requested:
+                    stop = self.stop_training or guard.requested
+                    if ranks is not None:
+                        ranks.barrier()  # rank 0 may be writing a checkpoint
+                        stop = ranks.any(stop)
+                    if stop:
                         break
             except KeyboardInterrupt:
                 history.interrupted = True
@@ -713,6 +742,39 @@ class Model(Layer):
 
     def extra_repr(self):
         return f"name={self.name!r}"
+
+
+def _share(order, n, ranks, train):
+    """This rank's strided share of an epoch's sample order (the same order on every rank);
+    training shares are padded to equal length so that the ranks step together."""
+    from .. import distributed as dist
+    dist.broadcast(order, src=0)
+    if train and n % ranks.size:
+        extra = ranks.size - n % ranks.size
+        order = _C.cat([order, _C.slice(order, 0, 0, extra, 1)], 0)
+    return _C.slice(order, 0, ranks.rank, int(order.shape[0]), ranks.size)
+
+
+def _broadcast_state(model, ranks):
+    """Rank 0's weights and buffers everywhere (DDP's start)."""
+    from .. import distributed as dist
+    with no_grad():
+        for t in list(model.parameters()) + list(model.buffers()):
+            dist.broadcast(t, src=0)
+
+
+def _average_gradients(model, ranks):
+    from .. import distributed as dist
+    for p in model.parameters():
+        if p.requires_grad:  # every rank reduces every weight, used in its batch or not
+            g = p.grad if p.grad is not None else _C.zeros(list(p.shape), p.dtype)
+            dist.all_reduce(g)
+            g.mul_(1.0 / ranks.size)
+            if p.grad is None:
+                p.grad = g
+    with no_grad():  # BatchNorm statistics follow rank 0, as DDP's broadcast_buffers
+        for b in model.buffers():
+            dist.broadcast(b, src=0)
 
 
 def _metric(spec):

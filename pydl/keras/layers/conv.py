@@ -160,9 +160,8 @@ class DepthwiseConv2D(_Conv):
                  dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, depthwise_constraint=None, **kwargs):
         super().__init__(None, kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
-                         depthwise_initializer, bias_initializer, **kwargs)
-        if depthwise_regularizer is not None or depthwise_constraint is not None:
-            raise NotImplementedError("[DepthwiseConv2D] regularizers and constraints are not supported")
+                         depthwise_initializer, bias_initializer, kernel_regularizer=depthwise_regularizer,
+                         kernel_constraint=depthwise_constraint, **kwargs)
         self.depth_multiplier = int(depth_multiplier)
 
     def build(self, input_shape):
@@ -200,6 +199,7 @@ class DepthwiseConv2D(_Conv):
         cfg = super().get_config()
         cfg.pop("filters")
         cfg["depthwise_initializer"] = cfg.pop("kernel_initializer")
+        cfg["depthwise_regularizer"] = cfg.pop("kernel_regularizer")
         return {**cfg, "depth_multiplier": self.depth_multiplier}
 
 
@@ -212,8 +212,11 @@ class SeparableConv2D(DepthwiseConv2D):
                  pointwise_constraint=None, **kwargs):
         super().__init__(kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
                          use_bias, depthwise_initializer, bias_initializer, **kwargs)
-        if pointwise_regularizer is not None or pointwise_constraint is not None:
-            raise NotImplementedError("[SeparableConv2D] regularizers and constraints are not supported")
+        if pointwise_constraint is not None:
+            raise NotImplementedError("[SeparableConv2D] constraints are not supported")
+        if pointwise_regularizer is not None:
+            from .. import regularizers as _regs
+            self._regularizers["pointwise"] = _regs.get(pointwise_regularizer, "SeparableConv2D")
         self.filters = int(filters)
         self.pointwise_initializer = _inits.get(pointwise_initializer, "SeparableConv2D")
 
@@ -255,7 +258,13 @@ class SeparableConv2D(DepthwiseConv2D):
 
     def get_config(self):
         cfg = super().get_config()
-        return {**cfg, "filters": self.filters, "pointwise_initializer": _init_config(self.pointwise_initializer)}
+        return {**cfg, "filters": self.filters, "pointwise_initializer": _init_config(self.pointwise_initializer),
+                **self._reg_config("pointwise")}
+
+    def _reg_target(self, key):
+        if key == "pointwise":
+            return self._parameters.get("pointwise_kernel") if self.built else None
+        return super()._reg_target(key)
 
 
 
