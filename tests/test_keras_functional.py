@@ -14,6 +14,7 @@ pydl.set_num_threads(1)
 def _seeded():
     pydl.manual_seed(0)
     np.random.seed(0)
+    keras.backend.clear_session()  # automatic layer names start again from "dense"
 
 
 def _two_in_two_out():
