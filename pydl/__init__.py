@@ -25,6 +25,8 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from . import autograd
 from ._indexing import *  # noqa: F401,F403
 from ._indexing import _install_indexing_methods
+from ._tensor_ops import *  # noqa: F401,F403,E402  (issue 13: the everyday torch.* functions)
+from ._tensor_ops import _install_tensor_ops_methods  # noqa: E402
 from . import nn, optim, data, utils, cuda  # noqa: E402
 from .io import save, load  # noqa: E402
 from . import onnx  # noqa: E402  (the onnx package itself is imported only at export time)
@@ -40,6 +42,7 @@ long = int64
 
 _install_tensor_methods()
 _install_indexing_methods()  # after: it replaces some simpler forms
+_install_tensor_ops_methods()  # last: adds only what is still missing (plus the in-place forms)
 
 
 def show_config():

@@ -163,3 +163,12 @@ def check_torch(fp, ft, *arrays, grad=True, atol=1e-6, rtol=1e-5, noncontig=Fals
         if noncontig and a.ndim >= 2:
             pg = pg.swapaxes(-1, -2)
         np.testing.assert_allclose(pg, t.grad.numpy(), atol=atol * 10, rtol=rtol * 10, err_msg=f"grad of input {i}")
+
+
+def check_vs_torch(fn, tfn, shapes, low=-2.0, high=2.0, seed=0, grad=True, noncontig=True, **tol):
+    """`check` in float64 with torch as the forward reference: values, non-contiguous views, gradcheck and
+    gradients against torch's. fn takes pydl tensors, tfn the same inputs as torch tensors."""
+    def np_fn(*arrs):
+        return tfn(*[torch.from_numpy(a) for a in arrs]).detach().numpy()
+    return check(fn, np_fn, shapes, grad=grad, dtype="float64", low=low, high=high, torch_fn=tfn, noncontig=noncontig,
+                 seed=seed, **tol)

@@ -273,6 +273,80 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// ---- bitwise, gcd, fmod, copysign, nextafter, hypot (issue 13) ----
+
+namespace {
+Tensor int_binary(K::BinaryOp op, const Tensor& a, const Tensor& b, const char* name, bool allow_bool) {
+  PYDL_CHECK(a && b, TypeError, "[", name, "] expected tensors, got None");
+  DType dt = promote(a->dtype, b->dtype);
+  PYDL_CHECK(dt == DType::Int64 || (allow_bool && dt == DType::Bool), TypeError, "[", name, "] is only implemented for ",
+             allow_bool ? "integer and bool" : "integer", " tensors, got ", dtype_name(a->dtype), " and ", dtype_name(b->dtype));
+  return binary_raw(op, a, b, dt, name);
+}
+}  // namespace
+
+Tensor bitwise_and(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::BitAnd, a, b, "bitwise_and", true); }
+Tensor bitwise_or(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::BitOr, a, b, "bitwise_or", true); }
+Tensor bitwise_xor(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::BitXor, a, b, "bitwise_xor", true); }
+Tensor bitwise_left_shift(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::Shl, a, b, "bitwise_left_shift", false); }
+Tensor bitwise_right_shift(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::Shr, a, b, "bitwise_right_shift", false); }
+Tensor gcd(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::Gcd, a, b, "gcd", false); }
+
+Tensor nextafter(const Tensor& a, const Tensor& b) {
+  DType dt = promote(a->dtype, b->dtype);
+  PYDL_CHECK(is_floating(dt), TypeError, "[nextafter] expected floating tensors, got ", dtype_name(a->dtype), " and ",
+             dtype_name(b->dtype));
+  return binary_raw(K::BinaryOp::Nextafter, a, b, dt, "nextafter");
+}
+
+Tensor fmod(const Tensor& a, const Tensor& b) {
+  DType dt = promote(a->dtype, b->dtype);
+  if (b->numel > 0) check_int_divisor(b, dt, "fmod");
+  Tensor out = binary_raw(K::BinaryOp::Fmod, a, b, dt, "fmod");
+  if (any_requires_grad({&a, &b})) {
+    auto node = make_node("FmodBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
+      // fmod(a, b) = a - b * trunc(a / b)
+      return {grad_for(g[0], sa, da), grad_for(neg(mul(g[0], trunc(div(n.get(0), n.get(1))))), sb, db)};
+    });
+    node->saved.emplace_back(a, false);
+    node->saved.emplace_back(b, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor copysign(const Tensor& a, const Tensor& b) {
+  DType dt = promote(promote(a->dtype, b->dtype), DType::Float32);
+  Tensor out = binary_raw(K::BinaryOp::Copysign, a, b, dt, "copysign");
+  if (any_requires_grad({&a, &b})) {
+    auto node = make_node("CopysignBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
+      // d|a| s(b) / da = sign(a) s(b) = sign(a) sign(out), 0 at a == 0; nothing flows to b
+      Tensor x = n.get(0), y = n.get(1);
+      return {grad_for(mul(g[0], mul(sign(x), sign(y))), sa, da), grad_for(mul_scalar(g[0], 0.0), sb, db)};
+    });
+    node->saved.emplace_back(a, false);
+    set_history(out, node);
+    node->saved.emplace_back(out, true);
+  }
+  return out;
+}
+
+Tensor hypot(const Tensor& a, const Tensor& b) {
+  DType dt = promote(promote(a->dtype, b->dtype), DType::Float32);
+  Tensor out = binary_raw(K::BinaryOp::Hypot, a, b, dt, "hypot");
+  if (any_requires_grad({&a, &b})) {
+    auto node = make_node("HypotBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor r = n.get(2);
+      return {grad_for(mul(g[0], div(n.get(0), r)), sa, da), grad_for(mul(g[0], div(n.get(1), r)), sb, db)};
+    });
+    node->saved.emplace_back(a, false);
+    node->saved.emplace_back(b, false);
+    set_history(out, node);
+    node->saved.emplace_back(out, true);
+  }
+  return out;
+}
+
 // ---- unary ------------------------------------------------------------------------
 
 Tensor neg(const Tensor& a) {
@@ -304,6 +378,15 @@ Tensor neg(const Tensor& a) {
   }
 PYDL_UNARY_OPS(PYDL_DEFINE_UNARY)
 #undef PYDL_DEFINE_UNARY
+
+// polygamma(1, x) for digamma's gradient; its own derivative is not implemented.
+Tensor trigamma(const Tensor& a) {
+  Tensor out = unary_raw(K::UnaryOp::Trigamma, a, float_type(a));
+  record_unary("PolygammaBackward", a, out, false, false, [](FunctionNode&, const Tensor&) -> Tensor {
+    throw RuntimeError("[polygamma] the derivative of polygamma(1, x) is not implemented");
+  });
+  return out;
+}
 
 Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
   PYDL_CHECK(lo || hi, ValueError, "[clamp] at least one of 'min' or 'max' must not be None");

@@ -21,6 +21,19 @@ Tensor gelu(const Tensor& x, bool tanh_approx);
 Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta, double threshold);
 Tensor softmax(const Tensor& x, int64_t dim);
+Tensor hardtanh(const Tensor& x, double min_val, double max_val);
+Tensor hardswish(const Tensor& x);
+Tensor hardsigmoid(const Tensor& x);
+Tensor mish(const Tensor& x);
+Tensor selu(const Tensor& x);
+Tensor celu(const Tensor& x, double alpha);
+Tensor softsign(const Tensor& x);
+Tensor softshrink(const Tensor& x, double lambd);
+Tensor hardshrink(const Tensor& x, double lambd);
+Tensor tanhshrink(const Tensor& x);
+/// x if x > threshold else value.
+Tensor threshold(const Tensor& x, double threshold, double value);
+Tensor logsigmoid(const Tensor& x);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 /// Zeroes elements with probability p and scales the rest by 1/(1-p); identity unless training.
 Tensor dropout(const Tensor& x, double p, bool training);
@@ -36,6 +49,10 @@ Tensor smooth_l1_loss(const Tensor& x, const Tensor& y, Reduction red, double be
 Tensor binary_cross_entropy(const Tensor& x, const Tensor& y, const Tensor& weight, Reduction red);
 Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y, const Tensor& weight, const Tensor& pos_weight,
                                         Reduction red);
+
+/// CTC loss per sample, shape (N,) (0-d for unbatched (T, C) input); targets (N, S) padded or 1-D concatenated.
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths,
+                int64_t blank, bool zero_infinity);
 
 // ---- conv.cpp ------------------------------------------------------------------------
 /// x (N, C, H, W) or (C, H, W) with weight (O, C/groups, kh, kw); padding: (top, bottom, left, right).
@@ -74,6 +91,23 @@ void adagrad_(const TensorList& params, const TensorList& grads, const TensorLis
               double lr, double lr_decay, double wd, double eps, bool maximize);
 void adadelta_(const TensorList& params, const TensorList& grads, const TensorList& sq, const TensorList& acc, double lr,
                double rho, double eps, double wd, bool maximize);
+// The step-dependent scalars come per parameter (`coefs[i]`), computed by pydl.optim:
+// nadam (bc2, c_grad, c_avg), radam (bc1, bc2, rect or -1), adamax (bc1), asgd (eta, mu), sparse_adam (bc1, bc2).
+void nadam_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v,
+            const std::vector<std::vector<double>>& coefs, double lr, double b1, double b2, double eps, double wd,
+            bool decoupled, bool maximize);
+void radam_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v,
+            const std::vector<std::vector<double>>& coefs, double lr, double b1, double b2, double eps, double wd,
+            bool decoupled, bool maximize);
+void adamax_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& u,
+             const std::vector<std::vector<double>>& coefs, double lr, double b1, double b2, double eps, double wd,
+             bool maximize);
+void asgd_(const TensorList& params, const TensorList& grads, const TensorList& ax,
+           const std::vector<std::vector<double>>& coefs, double lambd, double wd, bool maximize);
+void rprop_(const TensorList& params, const TensorList& grads, const TensorList& prev, const TensorList& step_sizes,
+            double etaminus, double etaplus, double step_min, double step_max, bool maximize);
+void sparse_adam_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v,
+                  const std::vector<std::vector<double>>& coefs, double lr, double b1, double b2, double eps, bool maximize);
 
 
 }  // namespace pydl

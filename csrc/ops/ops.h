@@ -165,6 +165,34 @@ Tensor getitem(const Tensor& a, const std::vector<TensorIndex>& items);
 void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tensor& value);
 // ---- end of the indexing additions ----
 
+// ---- elementwise.cpp: issue 13's additions (the unary math is in ops/unary_ops.h) ----
+/// polygamma(1, x), not differentiable.
+Tensor trigamma(const Tensor& a);
+
+/// Integer (and, for and/or/xor, bool) bitwise ops; TypeError for floats.
+Tensor bitwise_and(const Tensor& a, const Tensor& b);
+Tensor bitwise_or(const Tensor& a, const Tensor& b);
+Tensor bitwise_xor(const Tensor& a, const Tensor& b);
+Tensor bitwise_left_shift(const Tensor& a, const Tensor& b);
+Tensor bitwise_right_shift(const Tensor& a, const Tensor& b);
+Tensor gcd(const Tensor& a, const Tensor& b);
+/// C's fmod: the remainder with the sign of a (differentiable).
+Tensor fmod(const Tensor& a, const Tensor& b);
+Tensor copysign(const Tensor& a, const Tensor& b);
+Tensor nextafter(const Tensor& a, const Tensor& b);
+Tensor hypot(const Tensor& a, const Tensor& b);
+
+// ---- scan.cpp: cumulative ops along one dim ----
+/// Inclusive cumulative product along `dim` (exact gradient with zeros, no division).
+Tensor cumprod(const Tensor& a, int64_t dim);
+/// log(cumsum(exp(a))) along `dim`, computed stably.
+Tensor logcumsumexp(const Tensor& a, int64_t dim);
+/// Running max (or min) along `dim`: (values, int64 indices of the last extremum so far).
+std::pair<Tensor, Tensor> cummax(const Tensor& a, int64_t dim, bool is_max);
+/// Insertion indices of `values` into the last dim of `sorted` (1-D, or leading dims matching values'):
+/// the first position with sorted >= v (right: sorted > v). int64, values' shape.
+Tensor searchsorted(const Tensor& sorted, const Tensor& values, bool right);
+
 // ---- factory.cpp (no autograd) --------------------------------------------------------
 Tensor arange(double start, double end, double step, DType dtype);
 Tensor linspace(double start, double end, int64_t steps, DType dtype);

@@ -131,4 +131,100 @@ void adadelta_(const TensorList& params, const TensorList& grads, const TensorLi
   for (size_t i = 0; i < params.size(); ++i) { params[i]->bump_version(); sq[i]->bump_version(); acc[i]->bump_version(); }
 }
 
+// ---- NAdam, RAdam, Adamax, ASGD, Rprop, SparseAdam ----
+
+namespace {
+void check_coefs(const char* op, const TensorList& params, const std::vector<std::vector<double>>& coefs, size_t k) {
+  PYDL_CHECK(coefs.size() == params.size(), ValueError, "[", op, "] got ", params.size(), " params but ", coefs.size(),
+             " coefficient rows");
+  for (size_t i = 0; i < coefs.size(); ++i)
+    PYDL_CHECK(coefs[i].size() == k, ValueError, "[", op, "] coefs[", i, "] must hold ", k, " numbers, got ", coefs[i].size());
+}
+
+// Runs step(i, b, e) over every parameter's elements in parallel, then bumps each written list's versions.
+template <typename F>
+void run_step(const TensorList& params, std::initializer_list<const TensorList*> written, F step) {
+  K::parallel_segments(sizes(params), kGrain, step);
+  for (size_t i = 0; i < params.size(); ++i) {
+    params[i]->bump_version();
+    for (const TensorList* l : written) (*l)[i]->bump_version();
+  }
+}
+}  // namespace
+
+void nadam_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v,
+            const std::vector<std::vector<double>>& c, double lr, double b1, double b2, double eps, double wd,
+            bool decoupled, bool maximize) {
+  check_lists("nadam_", params, {{"grads", &grads}, {"exp_avgs", &m}, {"exp_avg_sqs", &v}});
+  check_coefs("nadam_", params, c, 3);
+  run_step(params, {&m, &v}, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "nadam_", [&] {
+      K::nadam_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
+                              ptr<scalar_t>(v[i], b), lr, b1, b2, eps, wd, decoupled, maximize, c[i][0], c[i][1], c[i][2]);
+    });
+  });
+}
+
+void radam_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v,
+            const std::vector<std::vector<double>>& c, double lr, double b1, double b2, double eps, double wd,
+            bool decoupled, bool maximize) {
+  check_lists("radam_", params, {{"grads", &grads}, {"exp_avgs", &m}, {"exp_avg_sqs", &v}});
+  check_coefs("radam_", params, c, 3);
+  run_step(params, {&m, &v}, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "radam_", [&] {
+      K::radam_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
+                              ptr<scalar_t>(v[i], b), lr, b1, b2, eps, wd, decoupled, maximize, c[i][0], c[i][1], c[i][2]);
+    });
+  });
+}
+
+void adamax_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& u,
+             const std::vector<std::vector<double>>& c, double lr, double b1, double b2, double eps, double wd,
+             bool maximize) {
+  check_lists("adamax_", params, {{"grads", &grads}, {"exp_avgs", &m}, {"exp_infs", &u}});
+  check_coefs("adamax_", params, c, 1);
+  run_step(params, {&m, &u}, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "adamax_", [&] {
+      K::adamax_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
+                               ptr<scalar_t>(u[i], b), lr, b1, b2, eps, wd, maximize, c[i][0]);
+    });
+  });
+}
+
+void asgd_(const TensorList& params, const TensorList& grads, const TensorList& ax,
+           const std::vector<std::vector<double>>& c, double lambd, double wd, bool maximize) {
+  check_lists("asgd_", params, {{"grads", &grads}, {"axs", &ax}});
+  check_coefs("asgd_", params, c, 2);
+  run_step(params, {&ax}, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "asgd_", [&] {
+      K::asgd_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(ax[i], b),
+                             c[i][0], c[i][1], lambd, wd, maximize);
+    });
+  });
+}
+
+void rprop_(const TensorList& params, const TensorList& grads, const TensorList& prev, const TensorList& ss,
+            double etaminus, double etaplus, double smin, double smax, bool maximize) {
+  check_lists("rprop_", params, {{"grads", &grads}, {"prevs", &prev}, {"step_sizes", &ss}});
+  PYDL_CHECK(0 < etaminus && etaminus < 1 && etaplus > 1, ValueError, "[rprop_] invalid eta values: ", etaminus, ", ", etaplus);
+  run_step(params, {&prev, &ss}, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "rprop_", [&] {
+      K::rprop_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(prev[i], b),
+                              ptr<scalar_t>(ss[i], b), etaminus, etaplus, smin, smax, maximize);
+    });
+  });
+}
+
+void sparse_adam_(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v,
+                  const std::vector<std::vector<double>>& c, double lr, double b1, double b2, double eps, bool maximize) {
+  check_lists("sparse_adam_", params, {{"grads", &grads}, {"exp_avgs", &m}, {"exp_avg_sqs", &v}});
+  check_coefs("sparse_adam_", params, c, 2);
+  run_step(params, {&m, &v}, [&](size_t i, int64_t b, int64_t e) {
+    PYDL_DISPATCH_FLOAT(params[i]->dtype, "sparse_adam_", [&] {
+      K::sparse_adam_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
+                                    ptr<scalar_t>(v[i], b), lr, b1, b2, eps, c[i][0], c[i][1], maximize);
+    });
+  });
+}
+
 }  // namespace pydl

@@ -25,4 +25,21 @@
   X(floor, Floor, Keep, None, mul_scalar(g, 0.0))                                                       \
   X(ceil, Ceil, Keep, None, mul_scalar(g, 0.0))                                                         \
   X(round, Round, Keep, None, mul_scalar(g, 0.0))                                                       \
-  X(erf, Erf, Float, In, mul(g, mul_scalar(exp(neg(mul(s, s))), 1.1283791670955126)))
+  X(erf, Erf, Float, In, mul(g, mul_scalar(exp(neg(mul(s, s))), 1.1283791670955126))) \
+  X(tan, Tan, Float, Out, mul(g, add_scalar(mul(s, s), 1.0)))                                           \
+  X(asin, Asin, Float, In, div(g, sqrt(add_scalar(neg(mul(s, s)), 1.0))))                               \
+  X(acos, Acos, Float, In, neg(div(g, sqrt(add_scalar(neg(mul(s, s)), 1.0)))))                          \
+  X(atan, Atan, Float, In, div(g, add_scalar(mul(s, s), 1.0)))                                          \
+  X(sinh, Sinh, Float, In, mul(g, cosh(s)))                                                             \
+  X(cosh, Cosh, Float, In, mul(g, sinh(s)))                                                             \
+  X(asinh, Asinh, Float, In, div(g, sqrt(add_scalar(mul(s, s), 1.0))))                                  \
+  X(acosh, Acosh, Float, In, div(g, sqrt(mul(add_scalar(s, -1.0), add_scalar(s, 1.0)))))                \
+  X(atanh, Atanh, Float, In, div(g, add_scalar(neg(mul(s, s)), 1.0)))                                   \
+  X(log2, Log2, Float, In, div(g, mul_scalar(s, M_LN2)))                                                \
+  X(log10, Log10, Float, In, div(g, mul_scalar(s, M_LN10)))                                             \
+  X(exp2, Exp2, Float, Out, mul(g, mul_scalar(s, M_LN2)))                                               \
+  X(trunc, Trunc, Keep, None, mul_scalar(g, 0.0))                                                       \
+  X(erfc, Erfc, Float, In, mul(g, mul_scalar(exp(neg(mul(s, s))), -1.1283791670955126)))                \
+  X(erfinv, Erfinv, Float, Out, mul(g, mul_scalar(exp(mul(s, s)), 0.886226925452758)))                  \
+  X(lgamma, Lgamma, Float, In, mul(g, digamma(s)))                                                      \
+  X(digamma, Digamma, Float, In, mul(g, trigamma(s)))

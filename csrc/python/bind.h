@@ -34,5 +34,6 @@ void init_indexing(py::module_& m);
 void init_nn(py::module_& m);
 void init_optim(py::module_& m);
 void init_rnn(py::module_& m);
+void init_breadth(py::module_& m);
 
 }  // namespace pydl

@@ -41,6 +41,7 @@ PYBIND11_MODULE(_C, m) {
   init_nn(m);
   init_optim(m);
   init_rnn(m);
+  init_breadth(m);
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Sets the number of threads used by kernels.");
   m.def("get_num_threads", &get_num_threads, "Number of threads used by kernels.");

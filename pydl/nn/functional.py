@@ -135,9 +135,32 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                   label_smoothing=0.0):
-    """Fused log_softmax + nll_loss over logits (N, C, d...) with int64 class targets (N, d...)."""
+    """Fused log_softmax + nll_loss over logits (N, C, d...) with int64 class targets (N, d...),
+    or -sum(target * log_softmax(input)) over dim 1 for class-probability targets of input's shape."""
+    if target.dtype.is_floating_point and tuple(target.shape) == tuple(input.shape):
+        return _cross_entropy_probs(input, target, weight, _reduction(size_average, reduce, reduction),
+                                    float(label_smoothing))
     return _C.cross_entropy(input, target, weight, _reduction(size_average, reduce, reduction), int(ignore_index),
                             float(label_smoothing))
+
+
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"[cross_entropy] class-probability target of shape {tuple(target.shape)} must match input "
+                         f"{tuple(input.shape)}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"[cross_entropy] label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    cdim = 1 if input.dim() > 1 else 0
+    c = input.shape[cdim]
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / c
+    terms = target * _C.log_softmax(input, cdim)
+    if weight is not None:
+        terms = terms * _C.reshape(weight, [c] + [1] * (input.dim() - cdim - 1))
+    loss = -_C.sum(terms, [cdim], False, None)
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -330,3 +353,10 @@ def pad(input, pad, mode="constant", value=None):
 def one_hot(tensor, num_classes=-1):
     """int64 one-hot encoding with a trailing dim of num_classes (inferred as max+1 when -1)."""
     return _C.one_hot(tensor, int(num_classes))
+
+
+# ---- issue 13 part B: the rest of the activations, losses and distances ----
+from ._functional_breadth import *  # noqa: E402,F401,F403
+from ._functional_breadth import __all__ as _breadth_all  # noqa: E402
+
+__all__ += _breadth_all

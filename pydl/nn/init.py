@@ -8,7 +8,8 @@ from .. import _C
 from ..autograd import no_grad
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
-           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "eye_"]
+           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "eye_", "trunc_normal_", "sparse_",
+           "dirac_"]
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -145,6 +146,59 @@ def orthogonal_(tensor, gain=1, generator=None):
     q = np.ascontiguousarray(q.reshape(tuple(tensor.shape)) * gain)
     with no_grad():
         tensor.copy_(_C._to_tensor(q, tensor.dtype))
+    return tensor
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """N(mean, std^2) truncated to [a, b], by inverting the normal CDF of uniform samples (torch's method)."""
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may be "
+                      "incorrect.", stacklevel=2)
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
+    with no_grad():
+        u = _C.uniform_(_C.empty(list(tensor.shape), tensor.dtype), 2 * lo - 1, 2 * hi - 1)
+        tensor.copy_(_C.clamp(_C.erfinv(u) * (std * math.sqrt(2.0)) + mean, float(a), float(b)))
+    return tensor
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A 2-D N(0, std^2) matrix with a fraction `sparsity` of each column's rows set to zero."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    with no_grad():
+        tensor.normal_(0, std)
+        if num_zeros:
+            # the first num_zeros rows of a random permutation of each column
+            order = _C.sort(_C.rand([rows, cols], _C.dtype.float32), 0, False)[1]
+            idx = _C.contiguous(_C.slice(order, 0, 0, num_zeros, 1))
+            tensor.copy_(_C.scatter(tensor.detach(), 0, idx, 0.0))
+    return tensor
+
+
+def dirac_(tensor, groups=1):
+    """Identity-preserving init of a 3-5-D convolution weight: a 1 at the kernel centre of each (out, in) channel pair."""
+    dims = tensor.dim()
+    if dims not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = tensor.shape
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_per_group = sizes[0] // groups
+    n = min(out_per_group, sizes[1])
+    with no_grad():
+        tensor.zero_()
+        d = _C.arange(0, n, 1, _C.dtype.int64)
+        outs = _C.reshape(_C.unsqueeze(_C.arange(0, groups, 1, _C.dtype.int64), 1) * out_per_group
+                          + _C.unsqueeze(d, 0), [-1])
+        ins = _C.reshape(_C.expand(_C.unsqueeze(d, 0), [groups, n]), [-1])
+        centre = [_C.full([groups * n], float(s // 2), _C.dtype.int64) for s in sizes[2:]]
+        tensor.index_put_((outs, ins, *centre), _C.full([1], 1.0, tensor.dtype))
     return tensor
 
 

@@ -1,6 +1,7 @@
 #include "kernels/cpu/elementwise.h"
 
 #include <Eigen/Core>
+#include <unsupported/Eigen/SpecialFunctions>
 #include <cmath>
 #include <cstring>
 
@@ -46,6 +47,29 @@ inline T binary_scalar(BinaryOp op, T a, T b) {
       if constexpr (std::is_floating_point_v<T>) { T r = std::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
       else if constexpr (std::is_same_v<T, bool>) return false;
       else { if (b == 0) return 0; T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+    // integer / bool only (the ops refuse floats); floats fall through to `a`
+    case BinaryOp::BitAnd: if constexpr (!std::is_floating_point_v<T>) return a & b; else return a;
+    case BinaryOp::BitOr: if constexpr (!std::is_floating_point_v<T>) return a | b; else return a;
+    case BinaryOp::BitXor: if constexpr (!std::is_floating_point_v<T>) return a ^ b; else return a;
+    case BinaryOp::Shl:
+      if constexpr (std::is_same_v<T, int64_t>) return (b < 0 || b >= 64) ? 0 : static_cast<T>(static_cast<uint64_t>(a) << b);
+      else return a;
+    case BinaryOp::Shr:
+      if constexpr (std::is_same_v<T, int64_t>) return (b < 0 || b >= 64) ? (a < 0 ? -1 : 0) : a >> b;
+      else return a;
+    case BinaryOp::Gcd:
+      if constexpr (std::is_same_v<T, int64_t>) {
+        uint64_t x = a < 0 ? -static_cast<uint64_t>(a) : a, y = b < 0 ? -static_cast<uint64_t>(b) : b;
+        while (y) { uint64_t t = x % y; x = y; y = t; }
+        return static_cast<T>(x);
+      } else return a;
+    case BinaryOp::Fmod:
+      if constexpr (std::is_floating_point_v<T>) return std::fmod(a, b);
+      else if constexpr (std::is_same_v<T, bool>) return false;
+      else return b == 0 ? 0 : a % b;
+    case BinaryOp::Copysign: if constexpr (std::is_floating_point_v<T>) return std::copysign(a, b); else return a;
+    case BinaryOp::Nextafter: if constexpr (std::is_floating_point_v<T>) return std::nextafter(a, b); else return a;
+    case BinaryOp::Hypot: if constexpr (std::is_floating_point_v<T>) return std::hypot(a, b); else return a;
   }
   return a;
 }
@@ -87,8 +111,42 @@ void binary_dispatch_op(BinaryOp op, const TensorImpl& out, const TensorImpl& a,
 #define PYDL_BIN(X) case BinaryOp::X: return binary_typed<T, BinaryOp::X>(out, a, b);
     PYDL_BIN(Add) PYDL_BIN(Sub) PYDL_BIN(Mul) PYDL_BIN(Div) PYDL_BIN(Pow) PYDL_BIN(Maximum)
     PYDL_BIN(Minimum) PYDL_BIN(Atan2) PYDL_BIN(Remainder)
+    PYDL_BIN(BitAnd) PYDL_BIN(BitOr) PYDL_BIN(BitXor) PYDL_BIN(Shl) PYDL_BIN(Shr) PYDL_BIN(Gcd) PYDL_BIN(Fmod)
+    PYDL_BIN(Copysign) PYDL_BIN(Nextafter) PYDL_BIN(Hypot)
 #undef PYDL_BIN
   }
+}
+
+// Special functions of the unary table through Eigen, one element at a time (integers never reach them:
+// the ops compute those in float32).
+template <typename T>
+T special_erfinv(T x) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (x == T(1) || x == T(-1)) return x * T(INFINITY);
+    Eigen::Array<T, 1, 1> v;
+    v(0) = (x + T(1)) / T(2);
+    return v.ndtri()(0) * T(M_SQRT1_2);
+  }
+  return x;
+}
+template <typename T>
+T special_digamma(T x) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (x == T(0)) return T(-INFINITY);
+    Eigen::Array<T, 1, 1> v;
+    v(0) = x;
+    return v.digamma()(0);
+  }
+  return x;
+}
+template <typename T>
+T special_trigamma(T x) {
+  if constexpr (std::is_floating_point_v<T>) {
+    Eigen::Array<T, 1, 1> v;
+    v(0) = x;
+    return Eigen::polygamma(Eigen::Array<T, 1, 1>::Constant(T(1)), v)(0);
+  }
+  return x;
 }
 
 template <typename T>

@@ -6,7 +6,10 @@
 
 namespace pydl::kernels {
 
-enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder };
+enum class BinaryOp {
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder,
+  BitAnd, BitOr, BitXor, Shl, Shr, Gcd, Fmod, Copysign, Nextafter, Hypot
+};
 #define PYDL_ENUM_V(N, ...) N,
 enum class UnaryOp { PYDL_UNARY_KERNELS(PYDL_ENUM_V, PYDL_ENUM_V) };
 #undef PYDL_ENUM_V

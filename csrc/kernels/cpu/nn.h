@@ -8,7 +8,11 @@
 namespace pydl::kernels {
 
 // ---- nn_act.cpp ----------------------------------------------------------------------
-enum class Act { LeakyRelu, Elu, Gelu, GeluTanh, Silu, Softplus };
+enum class Act {
+  LeakyRelu, Elu, Gelu, GeluTanh, Silu, Softplus,
+  // a, b: Hardtanh (min, max), Celu (alpha), Softshrink / Hardshrink (lambda), Threshold (threshold, value)
+  Hardtanh, Hardswish, Hardsigmoid, Mish, Selu, Celu, Softsign, Softshrink, Hardshrink, Tanhshrink, Threshold, LogSigmoid
+};
 /// y = act(x) elementwise; a, b are the op's parameters (slope / alpha / beta, threshold).
 template <typename T> void act_forward(Act op, int64_t n, const T* x, T* y, double a, double b);
 /// gx = g * act'(x).
@@ -102,6 +106,18 @@ void ln_forward(int64_t R, int64_t D, const T* x, const T* w, const T* b, double
 template <typename T>
 void ln_backward(int64_t R, int64_t D, const T* x, const T* gy, const T* mean, const T* invstd, const T* w, T* gx, T* gw, T* gb);
 
+// ---- nn_ctc.cpp ----------------------------------------------------------------------
+/// CTC negative log-likelihood per sample. lp: (T, N, C) log-probs; targets of sample n are
+/// tg[off[n] .. off[n] + tl[n]); alpha: (N, T, S2) log-space forward variables kept for backward.
+template <typename T>
+void ctc_forward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* tg, const int64_t* off, const int64_t* tl,
+                 const int64_t* il, int64_t blank, int64_t S2, T* loss, T* alpha);
+/// gx = g[n] * d loss[n] / d lp (the exact gradient with respect to the log-probs).
+template <typename T>
+void ctc_backward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* tg, const int64_t* off, const int64_t* tl,
+                  const int64_t* il, int64_t blank, int64_t S2, const T* loss, const T* alpha, const T* g, bool zero_inf,
+                  T* gx);
+
 // ---- nn_optim.cpp --------------------------------------------------------------------
 template <typename T>
 void sgd_step(int64_t n, T* p, const T* g, T* buf, bool fresh, double lr, double momentum, double dampening, double wd,
@@ -117,6 +133,27 @@ void adagrad_step(int64_t n, T* p, const T* g, T* sum, int64_t step, double lr, 
                   bool maximize);
 template <typename T>
 void adadelta_step(int64_t n, T* p, const T* g, T* sq, T* acc, double lr, double rho, double eps, double wd, bool maximize);
+// Per-step scalars that depend on the step count (bias corrections, NAdam's mu products,
+// RAdam's rectification, ASGD's eta and mu) are computed by the caller for each parameter.
+template <typename T>
+void nadam_step(int64_t n, T* p, const T* g, T* m, T* v, double lr, double b1, double b2, double eps, double wd,
+                bool decoupled, bool maximize, double bc2, double c_grad, double c_avg);
+/// rect < 0: the variance is not yet tractable and the step is momentum only.
+template <typename T>
+void radam_step(int64_t n, T* p, const T* g, T* m, T* v, double lr, double b1, double b2, double eps, double wd,
+                bool decoupled, bool maximize, double bc1, double bc2, double rect);
+template <typename T>
+void adamax_step(int64_t n, T* p, const T* g, T* m, T* u, double lr, double b1, double b2, double eps, double wd,
+                 bool maximize, double bc1);
+template <typename T>
+void asgd_step(int64_t n, T* p, const T* g, T* ax, double eta, double mu, double lambd, double wd, bool maximize);
+template <typename T>
+void rprop_step(int64_t n, T* p, const T* g, T* prev, T* step_size, double etaminus, double etaplus, double smin,
+                double smax, bool maximize);
+/// Adam on the entries whose gradient is nonzero (SparseAdam's dense fallback).
+template <typename T>
+void sparse_adam_step(int64_t n, T* p, const T* g, T* m, T* v, double lr, double b1, double b2, double eps, double bc1,
+                      double bc2, bool maximize);
 
 }  // namespace pydl::kernels
 

@@ -15,6 +15,8 @@ constexpr int64_t kGrain = 1 << 13;
 constexpr double kSqrt2Pi = 0.7978845608028654;  // sqrt(2/pi)
 constexpr double kInvSqrt2 = 0.7071067811865476;
 constexpr double kInvSqrt2Pi = 0.3989422804014327;  // 1/sqrt(2 pi)
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
 
 template <typename T, typename F>
 void map(int64_t n, F f) {
@@ -43,6 +45,18 @@ void act_forward(Act op, int64_t n, const T* xp, T* yp, double a_, double b_) {
       case Act::Softplus:  // a = beta, b = threshold
         y = (x * a > b).select(x, (T(1) + (x * a).exp()).log() / a);
         break;
+      case Act::Hardtanh: y = x.max(a).min(b); break;
+      case Act::Hardswish: y = x * (x + T(3)).max(T(0)).min(T(6)) / T(6); break;
+      case Act::Hardsigmoid: y = (x / T(6) + T(0.5)).max(T(0)).min(T(1)); break;
+      case Act::Mish: y = x * (x > T(20)).select(x, x.exp().log1p()).tanh(); break;
+      case Act::Selu: y = T(kSeluScale) * (x > T(0)).select(x, T(kSeluAlpha) * (x.exp() - T(1))); break;
+      case Act::Celu: y = (x > T(0)).select(x, a * ((x / a).exp() - T(1))); break;
+      case Act::Softsign: y = x / (T(1) + x.abs()); break;
+      case Act::Softshrink: y = (x > a).select(x - a, (x < -a).select(x + a, T(0))); break;
+      case Act::Hardshrink: y = (x.abs() > a).select(x, T(0)); break;
+      case Act::Tanhshrink: y = x - x.tanh(); break;
+      case Act::Threshold: y = (x > a).select(x, b); break;
+      case Act::LogSigmoid: y = x.min(T(0)) - (-x.abs()).exp().log1p(); break;
     }
   });
 }
@@ -70,6 +84,21 @@ void act_backward(Act op, int64_t n, const T* gp, const T* xp, T* gxp, double a_
         break;
       }
       case Act::Softplus: gx = (x * a > b).select(g, g / (T(1) + (-x * a).exp())); break;
+      case Act::Hardtanh: gx = ((x > a) && (x < b)).select(g, T(0)); break;
+      case Act::Hardswish: gx = (x < T(-3)).select(T(0), (x <= T(3)).select(g * (x / T(3) + T(0.5)), g)); break;
+      case Act::Hardsigmoid: gx = ((x > T(-3)) && (x < T(3))).select(g / T(6), T(0)); break;
+      case Act::Mish: {
+        auto t = (x > T(20)).select(x, x.exp().log1p()).tanh().eval();
+        gx = g * (t + x * (T(1) / (T(1) + (-x).exp())) * (T(1) - t.square()));
+        break;
+      }
+      case Act::Selu: gx = (x > T(0)).select(g * T(kSeluScale), g * T(kSeluScale * kSeluAlpha) * x.exp()); break;
+      case Act::Celu: gx = (x > T(0)).select(g, g * (x / a).exp()); break;
+      case Act::Softsign: gx = g / (T(1) + x.abs()).square(); break;
+      case Act::Softshrink: case Act::Hardshrink: gx = (x.abs() > a).select(g, T(0)); break;
+      case Act::Tanhshrink: gx = g * x.tanh().square(); break;
+      case Act::Threshold: gx = (x > a).select(g, T(0)); break;
+      case Act::LogSigmoid: gx = g / (T(1) + x.exp()); break;
     }
   });
 }

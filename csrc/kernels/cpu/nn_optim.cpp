@@ -150,6 +150,138 @@ void adadelta_step(int64_t n, T* __restrict p, const T* __restrict g, T* __restr
   });
 }
 
+// ---- NAdam, RAdam, Adamax, ASGD, Rprop, SparseAdam (torch/optim/*.py, _single_tensor_*) ----
+template <typename T>
+void nadam_step(int64_t n, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, double lr,
+                double b1, double b2_, double eps_, double wd_, bool decoupled, bool maximize, double bc2, double c_grad_,
+                double c_avg_) {
+  const T w1 = T(1 - b1), b2 = T(b2_), w2 = T(1 - b2_), eps = T(eps_), sg = maximize ? T(-1) : T(1);
+  const T l2 = decoupled ? T(0) : T(wd_), shrink = decoupled ? T(1 - lr * wd_) : T(1), ibc2 = T(1 / bc2);
+  const T c_grad = T(c_grad_), c_avg = T(c_avg_);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    PYDL_SIMD for (int64_t i = b; i < e; ++i) {
+      T pi = p[i] * shrink;
+      T d = sg * g[i] + l2 * pi;
+      T mi = m[i] + w1 * (d - m[i]);
+      T vi = v[i] * b2 + w2 * d * d;
+      m[i] = mi;
+      v[i] = vi;
+      T den = std::sqrt(vi * ibc2) + eps;
+      p[i] = pi + c_grad * d / den + c_avg * mi / den;
+    }
+  });
+}
+
+template <typename T>
+void radam_step(int64_t n, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, double lr_,
+                double b1, double b2_, double eps_, double wd_, bool decoupled, bool maximize, double bc1, double bc2,
+                double rect) {
+  const T w1 = T(1 - b1), b2 = T(b2_), w2 = T(1 - b2_), eps = T(eps_), sg = maximize ? T(-1) : T(1);
+  const T l2 = decoupled ? T(0) : T(wd_), shrink = decoupled ? T(1 - lr_ * wd_) : T(1);
+  const T lr = T(lr_), ibc1 = T(1 / bc1), k = T(lr_ * std::sqrt(bc2) * std::max(rect, 0.0));
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    if (rect >= 0) {
+      PYDL_SIMD for (int64_t i = b; i < e; ++i) {
+        T pi = p[i] * shrink;
+        T d = sg * g[i] + l2 * pi;
+        T mi = m[i] + w1 * (d - m[i]);
+        T vi = v[i] * b2 + w2 * d * d;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi - mi * ibc1 * k / (std::sqrt(vi) + eps);
+      }
+    } else {
+      PYDL_SIMD for (int64_t i = b; i < e; ++i) {
+        T pi = p[i] * shrink;
+        T d = sg * g[i] + l2 * pi;
+        T mi = m[i] + w1 * (d - m[i]);
+        m[i] = mi;
+        v[i] = v[i] * b2 + w2 * d * d;
+        p[i] = pi - mi * ibc1 * lr;
+      }
+    }
+  });
+}
+
+template <typename T>
+void adamax_step(int64_t n, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict u, double lr,
+                 double b1, double b2_, double eps_, double wd_, bool maximize, double bc1) {
+  const T w1 = T(1 - b1), b2 = T(b2_), eps = T(eps_), wd = T(wd_), clr = T(lr / bc1), sg = maximize ? T(-1) : T(1);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    PYDL_SIMD for (int64_t i = b; i < e; ++i) {
+      T d = sg * g[i] + wd * p[i];
+      T mi = m[i] + w1 * (d - m[i]);
+      T a = std::abs(d) + eps, ub = u[i] * b2;
+      T ui = ub > a ? ub : a;
+      m[i] = mi;
+      u[i] = ui;
+      p[i] -= clr * mi / ui;
+    }
+  });
+}
+
+template <typename T>
+void asgd_step(int64_t n, T* __restrict p, const T* __restrict g, T* __restrict ax, double eta_, double mu_,
+               double lambd, double wd_, bool maximize) {
+  const T eta = T(eta_), mu = T(mu_), shrink = T(1 - lambd * eta_), wd = T(wd_), sg = maximize ? T(-1) : T(1);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    PYDL_SIMD for (int64_t i = b; i < e; ++i) {
+      T d = sg * g[i] + wd * p[i];
+      T pi = p[i] * shrink - eta * d;
+      p[i] = pi;
+      ax[i] = mu_ != 1 ? ax[i] + (pi - ax[i]) * mu : pi;
+    }
+  });
+}
+
+template <typename T>
+void rprop_step(int64_t n, T* __restrict p, const T* __restrict g, T* __restrict prev, T* __restrict ss,
+                double etaminus_, double etaplus_, double smin_, double smax_, bool maximize) {
+  const T em = T(etaminus_), ep = T(etaplus_), smin = T(smin_), smax = T(smax_), sg = maximize ? T(-1) : T(1);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      T d = sg * g[i];
+      T pr = d * prev[i];
+      T f = pr > T(0) ? ep : pr < T(0) ? em : T(1);
+      T s = std::min(std::max(ss[i] * f, smin), smax);
+      ss[i] = s;
+      if (f == em) d = T(0);  // a sign change: skip this step (torch compares with etaminus too)
+      p[i] -= T((d > T(0)) - (d < T(0))) * s;
+      prev[i] = d;
+    }
+  });
+}
+
+template <typename T>
+void sparse_adam_step(int64_t n, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, double lr,
+                      double b1, double b2, double eps_, double bc1, double bc2, bool maximize) {
+  const T w1 = T(1 - b1), w2 = T(1 - b2), eps = T(eps_), step = T(lr * std::sqrt(bc2) / bc1), sg = maximize ? T(-1) : T(1);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      if (g[i] == T(0)) continue;  // absent from a sparse gradient
+      T d = sg * g[i];
+      T mi = m[i] + (d - m[i]) * w1;
+      T vi = v[i] + (d * d - v[i]) * w2;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] -= step * mi / (std::sqrt(vi) + eps);
+    }
+  });
+}
+
+#define INST2(T)                                                                                                    \
+  template void nadam_step<T>(int64_t, T*, const T*, T*, T*, double, double, double, double, double, bool, bool,     \
+                              double, double, double);                                                              \
+  template void radam_step<T>(int64_t, T*, const T*, T*, T*, double, double, double, double, double, bool, bool,     \
+                              double, double, double);                                                              \
+  template void adamax_step<T>(int64_t, T*, const T*, T*, T*, double, double, double, double, double, bool, double); \
+  template void asgd_step<T>(int64_t, T*, const T*, T*, double, double, double, double, bool);                     \
+  template void rprop_step<T>(int64_t, T*, const T*, T*, T*, double, double, double, double, bool);                \
+  template void sparse_adam_step<T>(int64_t, T*, const T*, T*, T*, double, double, double, double, double, double, bool);
+INST2(float)
+INST2(double)
+#undef INST2
+
 #define INST(T)                                                                                                     \
   template void sgd_step<T>(int64_t, T*, const T*, T*, bool, double, double, double, double, bool, bool);           \
   template void adam_step<T>(int64_t, T*, const T*, T*, T*, T*, int64_t, double, double, double, double, double,    \

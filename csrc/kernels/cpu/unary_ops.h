@@ -22,4 +22,22 @@
   V(Ceil, std::ceil(x), x.ceil())                                  \
   S(Round, std::nearbyint(x))                                      \
   S(Erf, std::erf(x))                                              \
-  V(Square, x * x, x.square())
+  V(Square, x * x, x.square()) \
+  S(Tan, std::tan(x))                                              \
+  S(Asin, std::asin(x))                                            \
+  S(Acos, std::acos(x))                                            \
+  S(Atan, std::atan(x))                                            \
+  S(Sinh, std::sinh(x))                                            \
+  S(Cosh, std::cosh(x))                                            \
+  S(Asinh, std::asinh(x))                                          \
+  S(Acosh, std::acosh(x))                                          \
+  S(Atanh, std::atanh(x))                                          \
+  S(Log2, std::log2(x))                                            \
+  S(Log10, std::log10(x))                                          \
+  S(Exp2, std::exp2(x))                                            \
+  S(Trunc, std::trunc(x))                                          \
+  S(Erfc, std::erfc(x))                                            \
+  S(Lgamma, std::lgamma(x))                                        \
+  S(Erfinv, special_erfinv(x))                                     \
+  S(Digamma, special_digamma(x))                                   \
+  S(Trigamma, special_trigamma(x))

@@ -6,3 +6,4 @@ from .loss import *  # noqa: F401,F403
 from .module import Module  # noqa: F401
 from .rnn import *  # noqa: F401,F403
 from .sync_batchnorm import SyncBatchNorm  # noqa: F401,E402
+from .misc import *  # noqa: F401,F403

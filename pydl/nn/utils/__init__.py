@@ -75,3 +75,6 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         for g in _grads(parameters):
             _C.clamp_(g, -clip_value, clip_value)
 from . import rnn  # noqa: E402,F401
+from . import parametrize, parametrizations  # noqa: E402,F401
+from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: E402,F401
+from .weight_norm import weight_norm, remove_weight_norm  # noqa: E402,F401

@@ -1,0 +1,114 @@
+#include "kernels/cpu/scan.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/threads.h"
+
+namespace pydl::kernels {
+namespace {
+// Calls f(base, stride) for each line of the (outer, R, inner) block.
+template <typename F>
+void lines(int64_t outer, int64_t R, int64_t inner, F f) {
+  parallel_for(outer * inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t l = b; l < e; ++l) f((l / inner) * R * inner + l % inner, inner);
+  });
+}
+
+template <typename T>
+T logaddexp(T a, T b) {
+  if (a == b) return a + T(M_LN2);  // also +-inf
+  T mx = a > b ? a : b, mn = a > b ? b : a;
+  return mx + std::log1p(std::exp(mn - mx));
+}
+}  // namespace
+
+template <typename T>
+void cumprod_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y) {
+  lines(outer, R, inner, [&](int64_t o, int64_t s) {
+    T acc = T(1);
+    for (int64_t r = 0; r < R; ++r) y[o + r * s] = acc *= x[o + r * s];
+  });
+}
+
+template <typename T>
+void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* g, T* gx) {
+  lines(outer, R, inner, [&](int64_t o, int64_t s) {
+    if (R == 0) return;
+    // S[r] = g[r] + x[r+1] S[r+1];  gx[r] = (x[0] ... x[r-1]) S[r]
+    T acc = g[o + (R - 1) * s];
+    gx[o + (R - 1) * s] = acc;
+    for (int64_t r = R - 2; r >= 0; --r) gx[o + r * s] = acc = g[o + r * s] + x[o + (r + 1) * s] * acc;
+    T pre = T(1);
+    for (int64_t r = 0; r < R; ++r) {
+      gx[o + r * s] *= pre;
+      pre *= x[o + r * s];
+    }
+  });
+}
+
+template <typename T>
+void logcumsumexp_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y) {
+  lines(outer, R, inner, [&](int64_t o, int64_t s) {
+    T acc = -INFINITY;
+    for (int64_t r = 0; r < R; ++r) y[o + r * s] = acc = logaddexp(acc, x[o + r * s]);
+  });
+}
+
+template <typename T>
+void logcumsumexp_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* y, const T* g, T* gx) {
+  lines(outer, R, inner, [&](int64_t o, int64_t s) {
+    T acc = T(0);
+    for (int64_t r = R - 1; r >= 0; --r) {
+      const T yr = y[o + r * s];
+      // y is non-decreasing along the line, so exp(y[r] - y[r+1]) <= 1 never overflows
+      const T f = r + 1 < R && !std::isinf(yr) ? std::exp(yr - y[o + (r + 1) * s]) : T(0);
+      acc = g[o + r * s] + f * acc;
+      gx[o + r * s] = std::isinf(yr) && yr < 0 ? T(0) : std::exp(x[o + r * s] - yr) * acc;
+    }
+  });
+}
+
+template <typename T>
+void cummax_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y, int64_t* idx, bool is_max) {
+  lines(outer, R, inner, [&](int64_t o, int64_t s) {
+    T best = T(0);
+    int64_t bi = 0;
+    for (int64_t r = 0; r < R; ++r) {
+      const T v = x[o + r * s];
+      if (r == 0 || std::isnan(v) || (!std::isnan(best) && (is_max ? v >= best : v <= best))) { best = v; bi = r; }
+      y[o + r * s] = best;
+      idx[o + r * s] = bi;
+    }
+  });
+}
+
+template <typename T>
+void searchsorted(int64_t rows, int64_t M, int64_t K, const T* s, int64_t s_stride, const T* v, int64_t* out, bool right) {
+  parallel_for(rows * K, 1024, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T* row = s + (i / K) * s_stride;
+      const T x = v[i];
+      // NaN sorts last, as in torch
+      auto less = [](T a, T c) { return std::isnan(c) ? !std::isnan(a) : a < c; };
+      const T* p = right ? std::upper_bound(row, row + M, x, less) : std::lower_bound(row, row + M, x, less);
+      out[i] = p - row;
+    }
+  });
+}
+
+#define INST(T)                                                                                  \
+  template void cumprod_forward<T>(int64_t, int64_t, int64_t, const T*, T*);                     \
+  template void cummax_forward<T>(int64_t, int64_t, int64_t, const T*, T*, int64_t*, bool);                \
+  template void searchsorted<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*, int64_t*, bool);
+#define INST_FLOAT(T)                                                                            \
+  template void cumprod_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);          \
+  template void logcumsumexp_forward<T>(int64_t, int64_t, int64_t, const T*, T*);                \
+  template void logcumsumexp_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, T*);
+INST(float)
+INST(double)
+INST(int64_t)
+INST_FLOAT(float)
+INST_FLOAT(double)
+
+}  // namespace pydl::kernels

@@ -1,0 +1,82 @@
+// Bindings for the issue-13 breadth ops (pydl._C.<name>): activations, unary math, scans,
+// CTC loss and the NAdam / RAdam / Adamax / ASGD / Rprop / SparseAdam steps. GIL released.
+#include "ops/nn.h"
+#include "python/bind.h"
+
+namespace pydl {
+
+namespace {
+template <typename F>
+auto nogil(F&& f) {
+  py::gil_scoped_release r;
+  return f();
+}
+}  // namespace
+
+void init_breadth(py::module_& m) {
+  using UnFn = Tensor (*)(const Tensor&);
+  const std::pair<const char*, UnFn> uns[] = {
+      {"hardswish", &hardswish}, {"hardsigmoid", &hardsigmoid}, {"mish", &mish}, {"selu", &selu},
+      {"softsign", &softsign}, {"tanhshrink", &tanhshrink}, {"logsigmoid", &logsigmoid},
+      {"trigamma", &trigamma},  // the rest of the unary math is bound from ops/unary_ops.h
+  };
+  for (auto& u : uns) {
+    UnFn f = u.second;
+    m.def(u.first, [f](const Tensor& a) { return nogil([&] { return f(a); }); }, py::arg("input"));
+  }
+  m.def("hardtanh", [](const Tensor& x, double lo, double hi) { return nogil([&] { return hardtanh(x, lo, hi); }); });
+  m.def("celu", [](const Tensor& x, double a) { return nogil([&] { return celu(x, a); }); });
+  m.def("softshrink", [](const Tensor& x, double l) { return nogil([&] { return softshrink(x, l); }); });
+  m.def("hardshrink", [](const Tensor& x, double l) { return nogil([&] { return hardshrink(x, l); }); });
+  m.def("threshold", [](const Tensor& x, double t, double v) { return nogil([&] { return threshold(x, t, v); }); });
+
+  m.def("cumprod", [](const Tensor& a, int64_t d) { return nogil([&] { return cumprod(a, d); }); });
+  m.def("logcumsumexp", [](const Tensor& a, int64_t d) { return nogil([&] { return logcumsumexp(a, d); }); });
+  m.def("cummax", [](const Tensor& a, int64_t d) { return nogil([&] { return cummax(a, d, true); }); });
+  m.def("cummin", [](const Tensor& a, int64_t d) { return nogil([&] { return cummax(a, d, false); }); });
+
+  using BinFn = Tensor (*)(const Tensor&, const Tensor&);
+  const std::pair<const char*, BinFn> bins[] = {
+      {"bitwise_and", &bitwise_and}, {"bitwise_or", &bitwise_or}, {"bitwise_xor", &bitwise_xor},
+      {"bitwise_left_shift", &bitwise_left_shift}, {"bitwise_right_shift", &bitwise_right_shift}, {"gcd", &gcd},
+      {"fmod", &fmod}, {"copysign", &copysign}, {"nextafter", &nextafter}, {"hypot", &hypot},
+  };
+  for (auto& b : bins) {
+    BinFn f = b.second;
+    std::string name = b.first;
+    m.def(b.first, [f, name](py::object a, py::object other) {
+      Tensor ta, tb;
+      if (py::isinstance<TensorImpl>(a)) { ta = a.cast<Tensor>(); tb = to_tensor(other, ta, name.c_str()); }
+      else { tb = to_tensor(other, Tensor(), name.c_str()); ta = to_tensor(a, tb, name.c_str()); }
+      return nogil([&] { return f(ta, tb); });
+    }, py::arg("input"), py::arg("other"));
+  }
+  m.def("searchsorted", [](const Tensor& s, const Tensor& v, bool right) { return nogil([&] { return searchsorted(s, v, right); }); });
+
+  m.def("ctc_loss", [](const Tensor& lp, const Tensor& tg, const Tensor& il, const Tensor& tl, int64_t blank, bool zi) {
+    return nogil([&] { return ctc_loss(lp, tg, il, tl, blank, zi); });
+  });
+
+  using TL = TensorList;
+  using Coefs = std::vector<std::vector<double>>;
+  m.def("nadam_", [](const TL& p, const TL& g, const TL& m1, const TL& v, const Coefs& c, double lr, double b1, double b2,
+                     double eps, double wd, bool dec, bool mx) { nogil([&] { nadam_(p, g, m1, v, c, lr, b1, b2, eps, wd, dec, mx); return 0; }); },
+        "NAdam step in place; coefs[i] = (1 - beta2^t, grad coefficient, exp_avg coefficient).");
+  m.def("radam_", [](const TL& p, const TL& g, const TL& m1, const TL& v, const Coefs& c, double lr, double b1, double b2,
+                     double eps, double wd, bool dec, bool mx) { nogil([&] { radam_(p, g, m1, v, c, lr, b1, b2, eps, wd, dec, mx); return 0; }); },
+        "RAdam step in place; coefs[i] = (1 - beta1^t, 1 - beta2^t, rectification or -1).");
+  m.def("adamax_", [](const TL& p, const TL& g, const TL& m1, const TL& u, const Coefs& c, double lr, double b1, double b2,
+                      double eps, double wd, bool mx) { nogil([&] { adamax_(p, g, m1, u, c, lr, b1, b2, eps, wd, mx); return 0; }); },
+        "Adamax step in place; coefs[i] = (1 - beta1^t,).");
+  m.def("asgd_", [](const TL& p, const TL& g, const TL& ax, const Coefs& c, double lambd, double wd, bool mx) {
+    nogil([&] { asgd_(p, g, ax, c, lambd, wd, mx); return 0; });
+  }, "ASGD step in place; coefs[i] = (eta, mu).");
+  m.def("rprop_", [](const TL& p, const TL& g, const TL& prev, const TL& ss, double em, double ep, double smin, double smax,
+                     bool mx) { nogil([&] { rprop_(p, g, prev, ss, em, ep, smin, smax, mx); return 0; }); },
+        "Rprop step in place.");
+  m.def("sparse_adam_", [](const TL& p, const TL& g, const TL& m1, const TL& v, const Coefs& c, double lr, double b1,
+                           double b2, double eps, bool mx) { nogil([&] { sparse_adam_(p, g, m1, v, c, lr, b1, b2, eps, mx); return 0; }); },
+        "SparseAdam step (dense gradients: entries with a zero gradient are skipped); coefs[i] = (1 - beta1^t, 1 - beta2^t).");
+}
+
+}  // namespace pydl
