@@ -48,6 +48,11 @@ __all__ = [
     "softmax", "log_softmax", "dist", "cdist", "pdist", "cosine_similarity", "pairwise_distance", "selu", "celu",
     "rrelu", "threshold", "prelu", "hardshrink", "relu_", "selu_", "celu_", "rrelu_", "threshold_", "dropout",
     "bilinear", "channel_shuffle", "ctc_loss",
+    "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "batch_norm", "layer_norm",
+    "embedding", "alpha_dropout", "feature_alpha_dropout", "kl_div", "binary_cross_entropy_with_logits",
+    "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss", "poisson_nll_loss", "triplet_margin_loss",
+    "frexp", "histogram", "unravel_index", "gradient", "select_scatter", "slice_scatter", "diagonal_scatter",
+    "masked_scatter", "put", "renorm", "narrow_copy", "seed", "frombuffer", "get_default_device",
 ]
 
 _values_indices = collections.namedtuple("values_indices", ["values", "indices"])
@@ -1745,7 +1750,7 @@ def relu_(input):
     return input.copy_(_C.relu(input.clone() if input.requires_grad else input))
 
 
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1, zero_infinity=False):
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False):
     """torch.ctc_loss: reduction as an int (0 none, 1 mean, 2 sum)."""
     from .nn.functional import ctc_loss as f
     red = {0: "none", 1: "mean", 2: "sum"}.get(reduction, reduction)
@@ -1824,8 +1829,10 @@ def _install_tensor_ops_methods():
     T.bitwise_not_ = lambda self: self.copy_(bitwise_not(self))
     T.sigmoid_ = _inplace_of(_C.sigmoid)
     T.relu_ = relu_
-    T.clamp_min_ = lambda self, min: _C.clamp_(self, min, None)  # noqa: A002
-    T.clamp_max_ = lambda self, max: _C.clamp_(self, None, max)  # noqa: A002
+    T.clamp_min_ = lambda self, min: self.copy_(clamp_min(self.clone() if self.requires_grad else self, min)) \
+        if isinstance(min, Tensor) else _C.clamp_(self, min, None)  # noqa: A002
+    T.clamp_max_ = lambda self, max: self.copy_(clamp_max(self.clone() if self.requires_grad else self, max)) \
+        if isinstance(max, Tensor) else _C.clamp_(self, None, max)  # noqa: A002
     T.clip_ = lambda self, min=None, max=None: _C.clamp_(self, min, max)  # noqa: A002
     T.cumsum_ = lambda self, dim, *, dtype=None: self.copy_(_C.cumsum(self.clone() if self.requires_grad else self, dim))
     T.cumprod_ = lambda self, dim, *, dtype=None: self.copy_(_C.cumprod(self.clone() if self.requires_grad else self, dim))
@@ -1853,6 +1860,7 @@ def _install_tensor_ops_methods():
     T.sum_to_size = _sum_to_size
     T.nbytes = property(lambda self: self.numel() * self.element_size())
     T.itemsize = property(lambda self: self.element_size())
+    _install_more()
 
 
 def _random_(self, from_=0, to=None, *, generator=None):
@@ -1872,3 +1880,356 @@ def _sum_to_size(self, *size):
     dims = list(builtins.range(lead)) + [lead + i for i, s in enumerate(size) if s == 1 and self.shape[lead + i] != 1]
     out = _C.sum(self, dims, True, None) if dims else self
     return _C.reshape(out, size)
+
+
+# ---- torch.* forms with torch's own signatures, the in-place functions and the *_copy variants ----
+
+def _reduction_name(r, op):
+    """torch.*'s int reduction (these forms default to 0, 'none', as torch's do)."""
+    if isinstance(r, str):
+        return r
+    try:
+        return {0: "none", 1: "mean", 2: "sum"}[r]
+    except KeyError:
+        raise ValueError(f"[{op}] reduction must be 0 (none), 1 (mean) or 2 (sum), got {r}") from None
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    from .nn.functional import conv1d as f
+    return f(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    from .nn.functional import conv2d as f
+    return f(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    from .nn.functional import conv_transpose2d as f
+    return f(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    from .nn.functional import max_pool1d as f
+    return f(input, kernel_size, stride if stride != () else None, padding, dilation, ceil_mode)
+
+
+def max_pool2d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    from .nn.functional import max_pool2d as f
+    return f(input, kernel_size, stride if stride != () else None, padding, dilation, ceil_mode)
+
+
+def avg_pool1d(input, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True):
+    from .nn.functional import avg_pool1d as f
+    return f(input, kernel_size, stride if stride != () else None, padding, ceil_mode, count_include_pad)
+
+
+def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled=True):
+    """torch.batch_norm: note the order (weight, bias before the running statistics)."""
+    from .nn.functional import batch_norm as f
+    return f(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
+    from .nn.functional import layer_norm as f
+    return f(input, normalized_shape, weight, bias, eps)
+
+
+def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """torch.embedding(weight, indices): note the order; padding_idx -1 means none."""
+    return _C.embedding(weight, indices, None if padding_idx is None or padding_idx < 0 else int(padding_idx))
+
+
+def alpha_dropout(input, p, train):
+    from .nn.functional import alpha_dropout as f
+    return f(input, p, train)
+
+
+def feature_alpha_dropout(input, p, train):
+    from .nn.functional import feature_alpha_dropout as f
+    return f(input, p, train)
+
+
+def kl_div(input, target, reduction=0, log_target=False):
+    from .nn.functional import kl_div as f
+    return f(input, target, reduction=_reduction_name(reduction, "kl_div"), log_target=log_target)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
+    from .nn.functional import binary_cross_entropy_with_logits as f
+    return f(input, target, weight, reduction=_reduction_name(reduction, "binary_cross_entropy_with_logits"),
+             pos_weight=pos_weight)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
+    from .nn.functional import hinge_embedding_loss as f
+    return f(input, target, margin, reduction=_reduction_name(reduction, "hinge_embedding_loss"))
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
+    from .nn.functional import margin_ranking_loss as f
+    return f(input1, input2, target, margin, reduction=_reduction_name(reduction, "margin_ranking_loss"))
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
+    from .nn.functional import cosine_embedding_loss as f
+    return f(input1, input2, target, margin, reduction=_reduction_name(reduction, "cosine_embedding_loss"))
+
+
+def poisson_nll_loss(input, target, log_input, full, eps, reduction):
+    from .nn.functional import poisson_nll_loss as f
+    return f(input, target, log_input, full, eps=eps, reduction=_reduction_name(reduction, "poisson_nll_loss"))
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, reduction=0):
+    from .nn.functional import triplet_margin_loss as f
+    return f(anchor, positive, negative, margin, p, eps, swap, reduction=_reduction_name(reduction, "triplet_margin_loss"))
+
+
+def frexp(input):
+    """(mantissa, exponent) with input = mantissa * 2**exponent and 0.5 <= |mantissa| < 1 (exponent int64)."""
+    if not input.dtype.is_floating_point:
+        raise TypeError(f"[frexp] expected a floating tensor, got {input.dtype}")
+    x = input.detach()
+    finite_nz = _C.logical_and(_C.ne(x, 0), _C.lt(_C.abs(x), math.inf))  # also False for NaN
+    ax = _C.where(finite_nz, _C.abs(x), 1.0)
+    e = _C.floor(_C.log2(ax)) + 1.0
+    m = x / _C.exp2(e)  # powers of two scale exactly
+    # log2 may round across a power of two: one correction step either way
+    big, small = _C.ge(_C.abs(m), 1.0), _C.lt(_C.abs(m), 0.5)
+    m = _C.where(big, m * 0.5, _C.where(small, m * 2.0, m))
+    e = e + big.to(e.dtype) - small.to(e.dtype)
+    return _C.where(finite_nz, m, x), _C.where(finite_nz, e, 0.0).long()
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
+    """(hist, bin_edges) with equal-width bins over range (the data's range by default)."""
+    x = _C.reshape(input, [-1])
+    if isinstance(bins, Tensor):
+        edges = bins.to(input.dtype)
+        idx = _C.searchsorted(edges, x, True) - 1
+        nb = edges.shape[0] - 1
+        last = _C.eq(x, _C.select(edges, 0, nb))
+        idx = _C.where(last, nb - 1, idx)
+        inside = _C.logical_and(_C.ge(idx, 0), _C.lt(idx, nb))
+    else:
+        lo, hi = (float(range[0]), float(range[1])) if range is not None else (
+            (float(_C.amin(x, [], False).item()), float(_C.amax(x, [], False).item())) if x.numel() else (0.0, 1.0))
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        nb = int(bins)
+        edges = _C.linspace(lo, hi, nb + 1, input.dtype)
+        inside = _C.logical_and(_C.ge(x, lo), _C.le(x, hi))
+        idx = _C.clamp(_C.floor((x - lo) * (nb / (hi - lo))), 0.0, float(nb - 1)).long()
+    w = inside.to(input.dtype) if weight is None else inside.to(input.dtype) * _C.reshape(weight, [-1])
+    hist = _C.scatter_add(_C.zeros([nb], input.dtype), 0, _C.clamp(idx, 0.0, float(max(nb - 1, 0))), w)
+    if density:
+        hist = hist / (_C.sum(hist, [], False, None) * (_C.slice(edges, 0, 1, nb + 1, 1) - _C.slice(edges, 0, 0, nb, 1)))
+    return hist, edges
+
+
+def unravel_index(indices, shape):
+    """Flat indices -> a tuple of coordinate tensors for `shape` (row-major)."""
+    idx = indices if isinstance(indices, Tensor) else _C._to_tensor(indices, _C.dtype.int64)
+    if idx.dtype != _C.dtype.int64:
+        raise TypeError(f"[unravel_index] expected an integer indices tensor, got {idx.dtype}")
+    shape = [shape] if isinstance(shape, int) else list(shape)
+    n = int(np.prod(shape)) if shape else 1
+    if idx.numel() and (int(_C.amax(idx, [], False).item()) >= n or int(_C.amin(idx, [], False).item()) < -n):
+        raise IndexError(f"[unravel_index] index out of bounds for shape {tuple(shape)}")
+    idx = _C.remainder(idx, n) if n else idx
+    out = []
+    for s in reversed(shape):  # one step per dim of the shape
+        out.append(_C.remainder(idx, s))
+        idx = _C.floor_divide(idx, s)
+    return tuple(reversed(out))
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """Central differences inside, one-sided (edge_order 1) at the ends, along each dim (NumPy's gradient)."""
+    if edge_order != 1:
+        raise NotImplementedError("[gradient] only edge_order=1 is supported")
+    dims = list(builtins.range(input.ndim)) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+    sp = spacing if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
+    out = []
+    for d, h in zip(dims, sp):
+        d = _wrap(d, input.ndim, "gradient")
+        n = input.shape[d]
+        if n < 2:
+            raise ValueError(f"[gradient] each dimension needs at least 2 samples, dim {d} has {n}")
+        h = float(h.item()) if isinstance(h, Tensor) else float(h)
+        x = _float(input)
+        first = (_C.slice(x, d, 1, 2, 1) - _C.slice(x, d, 0, 1, 1)) / h
+        last = (_C.slice(x, d, n - 1, n, 1) - _C.slice(x, d, n - 2, n - 1, 1)) / h
+        parts = [first]
+        if n > 2:
+            parts.append((_C.slice(x, d, 2, n, 1) - _C.slice(x, d, 0, n - 2, 1)) / (2 * h))
+        parts.append(last)
+        out.append(_C.cat(parts, d))
+    return tuple(out)
+
+
+def select_scatter(input, src, dim, index):
+    """A copy of input with src written into input.select(dim, index)."""
+    d = _wrap(dim, input.ndim, "select_scatter")
+    out = _C.clone(input)
+    out[(slice(None),) * d + (index,)] = src
+    return out
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    d = _wrap(dim, input.ndim, "slice_scatter")
+    out = _C.clone(input)
+    out[(slice(None),) * d + (slice(start, end, step),)] = src
+    return out
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """A copy of input with src written on its diagonal(offset, dim1, dim2)."""
+    d1, d2 = _wrap(dim1, input.ndim, "diagonal_scatter"), _wrap(dim2, input.ndim, "diagonal_scatter")
+    n, m = input.shape[d1], input.shape[d2]
+    r0, c0 = (0, offset) if offset >= 0 else (-offset, 0)
+    length = builtins.max(0, builtins.min(n - r0, m - c0))
+    perm = [d for d in builtins.range(input.ndim) if d not in (d1, d2)] + [d1, d2]
+    out = _C.clone(_C.permute(input, perm))  # a fresh tensor (not a view) to write into
+    out[(Ellipsis, _C.arange(r0, r0 + length, 1, _C.dtype.int64), _C.arange(c0, c0 + length, 1, _C.dtype.int64))] = src
+    inv = [perm.index(i) for i in builtins.range(input.ndim)]
+    return _C.contiguous(_C.permute(out, inv))
+
+
+def masked_scatter(input, mask, source):
+    """A copy of input with the first mask.sum() elements of source written where mask is true (row-major)."""
+    m = _C.expand(mask, _bshape(mask.shape, input.shape)) if tuple(mask.shape) != tuple(input.shape) else mask
+    k = int(_C.sum(m, [], False, None).item())
+    if source.numel() < k:
+        raise ValueError(f"[masked_scatter] source has {source.numel()} elements but the mask selects {k}")
+    out = _C.clone(_C.expand(input, list(m.shape)))
+    out[m] = _C.slice(_C.reshape(source, [-1]), 0, 0, k, 1)
+    return out
+
+
+def put(input, index, source, accumulate=False):
+    """A copy of input with source written (or added) at the flat positions index."""
+    flat = _C.reshape(_C.clone(input), [-1])
+    n = flat.shape[0]
+    out = _C.index_put(flat, (_C.remainder(_C.reshape(index, [-1]), n),), _C.reshape(source, [-1]), builtins.bool(accumulate))
+    return _C.reshape(out, list(input.shape))
+
+
+def renorm(input, p, dim, maxnorm):
+    """Each slice along dim rescaled to p-norm at most maxnorm."""
+    from .nn._functional_breadth import _vector_norm
+    d = _wrap(dim, input.ndim, "renorm")
+    others = [i for i in builtins.range(input.ndim) if i != d]
+    norm = _vector_norm(input, p, others, True)
+    factor = _C.where(_C.gt(norm, maxnorm), maxnorm / (norm + 1e-7), 1.0)
+    return input * factor
+
+
+def narrow_copy(input, dim, start, length):
+    return _C.contiguous(_C.clone(_C.slice(input, dim, start, start + length, 1)))
+
+
+def seed():
+    """Seeds the generator from the OS's entropy and returns the seed (like torch.seed)."""
+    import os
+    s = int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1)
+    _C.manual_seed(s)
+    return s
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A 1-D tensor sharing memory with a Python buffer (bytes, bytearray, memoryview, array)."""
+    arr = np.frombuffer(buffer, dtype=np.dtype(str(_C._parse_dtype(dtype)).split(".")[-1]), count=count,
+                        offset=offset)
+    t = _C.from_numpy(arr) if arr.flags.writeable else _C._to_tensor(arr, None)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def get_default_device():
+    from ._tensor import device
+    return device("cpu")
+
+
+def _copy_variant(fn, name):
+    def f(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if isinstance(out, (tuple, list)):
+            return type(out)(_C.clone(o) for o in out)
+        return _C.clone(out)
+    f.__name__ = name
+    f.__doc__ = f"torch.{name}: like {name[:-5]}, but returns a new tensor (never a view)."
+    return f
+
+
+def _install_torch_functions():
+    """torch.<name>_ in-place functions and torch.<view op>_copy variants on the pydl namespace."""
+    import pydl
+    inplace = ["abs", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh",
+               "atan", "atanh", "ceil", "cos", "cosh", "deg2rad", "erf", "erfc", "exp", "exp2", "expm1", "fix", "floor",
+               "frac", "gcd", "i0", "lcm", "ldexp", "log", "log10", "log1p", "log2", "logit", "nan_to_num", "neg",
+               "negative", "rad2deg", "reciprocal", "round", "rsqrt", "sigmoid", "sin", "sinc", "sinh", "sqrt",
+               "square", "tan", "tanh", "trunc", "xlogy", "clamp", "clamp_min", "clamp_max", "clip", "detach"]
+    for name in inplace:
+        if not hasattr(pydl, name + "_") and hasattr(Tensor, name + "_"):
+            setattr(pydl, name + "_", (lambda n: lambda input, *a, **k: getattr(input, n)(*a, **k))(name + "_"))
+    pydl.index_put_ = lambda input, indices, values, accumulate=False: input.index_put_(indices, values, accumulate)
+    pydl.dropout_ = lambda input, p, train: input.copy_(_C.dropout(input.clone() if input.requires_grad else input,
+                                                                   float(p), builtins.bool(train)))
+    pydl.alpha_dropout_ = lambda input, p, train: pydl.nn.functional.alpha_dropout(input, p, train, True)
+    pydl.feature_alpha_dropout_ = lambda input, p, train: pydl.nn.functional.feature_alpha_dropout(input, p, train, True)
+    views = {"expand": lambda x, size: _C.expand(x, list(size)), "permute": lambda x, dims: _C.permute(x, list(dims)),
+             "select": select, "slice": lambda x, dim=0, start=None, end=None, step=1: _C.slice(x, dim, start, end, step),
+             "squeeze": lambda x, dim=None: pydl.squeeze(x, dim), "unsqueeze": _C.unsqueeze, "t": t,
+             "transpose": _C.transpose, "view": lambda x, size: _C.view(x, list(size)),
+             "diagonal": diagonal, "detach": lambda x: x.detach(), "alias": lambda x: x, "unbind": pydl.unbind,
+             "split": pydl.split, "split_with_sizes": split_with_sizes}
+    for name, fn in views.items():
+        setattr(pydl, name + "_copy", _copy_variant(fn, name + "_copy"))
+
+
+_EXTRA_METHODS = {
+    "allclose": lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: __import__("pydl").allclose(
+        self, other, rtol, atol, equal_nan),
+    "equal": lambda self, other: __import__("pydl").equal(self, other),
+    "unsafe_chunk": lambda self, chunks, dim=0: tuple(_C.chunk(self, int(chunks), dim)),
+    "unsafe_split": lambda self, split_size, dim=0: __import__("pydl").split(self, split_size, dim),
+    "unsafe_split_with_sizes": lambda self, split_sizes, dim=0: split_with_sizes(self, split_sizes, dim),
+    "get_device": lambda self: -1,
+    "frexp": frexp, "histogram": lambda self, bins=100, *, range=None, weight=None, density=False: histogram(  # noqa: A002
+        self, bins, range=range, weight=weight, density=density),
+    "select_scatter": select_scatter, "slice_scatter": slice_scatter, "diagonal_scatter": diagonal_scatter,
+    "masked_scatter": masked_scatter, "put": put, "renorm": renorm, "narrow_copy": narrow_copy,
+    "masked_scatter_": lambda self, mask, source: self.copy_(masked_scatter(self, mask, source)),
+    "put_": lambda self, index, source, accumulate=False: self.copy_(put(self, index, source, accumulate)),
+    "renorm_": lambda self, p, dim, maxnorm: self.copy_(renorm(self.clone() if self.requires_grad else self, p, dim,
+                                                                  maxnorm)),
+    "mvlgamma_": lambda self, p: self.copy_(mvlgamma(self.clone() if self.requires_grad else self, p)),
+    "polygamma_": lambda self, n: self.copy_(polygamma(n, self.clone() if self.requires_grad else self)),
+    "fill_diagonal_": lambda self, fill_value, wrap=False: _fill_diagonal_(self, fill_value, wrap),
+}
+
+
+def _fill_diagonal_(self, fill_value, wrap=False):
+    """Writes fill_value on the main diagonal (all dims equal for >2-D; tall matrices restart when wrap)."""
+    if self.ndim < 2:
+        raise ValueError("[fill_diagonal_] dimensions must larger than 1")
+    if self.ndim > 2 and len(set(self.shape)) != 1:
+        raise ValueError("[fill_diagonal_] all dimensions of input must be of equal length")
+    n = builtins.min(self.shape)
+    if self.ndim == 2 and wrap and self.shape[0] > self.shape[1] + 1:
+        step = self.shape[1] + 1
+        flat = _C.arange(0, self.shape[0] * self.shape[1], step, _C.dtype.int64)
+        rows, cols = _C.floor_divide(flat, self.shape[1]), _C.remainder(flat, self.shape[1])
+        idx = (rows, cols)
+    else:
+        idx = tuple(_arange(n) for _ in builtins.range(self.ndim))
+    self.index_put_(idx, _C.full([1], float(fill_value), self.dtype))
+    return self
+
+
+def _install_more():
+    _install_torch_functions()
+    for name, fn in _EXTRA_METHODS.items():
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, fn)

@@ -502,3 +502,30 @@ def test_embedding_bag_vs_torch(mode):
         np.testing.assert_allclose(
             pe(pydl.tensor(idx2), per_sample_weights=pydl.tensor(psw)).detach().numpy(),
             te(torch.tensor(idx2), per_sample_weights=torch.tensor(psw)).detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,args", [
+    ("relu_", ()), ("elu_", (0.5,)), ("leaky_relu_", (0.1,)), ("hardtanh_", (-0.5, 0.5)), ("selu_", ()),
+    ("celu_", (0.7,)), ("threshold_", (0.2, -3.0)), ("rrelu_", (0.1, 0.3, False)),
+])
+def test_functional_inplace_forms(name, args):
+    x = np.random.default_rng(5).uniform(-2, 2, (3, 4))
+    a, b = pydl.tensor(x), torch.tensor(x)
+    assert getattr(F, name)(a, *args) is a
+    getattr(TF, name)(b, *args)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+
+
+def test_functional_more_vs_torch():
+    x = np.random.default_rng(6).normal(size=(2, 3, 8))
+    np.testing.assert_allclose(F.rrelu(pydl.tensor(x)).numpy(), TF.rrelu(torch.tensor(x)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(F.avg_pool1d(pydl.tensor(x), 3, 2).numpy(), TF.avg_pool1d(torch.tensor(x), 3, 2).numpy(),
+                               rtol=1e-12)
+    w = np.random.default_rng(7).normal(size=(10, 3))
+    idx, offs = np.array([1, 2, 4, 5, 4]), np.array([0, 2])
+    np.testing.assert_allclose(
+        F.embedding_bag(pydl.tensor(idx), pydl.tensor(w), pydl.tensor(offs), mode="sum").numpy(),
+        TF.embedding_bag(torch.tensor(idx), torch.tensor(w), torch.tensor(offs), mode="sum").numpy(), rtol=1e-12)
+    assert F.feature_alpha_dropout(pydl.tensor(x), 0.3, training=False).numpy().tolist() == x.tolist()
+    y = F.feature_alpha_dropout(pydl.tensor(np.ones((4, 6, 5))), 0.5, training=True).numpy()
+    assert np.all(y.std(axis=2) == 0)  # whole channels share one draw

@@ -385,3 +385,197 @@ def test_misc_predicates_and_dtypes():
         P("diagonal")(pydl.ones(3))
     with pytest.raises(ValueError, match=r"^\[kron\]|^\[cross\]"):
         P("cross")(pydl.ones(2, 2), pydl.ones(2, 2))
+
+
+# in-place methods: (name, args builder) -> x.name_(*args) against torch's, on the same data
+UNARY_INPLACE = ["abs", "absolute", "acos", "arccos", "acosh", "arccosh", "asin", "arcsin", "asinh", "arcsinh", "atan",
+                 "arctan", "atanh", "arctanh", "ceil", "cos", "cosh", "deg2rad", "rad2deg", "digamma", "erf", "erfc",
+                 "erfinv", "exp", "exp2", "expm1", "fix", "floor", "frac", "lgamma", "log", "log10", "log1p", "log2",
+                 "logit", "neg", "negative", "reciprocal", "round", "rsqrt", "sgn", "sigmoid", "sign", "sin", "sinc",
+                 "sinh", "sqrt", "square", "tan", "tanh", "trunc", "relu", "i0", "nan_to_num"]
+
+
+@pytest.mark.parametrize("name", UNARY_INPLACE)
+def test_unary_inplace_method(name):
+    lo, hi = (1.1, 1.9) if name in ("acosh", "arccosh") else (0.1, 0.9)
+    x = np.random.default_rng(0).uniform(lo, hi, (3, 4))
+    a, b = pydl.tensor(x), torch.tensor(x)
+    v = a._version
+    assert getattr(a, name + "_")() is a and a._version > v
+    getattr(b, name + "_")()
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, err_msg=name)
+    np.testing.assert_allclose(getattr(pydl.tensor(x), name)().numpy(), getattr(torch.tensor(x), name)().numpy(),
+                               rtol=1e-12)
+    if hasattr(torch, name + "_"):
+        c, d = pydl.tensor(x), torch.tensor(x)
+        getattr(pydl, name + "_")(c)
+        getattr(torch, name + "_")(d)
+        np.testing.assert_allclose(c.numpy(), d.numpy(), rtol=1e-12, err_msg="torch." + name + "_")
+
+
+BINARY_INPLACE = ["fmod", "copysign", "hypot", "nextafter", "logaddexp", "xlogy", "float_power", "true_divide",
+                  "divide", "multiply", "subtract", "heaviside", "fmax", "fmin", "ldexp", "floor_divide", "atan2",
+                  "arctan2", "remainder", "pow", "clamp_min", "clamp_max", "xlogy", "eq", "ne", "lt", "le", "gt", "ge",
+                  "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_and", "logical_or",
+                  "logical_xor", "sub", "add", "mul", "div", "maximum", "minimum"]
+
+
+@pytest.mark.parametrize("name", sorted(set(BINARY_INPLACE)))
+def test_binary_inplace_method(name):
+    x = np.random.default_rng(0).uniform(0.5, 2, (3, 4))
+    y = np.random.default_rng(1).uniform(0.5, 2, (3, 4))
+    if name == "float_power":  # torch needs a float64 self for the in-place form
+        x, y = x.astype(np.float64), y.astype(np.float64)
+    a, b = pydl.tensor(x), torch.tensor(x)
+    if not hasattr(b, name + "_"):
+        pytest.skip(f"torch has no Tensor.{name}_")
+    v = a._version
+    assert getattr(a, name + "_")(pydl.tensor(y)) is a and a._version > v
+    getattr(b, name + "_")(torch.tensor(y))
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, err_msg=name)
+    np.testing.assert_allclose(getattr(pydl.tensor(x), name)(pydl.tensor(y)).numpy(),
+                               getattr(torch.tensor(x), name)(torch.tensor(y)).numpy(), rtol=1e-12)
+
+
+def test_int_inplace_and_ternary_inplace():
+    a, b = np.array([12, -7, 5, 8]), np.array([8, 3, -10, 3])
+    for name in ("gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"):
+        p, t = pydl.tensor(a), torch.tensor(a)
+        rhs = np.abs(b) if "shift" in name else b
+        getattr(p, name + "_")(pydl.tensor(rhs))
+        getattr(t, name + "_")(torch.tensor(rhs))
+        np.testing.assert_array_equal(p.numpy(), t.numpy(), err_msg=name)
+    p, t = pydl.tensor(a), torch.tensor(a)
+    p.bitwise_not_()
+    t.bitwise_not_()
+    np.testing.assert_array_equal(p.numpy(), t.numpy())
+    m = pydl.tensor([True, False])
+    m.logical_not_()
+    assert m.numpy().tolist() == [False, True]
+    x = np.random.default_rng(0).uniform(0.5, 2, (3, 3))
+    cases = [("addcmul_", (x, x), dict(value=0.5)), ("addcdiv_", (x, x + 1), dict(value=2)), ("lerp_", (x * 2, 0.3), {}),
+             ("addmm_", (x, x), dict(beta=0.5)), ("addr_", (x[0], x[1]), {}),
+             ("clamp_", (0.8, 1.5), {}), ("clip_", (0.8, 1.5), {}), ("clamp_min_", (1.0,), {}), ("clamp_max_", (1.0,), {}),
+             ("cumsum_", (1,), {}), ("cumprod_", (0,), {}), ("renorm_", (2, 0, 1.0), {}), ("mvlgamma_", (2,), {}),
+             ("polygamma_", (1,), {}), ("index_add_", (0, np.array([0, 2]), x[:2]), {}),
+             ("index_fill_", (1, np.array([0, 2]), -1.0), {}), ("index_copy_", (0, np.array([2, 0]), x[:2] * 3), {}),
+             ("masked_scatter_", (x > 1, x * 10), {}), ("put_", (np.array([0, 4, 8]), x[0] * -1), {}),
+             ("fill_diagonal_", (7.0,), {})]
+    for name, args, kw in cases:
+        p, t = pydl.tensor(x + 1 if name == "mvlgamma_" else x), torch.tensor(x + 1 if name == "mvlgamma_" else x)
+        conv = [pydl.tensor(v) if isinstance(v, np.ndarray) else v for v in args]
+        tconv = [torch.tensor(v) if isinstance(v, np.ndarray) else v for v in args]
+        assert getattr(p, name)(*conv, **kw) is p
+        getattr(t, name)(*tconv, **kw)
+        # torch's trigamma is good to ~5e-10 (pydl's, Eigen's polygamma, to 1e-16 against mpmath)
+        np.testing.assert_allclose(p.numpy(), t.numpy(), rtol=1e-8 if name == "polygamma_" else 1e-10, err_msg=name)
+    p, t = pydl.tensor(x[0]), torch.tensor(x[0])
+    p.addmv_(pydl.tensor(x), pydl.tensor(x[1]), beta=2)
+    t.addmv_(torch.tensor(x), torch.tensor(x[1]), beta=2)
+    np.testing.assert_allclose(p.numpy(), t.numpy(), rtol=1e-12)
+    baddbmm = np.ones((2, 3, 3))
+    p, t = pydl.tensor(baddbmm), torch.tensor(baddbmm)
+    p.baddbmm_(pydl.tensor(baddbmm), pydl.tensor(baddbmm), alpha=0.5)
+    t.baddbmm_(torch.tensor(baddbmm), torch.tensor(baddbmm), alpha=0.5)
+    np.testing.assert_allclose(p.numpy(), t.numpy())
+    p, t = pydl.tensor(x), torch.tensor(x)
+    p.addbmm_(pydl.tensor(baddbmm), pydl.tensor(baddbmm))
+    t.addbmm_(torch.tensor(baddbmm), torch.tensor(baddbmm))
+    np.testing.assert_allclose(p.numpy(), t.numpy())
+    r = pydl.empty(500, dtype=pydl.float64)
+    assert r.cauchy_().numpy().std() > 0 and r.log_normal_().numpy().min() > 0 and r.geometric_(0.5).numpy().min() >= 1
+    assert r.bernoulli_(0.5).numpy().max() <= 1 and r.detach_() is r
+    assert pydl.tensor([1.0]).get_device() == -1 and not pydl.ones(1).is_inference()
+
+
+def test_scatter_variants_and_misc_vs_torch():
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    check_torch(lambda a, s: P("select_scatter")(a, s, 1, 2), lambda a, s: T("select_scatter")(a, s, 1, 2),
+                [(3, 4), (3,)])
+    check_torch(lambda a, s: P("slice_scatter")(a, s, 1, 1, 4, 2), lambda a, s: T("slice_scatter")(a, s, 1, 1, 4, 2),
+                [(3, 4), (3, 2)])
+    check_torch(lambda a, s: P("diagonal_scatter")(a, s, 1), lambda a, s: T("diagonal_scatter")(a, s, 1),
+                [(3, 4), (3,)])
+    mask = pydl.tensor(x > 0)
+    check_torch(lambda a, s: P("masked_scatter")(a, mask, s), lambda a, s: a.masked_scatter(torch.tensor(x > 0), s),
+                [(3, 4), (12,)])
+    check_torch(lambda a, s: P("put")(a, pydl.tensor([1, 5, 1]), s, accumulate=True),
+                lambda a, s: a.put(torch.tensor([1, 5, 1]), s, accumulate=True), [(3, 4), (3,)])
+    check_torch(lambda a: P("renorm")(a, 2, 1, 0.8), lambda a: torch.renorm(a, 2, 1, 0.8), [(3, 4)])
+    check_torch(lambda a: P("narrow_copy")(a, 1, 1, 2), lambda a: torch.narrow_copy(a, 1, 1, 2), [(3, 4)])
+    check_torch(lambda a: P("gradient")(a, spacing=0.5, dim=1)[0], lambda a: torch.gradient(a, spacing=0.5, dim=1)[0],
+                [(3, 5)])
+    m, e = P("frexp")(pydl.tensor(np.array([0.0, 1.0, 3.5, -0.1, 1024.0, 1e-30, 7.9e20])))
+    tm, te = T("frexp")(torch.tensor([0.0, 1.0, 3.5, -0.1, 1024.0, 1e-30, 7.9e20], dtype=torch.float64))
+    np.testing.assert_array_equal(m.numpy(), tm.numpy())
+    np.testing.assert_array_equal(e.numpy(), te.numpy())
+    h = np.random.default_rng(1).normal(size=100)
+    for kw in (dict(bins=7), dict(bins=5, range=(-1.0, 1.0), density=True)):
+        for g, w in zip(P("histogram")(pydl.tensor(h), **kw), T("histogram")(torch.tensor(h), **kw)):
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-12)
+    for g, w in zip(P("unravel_index")(pydl.tensor([0, 7, 11, -1]), (3, 4)),
+                    T("unravel_index")(torch.tensor([0, 7, 11, -1]), (3, 4))):
+        np.testing.assert_array_equal(g.numpy(), w.numpy())
+    assert pydl.tensor(x).allclose(pydl.tensor(x)) and pydl.tensor(x).equal(pydl.tensor(x))
+    assert [t.shape for t in pydl.tensor(x).unsafe_chunk(2, 1)] == [(3, 2), (3, 2)]
+    assert [t.shape for t in pydl.tensor(x).unsafe_split(3, 1)] == [(3, 3), (3, 1)]
+    assert [t.shape for t in pydl.tensor(x).unsafe_split_with_sizes([1, 3], 1)] == [(3, 1), (3, 3)]
+    buf = np.arange(6, dtype=np.float32).tobytes()
+    assert P("frombuffer")(bytearray(buf), dtype=pydl.float32).numpy().tolist() == [0, 1, 2, 3, 4, 5]
+    assert P("get_default_device")() == "cpu"
+    s = P("seed")()
+    assert isinstance(s, int) and pydl.initial_seed() == s
+    for name, args in (("expand_copy", ((2, 3, 4),)), ("permute_copy", ((1, 0),)), ("select_copy", (0, 1)),
+                       ("slice_copy", (1, 0, 2)), ("squeeze_copy", ()), ("unsqueeze_copy", (0,)), ("t_copy", ()),
+                       ("transpose_copy", (0, 1)), ("view_copy", ((4, 3),)), ("diagonal_copy", ()),
+                       ("detach_copy", ()), ("alias_copy", ()), ("unbind_copy", ()), ("split_copy", (2,)),
+                       ("split_with_sizes_copy", ([1, 2],))):
+        got, want = P(name)(pydl.tensor(x), *args), T(name)(torch.tensor(x), *args)
+        for g, w in zip(got if isinstance(got, tuple) else [got], want if isinstance(want, (tuple, list)) else [want]):
+            np.testing.assert_array_equal(g.numpy(), w.numpy(), err_msg=name)
+
+
+def test_torch_signature_forms_vs_torch():
+    rng = np.random.default_rng(3)
+    x1, w1 = rng.normal(size=(2, 3, 9)), rng.normal(size=(4, 3, 3))
+    x2, w2 = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4, 3, 3, 3))
+    pairs = [
+        ("conv1d", (x1, w1), dict(padding=1)), ("conv2d", (x2, w2), dict(stride=2)),
+        ("conv_transpose2d", (x2, w2.transpose(1, 0, 2, 3)), dict(stride=2)), ("max_pool1d", (x1, 3), {}),
+        ("max_pool2d", (x2, 2), {}), ("avg_pool1d", (x1, 3, 2), {}),
+        ("layer_norm", (x1, (9,)), {}), ("embedding", (w1.reshape(12, 3), np.array([[0, 5], [11, 2]])), {}),
+        ("kl_div", (x1, np.abs(x1)), dict(reduction=2)), ("binary_cross_entropy_with_logits", (x1, (x1 > 0) * 1.0), {}),
+        ("hinge_embedding_loss", (x1, np.sign(x1)), dict(margin=0.5)),
+        ("margin_ranking_loss", (x1, x1 * 0.5, np.sign(x1)), {}),
+        ("cosine_embedding_loss", (x1[0], x1[1], np.sign(x1[0, :, 0])), {}),
+        ("poisson_nll_loss", (x1, np.abs(x1), True, False, 1e-8, 1), {}),
+        ("triplet_margin_loss", (x1[0], x1[1], x1[0] * 2), {}),
+    ]
+    for name, args, kw in pairs:
+        pa = [pydl.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+        ta = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+        np.testing.assert_allclose(P(name)(*pa, **kw).numpy(), T(name)(*ta, **kw).numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+    rm, rv = np.zeros(3), np.ones(3)
+    g, b = rng.normal(size=3), rng.normal(size=3)
+    got = P("batch_norm")(pydl.tensor(x2), pydl.tensor(g), pydl.tensor(b), pydl.tensor(rm), pydl.tensor(rv), False,
+                          0.1, 1e-5, True)
+    want = T("batch_norm")(torch.tensor(x2), torch.tensor(g), torch.tensor(b), torch.tensor(rm), torch.tensor(rv),
+                           False, 0.1, 1e-5, True)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10)
+    assert P("alpha_dropout")(pydl.tensor(x1), 0.5, False).numpy().tolist() == x1.tolist()
+    assert P("feature_alpha_dropout")(pydl.tensor(x1), 0.5, False).numpy().tolist() == x1.tolist()
+    d = pydl.tensor(x1)
+    assert P("dropout_")(d, 0.0, True) is d and P("alpha_dropout_")(d, 0.0, True) is d
+    assert P("feature_alpha_dropout_")(d, 0.0, True) is d
+    e = pydl.zeros(3)
+    P("index_put_")(e, (pydl.tensor([0, 2]),), pydl.tensor([1.0, 2.0]))
+    assert e.numpy().tolist() == [1.0, 0.0, 2.0]
+    c = pydl.tensor([-1.0, 0.5, 2.0])
+    P("clamp_")(c, 0.0, 1.0)
+    P("clamp_min_")(c, 0.2)
+    P("clamp_max_")(c, 0.9)
+    P("clip_")(c, 0.3, 0.8)
+    assert np.allclose(c.numpy(), [0.3, 0.5, 0.8])
+    with pytest.raises(ValueError, match=r"^\[kl_div\]"):
+        P("kl_div")(pydl.ones(2), pydl.ones(2), reduction=5)
