@@ -38,6 +38,7 @@ OPTS = [
     ("Rprop", dict(lr=0.05)), ("Rprop", dict(lr=0.01, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1)), ("Adadelta", dict(lr=0.5, weight_decay=0.1)),
     ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)), ("AdamW", dict(lr=0.05, amsgrad=True)),
+    ("Adafactor", dict(lr=0.05)), ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, d=1.5, weight_decay=0.1, maximize=True)),
 ]
 
 

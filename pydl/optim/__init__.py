@@ -2,4 +2,4 @@
 from . import lr_scheduler  # noqa: F401
 from .optimizer import Optimizer  # noqa: F401
 from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop  # noqa: F401
-from .extra import ASGD, NAdam, RAdam, Adamax, Rprop, SparseAdam  # noqa: F401
+from .extra import ASGD, NAdam, RAdam, Adamax, Rprop, SparseAdam, Adafactor  # noqa: F401

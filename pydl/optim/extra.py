@@ -6,9 +6,10 @@ import math
 import numpy as np
 
 from .. import _C
+from ..autograd import no_grad
 from .optimizer import Optimizer
 
-__all__ = ["NAdam", "RAdam", "Adamax", "ASGD", "Rprop", "SparseAdam"]
+__all__ = ["NAdam", "RAdam", "Adamax", "ASGD", "Rprop", "SparseAdam", "Adafactor"]
 
 
 def _check(lr=None, eps=None, betas=None, weight_decay=None):
@@ -203,3 +204,64 @@ class SparseAdam(_Moments):
         ms, vs, steps = self._moments(params)
         _C.sparse_adam_(params, grads, ms, vs, [[1 - beta1 ** t, 1 - beta2 ** t] for t in steps], float(group["lr"]),
                         float(beta1), float(beta2), float(group["eps"]), bool(group["maximize"]))
+
+
+class Adafactor(Optimizer):
+    """Adafactor (Shazeer & Stern 2018) as in torch 2.13: the second moment of a matrix is kept factored as row and
+    column means (O(n + m) state), the step is relative to the parameter's RMS. A handful of C++ ops per parameter
+    (reductions, one outer product), since the factored update is not elementwise."""
+
+    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *, foreach=None,
+                 maximize=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        if not 0.0 >= beta2_decay:
+            raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
+        if eps[0] is not None and not 0.0 <= eps[0]:
+            raise ValueError(f"epsilon1 should be >= 0 but is: {eps[0]}")
+        if not 0.0 <= eps[1]:
+            raise ValueError(f"epsilon2 should be >= 0 but is: {eps[1]}")
+        if not 1.0 <= d:
+            raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
+        super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d, weight_decay=weight_decay,
+                                      foreach=foreach, maximize=maximize))
+
+    def _update_group(self, group, params, grads):
+        lr, d, wd = float(group["lr"]), float(group["d"]), float(group["weight_decay"])
+        eps1, eps2 = group["eps"]
+        with no_grad():
+            for p, g in zip(params, grads):
+                if group["maximize"]:
+                    g = -g
+                st = self.state[p]
+                if len(st) == 0:
+                    st["step"] = 0.0
+                    if g.dim() > 1:
+                        st["row_var"] = _C.zeros(list(g.shape[:-1]) + [1], g.dtype)
+                        st["col_var"] = _C.zeros(list(g.shape[:-2]) + [1, g.shape[-1]], g.dtype)
+                    else:
+                        st["variance"] = self._zeros_like(p)
+                st["step"] = float(st["step"]) + 1
+                t = st["step"]
+                e1 = float(np.finfo(np.float32 if p.dtype == _C.dtype.float32 else np.float64).eps) \
+                    if eps1 is None else float(eps1)
+                w = t ** float(group["beta2_decay"])  # 1 - beta2_t
+                rho = min(lr, 1 / t ** 0.5)
+                alpha = max(float(eps2), math.sqrt(float(_C.sum(p * p, [], False, None).item()) / p.numel())) * rho
+                if wd != 0:
+                    p.mul_(1 - lr * wd)
+                if g.dim() > 1:
+                    rv, cv = st["row_var"], st["col_var"]
+                    rv.add_((_C.mean(g * g, [-1], True) - rv) * w)
+                    cv.add_((_C.mean(g * g, [-2], True) - cv) * w)
+                    est = _C.matmul(rv, cv) / _C.clamp(_C.mean(rv, [-2], True), e1, None)
+                else:
+                    v = st["variance"]
+                    v.add_((g * g - v) * w)
+                    est = v
+                update = _C.rsqrt(_C.clamp(est, e1 * e1, None)) * g
+                rms = math.sqrt(float(_C.sum(update * update, [], False, None).item()))
+                denom = max(1.0, rms / (update.numel() ** 0.5 * d))
+                p.add_(update * (-alpha / denom))
