@@ -185,7 +185,9 @@ def i0(input):
     q = (x * x) * 0.25
     term = _C.full([], 1.0, x.dtype) + q * 0
     out = term
-    for k in builtins.range(1, 60):  # series terms, not elements
+    # the terms q^k / k!^2 peak near k = |x| / 2; |x| + 40 of them reach double precision
+    top = float(_C.amax(_C.abs(x), [], False).item()) if x.numel() else 0.0
+    for k in builtins.range(1, int(min(top, 1e4)) + 40):  # series terms, not elements
         term = term * q / (k * k)
         out = out + term
     return out
@@ -350,8 +352,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     e = _t(elements)
     s = _C.reshape(_t(test_elements, e), [-1])
     if s.numel() == 0:
-        out = _C.ne(e, e) if e.dtype.is_floating_point else _C.lt(_C.zeros(list(e.shape), _C.dtype.int64), 0)
-        out = _C.logical_or(out, _C.ne(out, out))
+        out = _C.zeros(list(e.shape), _C.dtype.bool)
     else:
         srt = _C.sort(s, 0, False)[0]
         pos = _C.clamp(_C.searchsorted(srt, _C.reshape(e, [-1]), False), 0.0, float(s.numel() - 1))
@@ -1557,6 +1558,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         raise ValueError("[multinomial] probability tensor contains either `inf`, `nan` or element < 0")
     x = _C.unsqueeze(w, 0) if w.ndim == 1 else w
     n = x.shape[1]
+    if x.numel() == 0 or bool(_C.le(_C.sum(x, [1], False, None), 0).any()):
+        raise ValueError("[multinomial] invalid multinomial distribution (sum of probabilities <= 0)")
     if not replacement and num_samples > n:
         raise ValueError(f"[multinomial] cannot sample n_sample > prob_dist.size(-1) samples without replacement "
                          f"({num_samples} > {n})")
@@ -2207,7 +2210,33 @@ _EXTRA_METHODS = {
     "mvlgamma_": lambda self, p: self.copy_(mvlgamma(self.clone() if self.requires_grad else self, p)),
     "polygamma_": lambda self, n: self.copy_(polygamma(n, self.clone() if self.requires_grad else self)),
     "fill_diagonal_": lambda self, fill_value, wrap=False: _fill_diagonal_(self, fill_value, wrap),
+    "register_hook": lambda self, hook: _register_hook(self, hook),
 }
+
+
+class _HookHandle:
+    """What Tensor.register_hook returns: remove() unregisters the hook."""
+
+    def __init__(self, hook_id):
+        self.id = hook_id
+
+    def remove(self):
+        _C._remove_hook(self.id)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _register_hook(self, hook):
+    """Runs hook(grad) when the gradient of this tensor is computed; a returned tensor replaces the gradient.
+
+    A hook on a leaf keeps the leaf alive until handle.remove() (it lives on the leaf's accumulator)."""
+    if not callable(hook):
+        raise TypeError(f"[register_hook] hook must be callable, got {type(hook).__name__}")
+    return _HookHandle(_C._register_hook(self, hook))
 
 
 def _fill_diagonal_(self, fill_value, wrap=False):

@@ -364,6 +364,8 @@ def test_factories_windows_and_sampling():
     assert abs(p.mean() - 4) < 0.2 and abs(p.var() - 4) < 0.5
     with pytest.raises(ValueError, match=r"^\[multinomial\]"):
         P("multinomial")(pydl.tensor([1.0, 2.0]), 3)
+    with pytest.raises(ValueError, match=r"^\[multinomial\]"):
+        P("multinomial")(pydl.zeros(3), 1)
 
 
 def test_misc_predicates_and_dtypes():
@@ -579,3 +581,30 @@ def test_torch_signature_forms_vs_torch():
     assert np.allclose(c.numpy(), [0.3, 0.5, 0.8])
     with pytest.raises(ValueError, match=r"^\[kl_div\]"):
         P("kl_div")(pydl.ones(2), pydl.ones(2), reduction=5)
+
+
+def test_register_hook_leaf_and_non_leaf_like_torch():
+    seen = []
+    x, tx = pydl.tensor([1.0, 2.0, 3.0], requires_grad=True), torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for a, lib in ((x, pydl), (tx, torch)):
+        y = a * 2
+        hy = y.register_hook(lambda g: g * 10)  # replaces the gradient flowing into y
+        ha = a.register_hook(lambda g: seen.append(g.numpy().copy()))  # observes the leaf's gradient
+        (y ** 2).sum().backward()
+        hy.remove()
+        ha.remove()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_allclose(seen[0], seen[1])
+    x.grad = None
+    (x * 2).sum().backward()  # removed hooks no longer run
+    assert x.grad.numpy().tolist() == [2.0, 2.0, 2.0] and len(seen) == 2
+    with pytest.raises(RuntimeError, match=r"^\[register_hook\]"):
+        pydl.ones(2).register_hook(lambda g: g)
+    z = pydl.ones(2, requires_grad=True)
+    z.register_hook(lambda g: g[:1])
+    with pytest.raises(RuntimeError, match=r"\[register_hook\]"):
+        (z * 1).sum().backward()
+    w = pydl.ones(2, requires_grad=True)
+    w.register_hook(lambda g: 1 / 0)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        (w * 1).sum().backward()
