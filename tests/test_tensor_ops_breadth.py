@@ -492,20 +492,20 @@ def test_int_inplace_and_ternary_inplace():
 
 def test_scatter_variants_and_misc_vs_torch():
     x = np.random.default_rng(0).normal(size=(3, 4))
-    check_torch(lambda a, s: P("select_scatter")(a, s, 1, 2), lambda a, s: T("select_scatter")(a, s, 1, 2),
+    check_vs_torch(lambda a, s: P("select_scatter")(a, s, 1, 2), lambda a, s: T("select_scatter")(a, s, 1, 2),
                 [(3, 4), (3,)])
-    check_torch(lambda a, s: P("slice_scatter")(a, s, 1, 1, 4, 2), lambda a, s: T("slice_scatter")(a, s, 1, 1, 4, 2),
+    check_vs_torch(lambda a, s: P("slice_scatter")(a, s, 1, 1, 4, 2), lambda a, s: T("slice_scatter")(a, s, 1, 1, 4, 2),
                 [(3, 4), (3, 2)])
-    check_torch(lambda a, s: P("diagonal_scatter")(a, s, 1), lambda a, s: T("diagonal_scatter")(a, s, 1),
+    check_vs_torch(lambda a, s: P("diagonal_scatter")(a, s, 1), lambda a, s: T("diagonal_scatter")(a, s, 1),
                 [(3, 4), (3,)])
     mask = pydl.tensor(x > 0)
-    check_torch(lambda a, s: P("masked_scatter")(a, mask, s), lambda a, s: a.masked_scatter(torch.tensor(x > 0), s),
+    check_vs_torch(lambda a, s: P("masked_scatter")(a, mask, s), lambda a, s: a.masked_scatter(torch.tensor(x > 0), s),
                 [(3, 4), (12,)])
-    check_torch(lambda a, s: P("put")(a, pydl.tensor([1, 5, 1]), s, accumulate=True),
+    check_vs_torch(lambda a, s: P("put")(a, pydl.tensor([1, 5, 1]), s, accumulate=True),
                 lambda a, s: a.put(torch.tensor([1, 5, 1]), s, accumulate=True), [(3, 4), (3,)])
-    check_torch(lambda a: P("renorm")(a, 2, 1, 0.8), lambda a: torch.renorm(a, 2, 1, 0.8), [(3, 4)])
-    check_torch(lambda a: P("narrow_copy")(a, 1, 1, 2), lambda a: torch.narrow_copy(a, 1, 1, 2), [(3, 4)])
-    check_torch(lambda a: P("gradient")(a, spacing=0.5, dim=1)[0], lambda a: torch.gradient(a, spacing=0.5, dim=1)[0],
+    check_vs_torch(lambda a: P("renorm")(a, 2, 1, 0.8), lambda a: torch.renorm(a, 2, 1, 0.8), [(3, 4)])
+    check_vs_torch(lambda a: P("narrow_copy")(a, 1, 1, 2), lambda a: torch.narrow_copy(a, 1, 1, 2), [(3, 4)])
+    check_vs_torch(lambda a: P("gradient")(a, spacing=0.5, dim=1)[0], lambda a: torch.gradient(a, spacing=0.5, dim=1)[0],
                 [(3, 5)])
     m, e = P("frexp")(pydl.tensor(np.array([0.0, 1.0, 3.5, -0.1, 1024.0, 1e-30, 7.9e20])))
     tm, te = T("frexp")(torch.tensor([0.0, 1.0, 3.5, -0.1, 1024.0, 1e-30, 7.9e20], dtype=torch.float64))
