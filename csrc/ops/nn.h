@@ -68,6 +68,8 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, IntList kernel, IntList st
 Tensor avg_pool2d(const Tensor& x, IntList kernel, IntList stride, IntList padding, bool ceil_mode, bool count_include_pad,
                   std::optional<int64_t> divisor_override);
 Tensor adaptive_avg_pool2d(const Tensor& x, IntList output_size);
+/// (values, int64 flat indices into each H*W plane) of max over adaptive windows.
+std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& x, IntList output_size);
 
 // ---- norm.cpp ------------------------------------------------------------------------
 /// Updates running_mean/var in place in training mode (when given).

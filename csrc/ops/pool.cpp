@@ -153,4 +153,36 @@ Tensor adaptive_avg_pool2d(const Tensor& x, IntList os_) {
   return out;
 }
 
+std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& x, IntList os_) {
+  PYDL_CHECK(x && (x->dim() == 3 || x->dim() == 4), ValueError, "[adaptive_max_pool2d] expected 3-D or 4-D input, got ",
+             x ? shape_str(x->shape) : std::string("None"));
+  PYDL_CHECK(is_floating(x->dtype), TypeError, "[adaptive_max_pool2d] expected a floating input, got ", dtype_name(x->dtype));
+  IntList os = pair(os_, "adaptive_max_pool2d", "output_size");
+  PYDL_CHECK(os[0] > 0 && os[1] > 0, ValueError, "[adaptive_max_pool2d] output_size must be positive, got ", shape_str(os));
+  int64_t nd = x->dim(), H = x->shape[nd - 2], W = x->shape[nd - 1];
+  PYDL_CHECK(H > 0 && W > 0, ValueError, "[adaptive_max_pool2d] input ", shape_str(x->shape), " has an empty spatial dim");
+  K::PoolGeom g{x->numel / (H * W), H, W, os[0], os[1], 1, 1, 1, 1, 0, 0, 1, 1};
+  Shape s = x->shape;
+  s[nd - 2] = os[0];
+  s[nd - 1] = os[1];
+  Tensor xc = contig(x), out = empty(s, x->dtype), idx = empty(s, DType::Int64);
+  if (out->numel > 0)
+    PYDL_DISPATCH_FLOAT(x->dtype, "adaptive_max_pool2d", [&] {
+      K::adaptive_max_pool2d_forward<scalar_t>(g.NC, H, W, os[0], os[1], xc->data<scalar_t>(), out->data<scalar_t>(),
+                                               idx->data<int64_t>());
+    });
+  if (any_requires_grad({&x})) {
+    auto node = make_node("AdaptiveMaxPool2dBackward", {x}, [g, idx, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& gr) -> TensorList {
+      Tensor gy = contig(gr[0]), gx = empty(xs, dt);
+      PYDL_DISPATCH_FLOAT(dt, "adaptive_max_pool2d", [&] {
+        if (gx->numel > 0) K::max_pool2d_backward<scalar_t>(g, gy->data<scalar_t>(), idx->data<int64_t>(), gx->data<scalar_t>());
+      });
+      return {gx};
+    });
+    node->once_differentiable = true;  // backward runs raw kernels
+    set_history(out, node);
+  }
+  return {out, idx};
+}
+
 }  // namespace pydl

@@ -35,5 +35,7 @@ void init_nn(py::module_& m);
 void init_optim(py::module_& m);
 void init_rnn(py::module_& m);
 void init_breadth(py::module_& m);
+void init_attention(py::module_& m);
+void init_resample(py::module_& m);
 
 }  // namespace pydl

@@ -81,6 +81,10 @@ void init_nn(py::module_& m) {
     py::gil_scoped_release r;
     return adaptive_avg_pool2d(x, os);
   });
+  m.def("adaptive_max_pool2d", [](const Tensor& x, IntList os) {
+    py::gil_scoped_release r;
+    return adaptive_max_pool2d(x, os);
+  });
   m.def("batch_norm", [](const Tensor& x, OT rm, OT rv, OT w, OT b, bool training, double mom, double eps) {
     py::gil_scoped_release r;
     return batch_norm(x, opt(rm), opt(rv), opt(w), opt(b), training, mom, eps);

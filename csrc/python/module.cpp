@@ -42,6 +42,8 @@ PYBIND11_MODULE(_C, m) {
   init_optim(m);
   init_rnn(m);
   init_breadth(m);
+  init_attention(m);
+  init_resample(m);
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Sets the number of threads used by kernels.");
   m.def("get_num_threads", &get_num_threads, "Number of threads used by kernels.");

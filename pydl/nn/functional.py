@@ -360,3 +360,10 @@ from ._functional_breadth import *  # noqa: E402,F401,F403
 from ._functional_breadth import __all__ as _breadth_all  # noqa: E402
 
 __all__ += _breadth_all
+# ---- attention, more normalisation, resampling, conv3d and pools: in their own files ----------
+from ._fn_attention import *  # noqa: E402,F401,F403
+from ._fn_norm import *  # noqa: E402,F401,F403
+from ._fn_spatial import *  # noqa: E402,F401,F403
+from . import _fn_attention, _fn_norm, _fn_spatial  # noqa: E402
+
+__all__ += _fn_attention.__all__ + _fn_norm.__all__ + _fn_spatial.__all__

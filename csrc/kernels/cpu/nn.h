@@ -81,6 +81,9 @@ template <typename T> void avg_pool2d_forward(const PoolGeom& g, const T* x, T* 
 template <typename T> void avg_pool2d_backward(const PoolGeom& g, const T* gy, T* gx, bool count_include_pad, int64_t divisor);
 template <typename T> void adaptive_avg_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y);
 template <typename T> void adaptive_avg_pool2d_backward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* gy, T* gx);
+/// Max over adaptive windows with flat indices into each H*W plane (backward: max_pool2d_backward).
+template <typename T>
+void adaptive_max_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y, int64_t* idx);
 
 // ---- nn_norm.cpp ---------------------------------------------------------------------
 /// Per-channel mean and biased inverse std of x (N, C, S).

@@ -186,13 +186,37 @@ void adaptive_avg_pool2d_backward(int64_t NC, int64_t H, int64_t W, int64_t OH, 
   });
 }
 
+template <typename T>
+void adaptive_max_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y, int64_t* idx) {
+  parallel_for(NC, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+          int64_t best = h0 * W + w0;
+          T m = x[p * H * W + best];
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw) {
+              const T v = x[(p * H + ih) * W + iw];
+              if (v > m || std::isnan(v)) { m = v; best = ih * W + iw; }  // NaN propagates, as in PyTorch
+              if (std::isnan(m)) break;
+            }
+          y[(p * OH + oh) * OW + ow] = m;
+          idx[(p * OH + oh) * OW + ow] = best;
+        }
+      }
+  });
+}
+
 #define INST(T)                                                                                              \
   template void max_pool2d_forward<T>(const PoolGeom&, const T*, T*, int64_t*);                              \
   template void max_pool2d_backward<T>(const PoolGeom&, const T*, const int64_t*, T*);                       \
   template void avg_pool2d_forward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                         \
   template void avg_pool2d_backward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                        \
   template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);   \
-  template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);
+  template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);   \
+  template void adaptive_max_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*, int64_t*);
 INST(float)
 INST(double)
 

@@ -7,3 +7,8 @@ from .module import Module  # noqa: F401
 from .rnn import *  # noqa: F401,F403
 from .sync_batchnorm import SyncBatchNorm  # noqa: F401,E402
 from .misc import *  # noqa: F401,F403
+from .conv_pool import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
+from .resampling import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
