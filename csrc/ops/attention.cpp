@@ -102,8 +102,12 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
   if (mask) {
     PYDL_CHECK(mask->dtype == DType::Bool || mask->dtype == q->dtype, TypeError, kOp, "attn_mask must be bool or ",
                dtype_name(q->dtype), " like the query, got ", dtype_name(mask->dtype));
-    const Shape bs = broadcast_shapes(mask->shape, full_mask, "scaled_dot_product_attention");
-    PYDL_CHECK(bs == full_mask, ValueError, kOp, "attn_mask of shape ", shape_str(mask->shape),
+    bool fits = mask->dim() <= static_cast<int64_t>(full_mask.size());
+    for (int64_t i = 1; fits && i <= mask->dim(); ++i) {
+      const int64_t m = mask->shape[mask->dim() - i];
+      fits = m == 1 || m == full_mask[full_mask.size() - i];
+    }
+    PYDL_CHECK(fits, ValueError, kOp, "attn_mask of shape ", shape_str(mask->shape),
                " does not broadcast to the attention shape ", shape_str(full_mask));
     mv = mask_view(mask, full_mask, g.mask_sb, g.mask_sl, g.mask_ss);
     g.mask = mv->raw();
