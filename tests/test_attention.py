@@ -45,6 +45,12 @@ def test_sdpa_shapes_3d_2d_broadcast_and_square_causal():
     tcheck(sdpa(), tsdpa(), [(2, 3, 5, 4), (3, 7, 4), (1, 3, 7, 6)])  # batch dims broadcast
 
 
+def test_sdpa_causal_over_several_row_blocks():
+    """Causal attention runs in blocks of query rows that skip the masked keys: check L > block."""
+    tcheck(sdpa(is_causal=True), tsdpa(is_causal=True), [(1, 2, 37, 3), (1, 2, 41, 3), (1, 2, 41, 2)])
+    tcheck(sdpa(is_causal=True), tsdpa(is_causal=True), [(2, 40, 3), (2, 23, 3), (2, 23, 2)], noncontig=False)
+
+
 def test_sdpa_gqa():
     tcheck(sdpa(enable_gqa=True), tsdpa(enable_gqa=True), [(2, 4, 5, 4), (2, 2, 7, 4), (2, 2, 7, 6)])
 
@@ -81,6 +87,9 @@ def test_sdpa_dropout():
         pydl.manual_seed(7)  # the same mask on every call (gradcheck re-runs forward)
         return F.scaled_dot_product_attention(q, k, v, dropout_p=0.4)
     assert pydl.autograd.gradcheck(fn, [q, k, v])
+    qc, kc, vc = [pydl.tensor(RNG.standard_normal((1, 2, 35, 3)), requires_grad=True) for _ in range(3)]
+    assert pydl.autograd.gradcheck(lambda q, k, v: (pydl.manual_seed(3), F.scaled_dot_product_attention(
+        q, k, v, dropout_p=0.3, is_causal=True))[1], [qc, kc, vc])
     a, b = fn(q, k, v), fn(q, k, v)
     np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     assert not np.allclose(a.detach().numpy(), F.scaled_dot_product_attention(q, k, v).detach().numpy())

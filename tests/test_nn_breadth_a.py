@@ -233,11 +233,12 @@ def test_padding_errors():
 
 # ---- convolution -------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("kw", [dict(), dict(stride=(1, 2, 1), padding=1, dilation=(1, 1, 2), groups=2),
                                 dict(padding="same"), dict(padding="valid", stride=2)])
 def test_conv3d(kw):
-    tcheck(lambda x, w, b: lib(x).conv3d(x, w, b, **kw), shapes=[(2, 4, 4, 5, 5), (6, 4 // kw.get("groups", 1), 2, 3, 2),
-                                                               (6,)])
+    tcheck(lambda x, w, b: lib(x).conv3d(x, w, b, **kw), shapes=[(1, 4, 3, 4, 4), (4, 4 // kw.get("groups", 1), 2, 3, 2),
+                                                               (4,)])
 
 
 def test_conv3d_unbatched_and_errors():
