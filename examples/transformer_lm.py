@@ -1,7 +1,8 @@
 """A small Transformer language model (2 encoder layers, d=128, causal mask) trained on text.
 
-Character-level next-token prediction over a text corpus shipped with the repository (its
-README.md by default, or any file given with --text); nothing is downloaded.
+Character-level next-token prediction over text shipped with the repository (by default its
+README.md followed by pydl's own Python sources, about 450 KB; or any file given with --text);
+nothing is downloaded.
 
     python examples/transformer_lm.py [--steps 300] [--text PATH] [--batch 32] [--seq 64]
 
@@ -47,10 +48,19 @@ def make_model(lib, vocab, seq_len=64, d_model=128, nhead=4, num_layers=2, dim_f
 
 
 def load_corpus(path=None):
-    """(text, vocab list) of the corpus: the given file, else the repository's README.md."""
-    path = path or os.path.join(os.path.dirname(HERE), "README.md")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    """(text, sorted characters) of the given file, else of README.md and pydl/**/*.py."""
+    root = os.path.dirname(HERE)
+    if path:
+        paths = [path]
+    else:
+        paths = [os.path.join(root, "README.md")]
+        for d, _, files in sorted(os.walk(os.path.join(root, "pydl"))):
+            paths += [os.path.join(d, f) for f in sorted(files) if f.endswith(".py") and f != "_build_info.py"]
+    parts = []
+    for p in paths:
+        with open(p, encoding="utf-8") as f:
+            parts.append(f.read())
+    text = "\n".join(parts)
     return text, sorted(set(text))
 
 
@@ -85,7 +95,7 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--text", default=None, help="UTF-8 text file to train on (default: README.md)")
+    p.add_argument("--text", default=None, help="UTF-8 text file to train on (default: README.md + pydl sources)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 

@@ -172,6 +172,9 @@ AM = RNG.random((5, 7)) < 0.3
      dict(key_padding_mask=KPM)),
     (dict(), (X[:, 0].copy(), Y[:, 0].copy(), Y[:, 0].copy()), dict(key_padding_mask=KPM[0].copy())),  # unbatched
     (dict(), (X, X, X), dict(attn_mask=np.triu(np.ones((5, 5), bool), 1), is_causal=True, need_weights=False)),
+    (dict(), (X, Y, Y), dict(attn_mask=RNG.random((12, 5, 7)) < 0.3, need_weights=False)),  # (N*H, L, S)
+    (dict(dropout=0.5), (X, Y, Y), dict(attn_mask=RNG.standard_normal((12, 5, 7)).astype(np.float32),
+                                        key_padding_mask=np.where(KPM, -np.inf, 0).astype(np.float32))),  # no dropout in eval
 ])
 def test_multihead_attention_matches_torch(ctor, args, kw):
     torch.manual_seed(0)
