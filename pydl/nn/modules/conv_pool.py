@@ -112,9 +112,8 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     def forward(self, input, output_size=None):
         op = self._output_padding(input, output_size)
-        x = input.unsqueeze(0) if input.dim() == 3 else input
-        out = F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation)
-        return out.squeeze(0) if input.dim() == 3 else out
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
+                                  self.dilation)
 
 
 class MaxPool1d(Module):
