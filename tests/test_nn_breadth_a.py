@@ -128,6 +128,13 @@ def test_interpolate_2d(mode, kw, size):
     tcheck(lambda x: lib(x).interpolate(x, mode=mode, **kw, **size), shapes=[(2, 2, 5, 6)])
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("kw", [dict(size=(3, 4)), dict(scale_factor=0.3), dict(size=(9, 5), align_corners=True),
+                                dict(scale_factor=(1.7, 0.45))])
+def test_interpolate_antialias(mode, kw):
+    tcheck(lambda x: lib(x).interpolate(x, mode=mode, antialias=True, **kw), shapes=[(1, 2, 7, 11)])
+
+
 def test_interpolate_3d_and_float32():
     tcheck(lambda x: lib(x).interpolate(x, scale_factor=1.7, mode="trilinear"), shapes=[(1, 2, 3, 4, 3)])
     tcheck(lambda x: lib(x).interpolate(x, size=(4, 5, 2)), shapes=[(1, 2, 3, 4, 3)])
@@ -158,7 +165,7 @@ def test_upsample_modules():
     (lambda x: F.interpolate(x, size=(4, 4)), ValueError, "same number of spatial dimensions"),
     (lambda x: F.interpolate(x, size=4, mode="cubic"), ValueError, "mode must be one of"),
     (lambda x: F.interpolate(x, size=0), ValueError, "must be positive"),
-    (lambda x: F.interpolate(x, size=4, mode="linear", antialias=True), NotImplementedError, "antialias"),
+    (lambda x: F.interpolate(x, size=4, mode="linear", antialias=True), ValueError, "anti-alias option"),
 ])
 def test_interpolate_errors(call, err, match):
     with pytest.raises(err, match=match) as e:

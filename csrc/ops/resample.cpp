@@ -54,7 +54,8 @@ K::ColGeom col_geom(const Shape& xs, const IntList& k, const IntList& d, const I
 
 }  // namespace
 
-Tensor interpolate(const Tensor& x, IntList size, std::vector<double> scales, const std::string& mode, bool align) {
+Tensor interpolate(const Tensor& x, IntList size, std::vector<double> scales, const std::string& mode, bool align,
+                   bool antialias) {
   PYDL_CHECK(x, TypeError, "[interpolate] expected a tensor input");
   const K::Interp m = parse_mode(mode);
   const int64_t sd = x->dim() - 2;
@@ -69,6 +70,7 @@ Tensor interpolate(const Tensor& x, IntList size, std::vector<double> scales, co
   g.NC = x->shape[0] * x->shape[1];
   g.mode = m;
   g.align_corners = align;
+  g.antialias = antialias;
   Shape os = x->shape;
   for (int i = 0; i < 3; ++i) {
     const int64_t j = i - (3 - sd);

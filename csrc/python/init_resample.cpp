@@ -5,10 +5,12 @@
 namespace pydl {
 
 void init_resample(py::module_& m) {
-  m.def("interpolate", [](const Tensor& x, IntList size, std::vector<double> scales, const std::string& mode, bool align) {
+  m.def("interpolate", [](const Tensor& x, IntList size, std::vector<double> scales, const std::string& mode, bool align,
+                          bool aa) {
     py::gil_scoped_release r;
-    return interpolate(x, size, scales, mode, align);
-  }, py::arg("input"), py::arg("size"), py::arg("scales"), py::arg("mode"), py::arg("align_corners"));
+    return interpolate(x, size, scales, mode, align, aa);
+  }, py::arg("input"), py::arg("size"), py::arg("scales"), py::arg("mode"), py::arg("align_corners"),
+     py::arg("antialias") = false);
   m.def("im2col", [](const Tensor& x, IntList k, IntList d, IntList p, IntList s) {
     py::gil_scoped_release r;
     return im2col(x, k, d, p, s);

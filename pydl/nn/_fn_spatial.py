@@ -24,6 +24,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             'trilinear' (5-D) or 'area' (adaptive average pooling, 3-D / 4-D).
         align_corners: for the interpolating modes, map corner pixels' centres onto each other.
         recompute_scale_factor: derive the coordinate mapping from the output size instead of scale_factor.
+        antialias: bilinear / bicubic only: when downsampling, average over every input pixel
+            under the widened filter (as PyTorch / PIL).
     """
     op = "[interpolate]"
     modes = ("nearest", "nearest-exact", "area") + tuple(_INTERP_DIMS)
@@ -36,9 +38,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         align_corners = False
     elif align_corners is None:
         align_corners = False
-    if antialias:
-        raise NotImplementedError(f"{op} antialias=True is not supported")
     dim = input.dim() - 2
+    if antialias and not (mode in ("bilinear", "bicubic") and dim == 2):
+        raise ValueError(f"{op} anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
+                         f"tensor as input, got mode {mode!r} and input {tuple(input.shape)}")
     if dim < 1 or dim > 3:
         raise ValueError(f"{op} expected a 3-D, 4-D or 5-D input (N, C, spatial...), got {tuple(input.shape)}")
     if mode in _INTERP_DIMS and _INTERP_DIMS[mode] != dim:
@@ -76,7 +79,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             return _C.adaptive_avg_pool2d(input, out)
         raise NotImplementedError(f"{op} mode 'area' supports 3-D and 4-D inputs, got {tuple(input.shape)}")
     kernel_mode = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
-    return _C.interpolate(input, out, scales, kernel_mode, bool(align_corners))
+    return _C.interpolate(input, out, scales, kernel_mode, bool(align_corners), bool(antialias))
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):

@@ -29,6 +29,43 @@ T cubic1(T x, T A) { return ((A + 2) * x - (A + 3)) * x * x + 1; }
 template <typename T>
 T cubic2(T x, T A) { return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A; }
 
+// PyTorch's antialiasing filters (triangle; cubic with a = -0.5) of a distance in input pixels.
+template <typename T>
+T aa_filter(Interp mode, T x) {
+  x = x < 0 ? -x : x;
+  if (mode == Interp::Linear) return x < 1 ? 1 - x : T(0);
+  const T a = T(-0.5);
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return T(0);
+}
+
+// Antialiased taps: a filter of support (taps / 2) * max(scale, 1) around each output centre,
+// its weights normalised to sum to one (PyTorch's _upsample_*_aa).
+template <typename T>
+Taps<T> make_aa_taps(Interp mode, bool align, int64_t in, int64_t out, double scale) {
+  const T s = pixel_scale<T>(in, out, align, scale);
+  const T half = mode == Interp::Linear ? T(1) : T(2);
+  const T support = s >= 1 ? half * s : half;
+  const T inv = s >= 1 ? T(1) / s : T(1);
+  Taps<T> t;
+  t.taps = static_cast<int64_t>(std::ceil(support)) * 2 + 1;
+  t.idx.assign(out * t.taps, 0);
+  t.w.assign(out * t.taps, T(0));
+  for (int64_t o = 0; o < out; ++o) {
+    const T center = s * (T(o) + T(0.5));
+    const int64_t x0 = std::max<int64_t>(static_cast<int64_t>(center - support + T(0.5)), 0);
+    const int64_t n = std::min<int64_t>(std::min<int64_t>(static_cast<int64_t>(center + support + T(0.5)), in) - x0, t.taps);
+    T total = 0;
+    for (int64_t j = 0; j < n; ++j) total += (t.w[o * t.taps + j] = aa_filter(mode, (T(j + x0) - center + T(0.5)) * inv));
+    for (int64_t j = 0; j < t.taps; ++j) {
+      t.idx[o * t.taps + j] = j < n ? x0 + j : x0;
+      if (j < n && total != 0) t.w[o * t.taps + j] /= total;
+    }
+  }
+  return t;
+}
+
 template <typename T>
 Taps<T> make_taps(Interp mode, bool align, int64_t in, int64_t out, double scale) {
   Taps<T> t;
@@ -72,7 +109,10 @@ Taps<T> make_taps(Interp mode, bool align, int64_t in, int64_t out, double scale
 
 template <typename T>
 void all_taps(const InterpGeom& g, Taps<T> (&t)[3]) {
-  for (int d = 0; d < 3; ++d) t[d] = make_taps<T>(g.mode, g.align_corners, g.in[d], g.out[d], g.scale[d]);
+  const bool aa = g.antialias && (g.mode == Interp::Linear || g.mode == Interp::Cubic);
+  for (int d = 0; d < 3; ++d)
+    t[d] = aa && g.in[d] != g.out[d] ? make_aa_taps<T>(g.mode, g.align_corners, g.in[d], g.out[d], g.scale[d])
+                                     : make_taps<T>(g.mode, g.align_corners, g.in[d], g.out[d], g.scale[d]);
 }
 
 }  // namespace

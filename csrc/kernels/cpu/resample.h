@@ -15,6 +15,7 @@ struct InterpGeom {
   double scale[3];
   Interp mode;
   bool align_corners;
+  bool antialias = false;  // linear / cubic: widen the filter by the downscale factor (PyTorch's antialias=True)
 };
 /// y (NC, out...) = interpolation of x (NC, in...) with PyTorch's coordinate rules.
 template <typename T> void interp_forward(const InterpGeom& g, const T* x, T* y);
