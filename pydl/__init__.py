@@ -5,8 +5,9 @@ __version__ = "0.1.0"
 
 from . import _cpu
 
-# The CPU check must run before _C is loaded (its code may use AVX2 from the first
-# instruction), so the build writes its -march into a plain Python file beside it.
+# The CPU check must run before _C is loaded (its core is built for the baseline -march,
+# x86-64-v2; AVX2 and AVX-512 kernels are picked at load time), so the build writes that
+# -march into a plain Python file beside it.
 try:
     from ._build_info import ARCH as _ARCH
 except ImportError:  # pragma: no cover - a build without the file
@@ -51,7 +52,9 @@ def show_config():
     lines = [
         f"pydl {__version__}",
         f"  compiler:        {cfg['compiler']}",
-        f"  instruction set: -march={cfg['arch']}",
+        f"  instruction set: {cfg['isa']} (CPU: {cfg['isa_detected']}; core -march={cfg['arch']}; "
+        "PYDL_ISA=avx512|avx2|baseline lowers it)",
+        f"  GEMM (float32):  pydl packed, {cfg['gemm']} kernels",
         f"  OpenMP:          {cfg['openmp']} ({get_num_threads()} threads)",
         f"  Eigen:           {cfg['eigen']}",
         f"  CUDA:            {'on' if cfg['cuda'] else 'off'}",

@@ -1,4 +1,7 @@
-"""Checks at import that this CPU can run the instruction set pydl was built for."""
+"""Checks at import that this CPU can run the baseline instruction set of pydl's core.
+
+The core is built for x86-64-v2; its AVX2 and AVX-512 kernels are chosen at load time from
+CPUID (csrc/core/cpu_features.cpp), so only a CPU older than x86-64-v2 is refused here."""
 
 
 def _cpu_flags():

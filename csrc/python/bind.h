@@ -37,5 +37,6 @@ void init_rnn(py::module_& m);
 void init_breadth(py::module_& m);
 void init_attention(py::module_& m);
 void init_resample(py::module_& m);
+void init_engine(py::module_& m);
 
 }  // namespace pydl

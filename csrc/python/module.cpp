@@ -58,4 +58,5 @@ PYBIND11_MODULE(_C, m) {
   m.def("cuda_self_test", &cuda_self_test, "Runs a trivial kernel on the GPU; False without one (or without CUDA).");
   cfg["openmp"] = _OPENMP;
   m.attr("build_config") = cfg;
+  init_engine(m);  // after build_config: adds the ISA level in use
 }

@@ -1,13 +1,23 @@
+// GEMM driver. float32 runs on pydl's packed engine (gemm_engine.h): B is packed into kc x nc
+// panels shared by all threads, each thread packs its own mc x kc blocks of A, and the
+// (A block, B column chunk) work items are handed out dynamically, so a thread the OS
+// deschedules holds up one item, not a fixed share. Small or row-major-B products skip the
+// packing. float64 and int64 use Eigen.
 #include "kernels/cpu/gemm.h"
 
 #include <Eigen/Core>
+#include <algorithm>
+#include <cstring>
 
+#include "core/allocator.h"
+#include "core/cpu_features.h"
 #include "core/threads.h"
+#include "kernels/cpu/gemm_engine.h"
 
 namespace pydl::kernels {
 namespace {
 
-constexpr double kSerialWork = 1 << 21;  // M*N*K below which one thread is faster
+constexpr double kSerialWork = 1 << 20;  // M*N*K below which one thread is faster (about 100^3)
 
 template <typename T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -29,9 +39,9 @@ void with_map(const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, co
 }
 
 template <typename T>
-void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
-              int64_t b_cs, T* C, bool acc) {
-  Eigen::Map<RowMat<T>> c(C, M, N);
+void eigen_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
+               int64_t b_cs, T* C, int64_t ldc, bool acc) {
+  Eigen::Map<RowMat<T>, 0, OStride> c(C, M, N, OStride(ldc));
   if (K == 0) { if (!acc) c.setZero(); return; }
   with_map<T>(A, M, K, a_rs, a_cs, [&](const auto& a) {
     with_map<T>(B, K, N, b_rs, b_cs, [&](const auto& b) {
@@ -41,30 +51,193 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t
   });
 }
 
+// Eigen threads one large product itself; small ones run on the calling thread alone.
+template <typename T>
+void eigen_gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
+                int64_t b_cs, T* C, int64_t ldc, bool acc, bool serial) {
+  if (serial || static_cast<double>(M) * N * K < kSerialWork) {
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    eigen_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc);
+    omp_set_num_threads(saved);
+  } else {
+    eigen_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc);
+  }
+}
+
+const SgemmKernels* engine() {
+  static const SgemmKernels* e = []() -> const SgemmKernels* {
+    switch (active_isa()) {
+      case Isa::AVX512: return &sgemm_kernels_avx512();
+      case Isa::AVX2: return &sgemm_kernels_avx2();
+      default: return &sgemm_kernels_baseline();
+    }
+  }();
+  return e;
+}
+
+// A workspace from the caching allocator, freed on scope exit.
+struct Buf {
+  float* p;
+  size_t n;
+  explicit Buf(size_t count) : p(static_cast<float*>(alloc_bytes(std::max<size_t>(count, 16) * sizeof(float)))),
+                               n(std::max<size_t>(count, 16)) {}
+  ~Buf() { free_bytes(p, n * sizeof(float)); }
+  Buf(const Buf&) = delete;
+  Buf& operator=(const Buf&) = delete;
+};
+
+int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// B read in place: row-major and small enough to stay in cache, or too few rows of A to
+// repay packing it.
+bool use_direct(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, int64_t b_cs) {
+  return b_cs == 1 && (K * N <= 96 * 1024 || M <= 2 * E.mr);
+}
+
+void sgemm_direct(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs,
+                  const float* B, int64_t b_rs, float* C, int64_t ldc, bool acc, int nt) {
+  // Items: row chunks (whole register tiles) x column chunks, at least ~4 per thread.
+  const int64_t mtiles = cdiv(M, E.mr), ntiles = cdiv(N, E.nr);
+  int64_t rchunk = mtiles, cchunk = ntiles;
+  if (nt > 1) {
+    const int64_t want = 4 * nt;
+    rchunk = std::max<int64_t>(1, mtiles / want);
+    const int64_t rows_items = cdiv(mtiles, rchunk);
+    if (rows_items < want) cchunk = std::max<int64_t>(1, ntiles / cdiv(want, rows_items));
+  }
+  const int64_t ri = cdiv(mtiles, rchunk), ci = cdiv(ntiles, cchunk), items = ri * ci;
+  auto run = [&](int64_t it) {
+    const int64_t i0 = (it / ci) * rchunk * E.mr, j0 = (it % ci) * cchunk * E.nr;
+    const int64_t m = std::min(rchunk * E.mr, M - i0), n = std::min(cchunk * E.nr, N - j0);
+    for (int64_t p0 = 0; p0 < K; p0 += E.kc) {
+      const int64_t kc = std::min<int64_t>(E.kc, K - p0);
+      E.block(m, n, kc, A + i0 * a_rs + p0 * a_cs, false, a_rs, a_cs, B + p0 * b_rs + j0, E.nr, b_rs,
+              C + i0 * ldc + j0, ldc, acc || p0 > 0);
+    }
+  };
+  if (nt <= 1 || items == 1) {
+    for (int64_t it = 0; it < items; ++it) run(it);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int64_t it = 0; it < items; ++it) run(it);
+}
+
+void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs,
+                  const float* B, int64_t b_rs, int64_t b_cs, float* C, int64_t ldc, bool acc, int nt) {
+  const int64_t KC = std::min<int64_t>(E.kc, K), NC = std::min<int64_t>(cdiv(E.nc, E.nr) * E.nr, cdiv(N, E.nr) * E.nr);
+  const int64_t MC = E.mc;
+  Buf bp(static_cast<size_t>(KC * NC));
+  Buf ap(static_cast<size_t>(nt * MC * KC));
+  const int64_t mblocks = cdiv(M, MC);
+  auto body = [&](int tid, int T) {
+    float* apt = ap.p + tid * MC * KC;
+    for (int64_t j0 = 0; j0 < N; j0 += NC) {
+      const int64_t nc = std::min(NC, N - j0), npanels = cdiv(nc, E.nr);
+      // Column sub-chunks (whole panels) so that every thread has work when M is short.
+      const int64_t want = T > 1 ? 4 * T : 1;
+      const int64_t nsub = std::min<int64_t>(npanels, std::max<int64_t>(1, cdiv(want, mblocks)));
+      const int64_t sub = cdiv(npanels, nsub), items = mblocks * cdiv(npanels, sub);
+      for (int64_t p0 = 0; p0 < K; p0 += KC) {
+        const int64_t kc = std::min(KC, K - p0);
+        const float* bsrc = B + p0 * b_rs + j0 * b_cs;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t jp = 0; jp < npanels; ++jp)
+          E.pack_b(kc, std::min<int64_t>(E.nr, nc - jp * E.nr), bsrc + jp * E.nr * b_cs, b_rs, b_cs,
+                   bp.p + jp * E.nr * kc);
+        int64_t packed_ic = -1;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t it = 0; it < items; ++it) {
+          const int64_t ic = it / cdiv(npanels, sub), js = it % cdiv(npanels, sub);
+          const int64_t i0 = ic * MC, m = std::min(MC, M - i0);
+          if (ic != packed_ic) {
+            E.pack_a(m, kc, A + i0 * a_rs + p0 * a_cs, a_rs, a_cs, apt);
+            packed_ic = ic;
+          }
+          const int64_t jj = js * sub * E.nr, n = std::min(sub * E.nr, nc - jj);
+          E.block(m, n, kc, apt, true, 0, 0, bp.p + js * sub * E.nr * kc, kc * E.nr, E.nr, C + i0 * ldc + j0 + jj,
+                  ldc, acc || p0 > 0);
+        }
+      }
+    }
+  };
+  if (nt <= 1) { body(0, 1); return; }
+#pragma omp parallel num_threads(nt)
+  body(omp_get_thread_num(), omp_get_num_threads());
+}
+
 template <typename T>
 void gemm_typed(int64_t batch, int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, int64_t a_bs,
                 const T* B, int64_t b_rs, int64_t b_cs, int64_t b_bs, T* C, int64_t c_bs, bool acc) {
-  if (batch == 1) {
-    // Eigen parallelises one large product itself; below ~128^3 the threads' start-up
-    // costs more than they save, so run on the calling thread alone.
-    if (static_cast<double>(M) * N * K < kSerialWork) {
-      int saved = omp_get_max_threads();
-      omp_set_num_threads(1);
-      gemm_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, acc);
-      omp_set_num_threads(saved);
-    } else {
-      gemm_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, acc);
-    }
-    return;
+  auto one = [&](int64_t i, bool serial) {
+    if constexpr (std::is_same_v<T, float>)
+      sgemm(M, N, K, A + i * a_bs, a_rs, a_cs, B + i * b_bs, b_rs, b_cs, C + i * c_bs, N, acc, serial);
+    else
+      eigen_gemm<T>(M, N, K, A + i * a_bs, a_rs, a_cs, B + i * b_bs, b_rs, b_cs, C + i * c_bs, N, acc, serial);
+  };
+  if (batch == 1) { one(0, false); return; }
+  // Many products: one per thread at a time, each single-threaded.
+  if (batch >= get_num_threads()) {
+    parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t i = b0; i < b1; ++i) one(i, true);
+    });
+  } else {
+    for (int64_t i = 0; i < batch; ++i) one(i, false);
   }
-  // Many products: one per thread at a time (Eigen runs single-threaded inside a parallel region).
-  parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t i = b0; i < b1; ++i)
-      gemm_one<T>(M, N, K, A + i * a_bs, a_rs, a_cs, B + i * b_bs, b_rs, b_cs, C + i * c_bs, acc);
-  });
 }
 
 }  // namespace
+
+const char* sgemm_engine_name() { return engine() ? engine()->isa : "eigen"; }
+
+double fma_peak_gflops(const std::string& isa, int threads, double seconds) {
+  PYDL_CHECK(isa == "avx512" || isa == "avx2" || isa == "baseline", ValueError,
+             "[fma_peak] expected isa 'avx512', 'avx2' or 'baseline', got '", isa, "'");
+  const Isa want = isa == "avx512" ? Isa::AVX512 : isa == "avx2" ? Isa::AVX2 : Isa::Baseline;
+  PYDL_CHECK(static_cast<int>(want) <= static_cast<int>(detected_isa()), ValueError, "[fma_peak] this CPU has no ", isa);
+  PYDL_CHECK(threads >= 1, ValueError, "[fma_peak] expected threads >= 1, got ", threads);
+  const SgemmKernels& E = want == Isa::AVX512 ? sgemm_kernels_avx512()
+                          : want == Isa::AVX2 ? sgemm_kernels_avx2() : sgemm_kernels_baseline();
+  double flops = 0;
+  const double t0 = omp_get_wtime();
+#pragma omp parallel num_threads(threads) reduction(+ : flops)
+  {
+    while (omp_get_wtime() - t0 < seconds) flops += E.fma_loop(1 << 16);
+  }
+  return flops / (omp_get_wtime() - t0) / 1e9;
+}
+
+void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t b_rs,
+           int64_t b_cs, float* C, int64_t ldc, bool acc, bool serial) {
+  if (M <= 0 || N <= 0) return;
+  const SgemmKernels* E = engine();
+  if (!E) return eigen_gemm<float>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, serial);
+  if (K <= 0) {
+    if (!acc)
+      for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
+    return;
+  }
+  int nt = (serial || omp_in_parallel()) ? 1 : get_num_threads();
+  if (static_cast<double>(M) * N * K < kSerialWork) nt = 1;
+  if (use_direct(*E, M, N, K, b_cs))
+    sgemm_direct(*E, M, N, K, A, a_rs, a_cs, B, b_rs, C, ldc, acc, nt);
+  else
+    sgemm_packed(*E, M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, nt);
+}
+
+template <typename T>
+void gemm_any(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
+              int64_t b_cs, T* C, int64_t ldc, bool acc, bool serial) {
+  if constexpr (std::is_same_v<T, float>)
+    sgemm(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, serial);
+  else
+    eigen_gemm<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, serial || omp_in_parallel());
+}
+template void gemm_any<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t,
+                              float*, int64_t, bool, bool);
+template void gemm_any<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*, int64_t,
+                               int64_t, double*, int64_t, bool, bool);
 
 void gemm(DType dt, int64_t batch, int64_t M, int64_t N, int64_t K, const void* A, int64_t a_rs, int64_t a_cs,
           int64_t a_bs, const void* B, int64_t b_rs, int64_t b_cs, int64_t b_bs, void* C, int64_t c_bs, bool acc) {

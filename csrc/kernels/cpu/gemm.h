@@ -11,4 +11,23 @@ void gemm(DType dt, int64_t batch, int64_t M, int64_t N, int64_t K,
           const void* B, int64_t b_rs, int64_t b_cs, int64_t b_bs,
           void* C, int64_t c_bs, bool accumulate);
 
+/// float32 C (M,N) (+)= A (M,K) @ B (K,N), C rows ldc apart; A and B any strides (element (i,p) of A at
+/// A[i*a_rs + p*a_cs]). Runs on pydl's packed engine (Eigen at the baseline ISA), on the calling
+/// thread alone inside a parallel region or when `serial`. Results do not depend on the thread count.
+void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t b_rs,
+           int64_t b_cs, float* C, int64_t ldc, bool accumulate, bool serial = false);
+
+/// C (M,N) (+)= A (M,K) @ B (K,N) for float (sgemm) and double (Eigen), any strides as in sgemm.
+/// The kernels' GEMM (conv, RNN); single-threaded inside a parallel region or when `serial`.
+template <typename T>
+void gemm_any(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
+              int64_t b_cs, T* C, int64_t ldc, bool accumulate, bool serial = false);
+
+/// "avx512", "avx2" or "baseline": the level of the engine sgemm runs on.
+const char* sgemm_engine_name();
+
+/// Measured float32 FMA rate (GFLOP/s) of `threads` threads running independent FMA chains with
+/// instruction set `isa` ("avx512" or "avx2") for about `seconds`: the machine's peak.
+double fma_peak_gflops(const std::string& isa, int threads, double seconds);
+
 }  // namespace pydl::kernels

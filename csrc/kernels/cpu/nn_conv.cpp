@@ -8,17 +8,11 @@
 
 #include "core/tensor.h"
 #include "core/threads.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/nn.h"
 
 namespace pydl::kernels {
 namespace {
-
-template <typename T>
-using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using Map = Eigen::Map<RowMat<T>>;
-template <typename T>
-using CMap = Eigen::Map<const RowMat<T>>;
 
 inline int64_t div_floor(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -84,7 +78,7 @@ inline bool is_pointwise(const ConvGeom& g) {
 }
 
 // Runs f(n0, n1, tid) over sample blocks: one block per thread when there are enough
-// samples (single-threaded GEMMs), else all samples on this thread (Eigen threads the GEMM).
+// samples (single-threaded GEMMs), else all samples on this thread (the GEMM threads itself).
 template <typename F>
 void over_samples(int64_t N, int64_t& nthreads, const F& f) {
   nthreads = get_num_threads();
@@ -127,11 +121,8 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y)
         const T* xg = xn + gi * Cg * g.H * g.W;
         const T* cm = xg;
         if (!pw) { im2col(g, Cg, xg, col); cm = col; }
-        Map<T> out(yn + gi * Og * P, Og, P);
-        CMap<T> wm(w + gi * Og * Kg, Og, Kg), cmat(cm, Kg, P);
         // (Og,Kg) x (Kg,P) -> (Og,P)
-        if (b) out.noalias() += wm * cmat;
-        else out.noalias() = wm * cmat;
+        gemm_any<T>(Og, P, Kg, w + gi * Og * Kg, Kg, 1, cm, P, 1, yn + gi * Og * P, P, b != nullptr);
       }
     }
   });
@@ -168,22 +159,17 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
       T* gxn = gx ? gx + n * g.C * HWin : nullptr;
       if (gxn && !pw) std::fill(gxn, gxn + g.C * HWin, T(0));
       for (int64_t gi = 0; gi < G; ++gi) {
-        CMap<T> gym(gyn + gi * Og * P, Og, P);
         if (gwt) {
           const T* cm = xn + gi * Cg * HWin;
           if (!pw) { im2col(g, Cg, cm, col); cm = col; }
           // (Og,P) x (Kg,P)^T -> (Og,Kg)
-          Map<T>(gwt + gi * Og * Kg, Og, Kg).noalias() += gym * CMap<T>(cm, Kg, P).transpose();
+          gemm_any<T>(Og, Kg, P, gyn + gi * Og * P, P, 1, cm, 1, P, gwt + gi * Og * Kg, Kg, true);
         }
         if (gxn) {
-          CMap<T> wm(w + gi * Og * Kg, Og, Kg);
           // (Og,Kg)^T x (Og,P) -> (Kg,P)
-          if (pw) {
-            Map<T>(gxn + gi * Cg * HWin, Kg, P).noalias() = wm.transpose() * gym;
-          } else {
-            Map<T>(gcol, Kg, P).noalias() = wm.transpose() * gym;
-            col2im_add(g, Cg, gcol, gxn + gi * Cg * HWin);
-          }
+          T* dst = pw ? gxn + gi * Cg * HWin : gcol;
+          gemm_any<T>(Kg, P, Og, w + gi * Og * Kg, 1, Kg, gyn + gi * Og * P, P, 1, dst, P, false);
+          if (!pw) col2im_add(g, Cg, gcol, gxn + gi * Cg * HWin);
         }
       }
     }

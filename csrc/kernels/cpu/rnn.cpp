@@ -7,6 +7,7 @@
 
 #include "core/allocator.h"
 #include "core/threads.h"
+#include "kernels/cpu/gemm.h"
 
 namespace pydl::kernels {
 namespace {
@@ -71,12 +72,16 @@ struct Layer {
     // biases (RNN/LSTM: both; GRU keeps b_hh with the recurrent part, which r gates).
     Scratch<T> xp_buf(static_cast<size_t>(T_ * B * GH));
     MapM<T> Xp(xp_buf.data(), T_ * B, GH);
-    Xp.noalias() = CMapM<T>(x, T_ * B, I) * Wih.transpose();
+    gemm_any<T>(T_ * B, GH, I, x, I, 1, Wih.data(), 1, I, Xp.data(), GH, false);
     Eigen::Matrix<T, 1, Eigen::Dynamic> bias = Eigen::Matrix<T, 1, Eigen::Dynamic>::Zero(GH);
     if (bih) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bih, GH);
     if (bhh && a.mode != RnnMode::GRU) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bhh, GH);
     if (bih || (bhh && a.mode != RnnMode::GRU)) Xp.rowwise() += bias;
     Scratch<T> hp_buf(static_cast<size_t>(B * GH));
+    // W_hh^T (H, G*H) row-major, once per sequence: every step's GEMM then reads it in place.
+    Scratch<T> whh_t(static_cast<size_t>(H * GH));
+    for (int64_t g = 0; g < GH; ++g)
+      for (int64_t h = 0; h < H; ++h) whh_t.data()[h * GH + g] = Whh(g, h);
 
     // Batch rows never interact, so each thread runs its rows through every step on its
     // own: one parallel region for the whole sequence, single-threaded GEMMs inside.
@@ -92,7 +97,7 @@ struct Layer {
         T* cprev = cs ? cs + s * B * H : nullptr;
         T* cnext = cs ? cs + (s + 1) * B * H : nullptr;
         // (rows,H) x (GH,H)^T -> (rows,GH)
-        MapM<T>(hp + b0 * GH, b1 - b0, GH).noalias() = CMapM<T>(hprev + b0 * H, b1 - b0, H) * Whh.transpose();
+        gemm_any<T>(b1 - b0, GH, H, hprev + b0 * H, H, 1, whh_t.data(), GH, 1, hp + b0 * GH, GH, false);
         auto Hn = blk(hnext, b0, b1, 0, H, H);
         switch (a.mode) {
           case RnnMode::Tanh:
@@ -237,7 +242,7 @@ struct Layer {
           }
         }
         // dh_prev = dHp (rows,GH) x W_hh (GH,H) + the direct path
-        MapM<T>(dh.data() + b0 * H, b1 - b0, H).noalias() = CMapM<T>(dHp + b0 * GH, b1 - b0, GH) * Whh;
+        gemm_any<T>(b1 - b0, H, GH, dHp + b0 * GH, GH, 1, Whh.data(), H, 1, dh.data() + b0 * H, H, false);
         MapM<T>(dh.data() + b0 * H, b1 - b0, H) += MapM<T>(direct.data() + b0 * H, b1 - b0, H);
       }
     });
@@ -248,9 +253,9 @@ struct Layer {
     }
     CMapM<T> DXp(dxp.data(), T_ * B, GH), DHp(dhp, T_ * B, GH);
     // (T*B,GH)^T x (T*B,I) -> (GH,I);  (T*B,GH) x (GH,I) -> (T*B,I)
-    if (dwih) MapM<T>(dwih, GH, I).noalias() = DXp.transpose() * CMapM<T>(static_cast<const T*>(a.x), T_ * B, I);
-    if (dx) MapM<T>(dx, T_ * B, I).noalias() = DXp * Wih;
-    if (dwhh) MapM<T>(dwhh, GH, H).noalias() = DHp.transpose() * CMapM<T>(hs, T_ * B, H);
+    if (dwih) gemm_any<T>(GH, I, T_ * B, DXp.data(), 1, GH, static_cast<const T*>(a.x), I, 1, dwih, I, false);
+    if (dx) gemm_any<T>(T_ * B, I, GH, DXp.data(), GH, 1, Wih.data(), I, 1, dx, I, false);
+    if (dwhh) gemm_any<T>(GH, H, T_ * B, DHp.data(), 1, GH, hs, H, 1, dwhh, H, false);
     if (dbih) Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(dbih, GH) = DXp.colwise().sum();
     if (dbhh) Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(dbhh, GH) = DHp.colwise().sum();
   }

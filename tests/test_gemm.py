@@ -1,0 +1,105 @@
+"""pydl's float32 GEMM engine against a float64 NumPy reference, at every instruction-set level
+this machine has (each level in a subprocess with PYDL_ISA set), and identical for any thread count."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pydl
+
+LEVELS = ("baseline", "avx2", "avx512")
+PRIMES = (2, 3, 5, 7, 13, 31, 61, 67, 71, 97, 127, 131, 193, 257, 263, 383, 509, 521)
+
+
+def _levels():
+    have = pydl._C.build_config["isa_detected"]
+    return LEVELS[: LEVELS.index(have) + 1]
+
+
+def _views(a):
+    """The operand as a contiguous array, a transposed (column-major) view and a strided slice."""
+    yield "contiguous", pydl.tensor(a)
+    yield "transposed", pydl.tensor(np.ascontiguousarray(a.T)).T
+    wide = np.zeros((a.shape[0], 2 * a.shape[1]), np.float32)
+    wide[:, ::2] = a
+    yield "strided", pydl.tensor(wide)[:, ::2]
+
+
+def _check(m, n, k, rng, views=False):
+    a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
+    b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    tol = dict(rtol=1e-5, atol=2e-6 * max(k, 1) ** 0.5 * 4)
+    pairs = [(x, y) for x in _views(a) for y in _views(b)] if views else [(("c", pydl.tensor(a)), ("c", pydl.tensor(b)))]
+    for (na, x), (nb, y) in pairs:
+        got = (x @ y).numpy()
+        np.testing.assert_allclose(got, ref, **tol, err_msg=f"M={m} N={n} K={k} A {na} B {nb}")
+
+
+def worker():
+    """Runs every check at the level PYDL_ISA selects; prints the level on success."""
+    rng = np.random.default_rng(0)
+    pydl.set_num_threads(1)
+    for d in range(1, 71):  # each dimension through 1..70, the others at edge and full tiles
+        for o1, o2 in ((1, 70), (17, 6), (64, 33)):
+            _check(d, o1, o2, rng)
+            _check(o1, d, o2, rng)
+            _check(o2, o1, d, rng)
+    for p in PRIMES:
+        _check(p, p, p, rng, views=p in (3, 67, 131, 263))
+        _check(p, 521 if p < 100 else 7, 97, rng)
+    for m, n, k in ((0, 5, 3), (4, 0, 3), (4, 5, 0), (1, 1, 1), (1, 700, 300), (700, 1, 300), (300, 700, 1)):
+        a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
+        b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
+        np.testing.assert_allclose((pydl.tensor(a) @ pydl.tensor(b)).numpy(), a.astype(np.float64) @ b, rtol=1e-5,
+                                   atol=1e-4, err_msg=f"M={m} N={n} K={k}")
+    # accumulation (linear adds x W^T into the broadcast bias) and batched products
+    x, w, bias = (rng.uniform(-1, 1, s).astype(np.float32) for s in ((97, 301), (131, 301), (131,)))
+    np.testing.assert_allclose(pydl.nn.functional.linear(pydl.tensor(x), pydl.tensor(w), pydl.tensor(bias)).numpy(),
+                               x.astype(np.float64) @ w.T + bias, rtol=1e-5, atol=1e-4)
+    a3, b3 = rng.uniform(-1, 1, (5, 37, 70)).astype(np.float32), rng.uniform(-1, 1, (5, 70, 45)).astype(np.float32)
+    np.testing.assert_allclose((pydl.tensor(a3) @ pydl.tensor(b3)).numpy(), a3.astype(np.float64) @ b3, rtol=1e-5, atol=1e-4)
+    # the same bits for any thread count (every element is summed in one fixed order)
+    for m, n, k in ((257, 263, 509), (1024, 96, 300), (6, 2000, 700), (130, 130, 130)):
+        a = pydl.tensor(rng.uniform(-1, 1, (m, k)).astype(np.float32))
+        b = pydl.tensor(rng.uniform(-1, 1, (k, n)).astype(np.float32))
+        for bb in (b, pydl.tensor(np.ascontiguousarray(b.numpy().T)).T):
+            pydl.set_num_threads(1)
+            one = (a @ bb).numpy()
+            pydl.set_num_threads(2)
+            two = (a @ bb).numpy()
+            np.testing.assert_array_equal(one, two, err_msg=f"M={m} N={n} K={k}")
+    print(pydl._C.build_config["isa"], pydl._C.build_config["gemm"])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_gemm_at_every_isa_level(level):
+    if level not in _levels():
+        pytest.skip(f"this CPU has no {level}")
+    env = dict(os.environ, PYDL_ISA=level, OMP_NUM_THREADS="2")
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(pydl.__file__)), env.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    isa, gemm = r.stdout.split()
+    assert isa == level
+    assert gemm == level
+
+
+def test_isa_level_is_reported():
+    cfg = pydl._C.build_config
+    assert cfg["isa"] in LEVELS and cfg["isa_detected"] in LEVELS
+    assert LEVELS.index(cfg["isa"]) <= LEVELS.index(cfg["isa_detected"])
+    assert f"instruction set: {cfg['isa']}" in pydl.show_config()
+
+
+def test_fma_peak_probe():
+    for level in _levels():
+        assert pydl._C._fma_peak_gflops(level, 1, 0.01) > 1.0
+    with pytest.raises(ValueError, match=r"^\[fma_peak\]"):
+        pydl._C._fma_peak_gflops("sse", 1, 0.01)
+
+
+if __name__ == "__main__":
+    worker()
