@@ -7,6 +7,7 @@ pools keep spinning after their work and would steal the next library's cores.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -29,6 +30,8 @@ class Case:
     unit: str = "ms"          # rate unit: "GFLOP/s", "GB/s", "samples/s", or "us/call" / "ms" for plain time
     kind: str = "time"        # "time": fns are timed; "value": each fn returns a number in `unit` (e.g. peak
                               # RSS in "MB"), lower is better, measured once per library (not timed)
+    context: object = None    # optional no-arg callable returning a context manager held while the case runs
+                              # (e.g. a busy neighbour process on the cores)
 
 
 @dataclass
@@ -81,8 +84,13 @@ def measure(case: Case, repeat: int, target: float, pause: float) -> dict:
     """Times every library of a case in turns; returns {lib: Timing} for the libraries present.
 
     A "value" case calls each library's fn once and keeps the number it returns in `times`."""
-    if case.kind == "value":
-        return _measure_values(case)
+    with (case.context() if case.context else contextlib.nullcontext()):
+        if case.kind == "value":
+            return _measure_values(case)
+        return _measure_times(case, repeat, target, pause)
+
+
+def _measure_times(case, repeat, target, pause):
     timings = {}
     for lib in LIBS:
         fn = case.fns.get(lib)
@@ -202,6 +210,7 @@ def machine_info(threads: int) -> dict:
         "threads": {"pydl": pydl.get_num_threads()},
         "versions": {"pydl": pydl.__version__, "numpy": np.__version__},
         "pydl_build": {k: v for k, v in dict(pydl._C.build_config).items()},
+        "fma_peak": fma_peaks(threads),
         "numpy_blas": _numpy_blas(np),
     }
     torch = optional_torch()
@@ -209,6 +218,31 @@ def machine_info(threads: int) -> dict:
         info["versions"]["torch"] = torch.__version__
         info["threads"]["torch"] = torch.get_num_threads()
     return info
+
+
+def fma_peaks(threads, seconds=0.2, tries=3):
+    """The machine's float32 FMA peak (GFLOP/s, `threads` threads) per ISA level pydl can run, best of tries."""
+    import pydl
+    levels = ("baseline", "avx2", "avx512")
+    have = levels[: levels.index(pydl._C.build_config["isa_detected"]) + 1]
+    return {lvl: max(pydl._C._fma_peak_gflops(lvl, threads, seconds) for _ in range(tries)) for lvl in have[1:]}
+
+
+def add_peak_shares(results, machine):
+    """Adds each GFLOP/s record's share of the FMA peak of the ISA level pydl runs at (rec['peak_pct'])."""
+    peak = machine.get("fma_peak", {}).get(machine["pydl_build"].get("isa"))
+    if not peak:
+        return
+    for rec in results:
+        if rec["unit"] == "GFLOP/s":
+            rec["peak_pct"] = {lib: 100 * v["rate_median"] / peak for lib, v in rec["libs"].items() if "rate_median" in v}
+
+
+def isa_line(m):
+    b = m["pydl_build"]
+    peaks = ", ".join(f"{k} {v:.0f}" for k, v in m.get("fma_peak", {}).items())
+    return (f"pydl ISA {b.get('isa')} (CPU {b.get('isa_detected')}, GEMM {b.get('gemm')}, core -march={b.get('arch')}); "
+            f"FMA peak at {m['threads_requested']} threads: {peaks} GFLOP/s")
 
 
 def _blas(m):
@@ -222,7 +256,7 @@ def machine_line(m: dict) -> str:
     load = " ".join(f"{x:.1f}" for x in m["load_average"]) if m.get("load_average") else "?"
     return (f"{m['date']} | {m['cpu']} | {m['cpus_usable']} usable of {m['cpu_count']} CPUs | "
             f"{m['threads_requested']} threads | load {load} | {vers} | NumPy BLAS: {blas} | "
-            f"pydl -march={m['pydl_build'].get('arch')}")
+            f"{isa_line(m)}")
 
 
 # --- reports --------------------------------------------------------------------------------
@@ -268,6 +302,8 @@ def _cells(rec):
         else:
             times[lib] = f"{fmt_time(v['median_s'])} ({fmt_time(v['min_s'])})"
             rates[lib] = fmt_num(v["rate_median"])
+            if "peak_pct" in rec and lib in rec["peak_pct"]:
+                rates[lib] += f" ({rec['peak_pct'][lib]:.0f}%)"
     sp = {k: fmt_speedup(rec["speedup"].get(k)) for k in ("numpy", "torch")}
     return times, rates, sp
 
@@ -301,12 +337,13 @@ def markdown_table(results, machine, settings):
            "- versions: " + ", ".join(f"{LABELS[k]} {v}" for k, v in machine["versions"].items()) +
            f", Python {machine['python']}",
            f"- NumPy BLAS: {_blas(machine)}",
-           f"- pydl build: -march={machine['pydl_build'].get('arch')}, {machine['pydl_build'].get('compiler')}",
+           f"- pydl build: {isa_line(machine)}, {machine['pydl_build'].get('compiler')}",
            f"- settings: {settings}", "",
            "Times are per call, median over blocks (min in parentheses). Speed-up is the other "
            "library's median time over pydl's: above 1 means pydl is faster. Value rows (unit MB) "
            "are measured once per library, lower is better, and their ratio is the other's value over "
-           "pydl's: above 1 means pydl uses less.", "",
+           "pydl's: above 1 means pydl uses less. GFLOP/s rates carry, in parentheses, their share of the "
+           "FMA peak measured above for the ISA level pydl runs at.", "",
            "| case | pydl | NumPy | PyTorch | rate pydl / NumPy / PyTorch | speed-up vs NumPy | vs PyTorch |",
            "|---|---:|---:|---:|---:|---:|---:|"]
     for rec in results:

@@ -103,6 +103,7 @@ def main(argv=None):
                 print(f"warning: {case.name}: {lib} failed: {tm.error}", file=sys.stderr)
         results.append(harness.result_record(case, timings))
     settings["seconds"] = round(time.perf_counter() - t_start, 1)
+    harness.add_peak_shares(results, machine)
 
     print()
     print(harness.text_table(results))

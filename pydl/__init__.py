@@ -1,19 +1,25 @@
 """pydl: a deep-learning framework with a compiled C++ core and PyTorch-shaped APIs."""
+import os as _os
 import sysconfig as _sysconfig
 
 __version__ = "0.1.0"
 
 from . import _cpu
 
-# The CPU check must run before _C is loaded (its core is built for the baseline -march,
-# x86-64-v2; AVX2 and AVX-512 kernels are picked at load time), so the build writes that
-# -march into a plain Python file beside it.
+# The CPU check must run before _C is loaded (its core may use the build's -march from the
+# first instruction; the GEMM kernels are picked per ISA at load time), so the build writes
+# that -march into a plain Python file beside it.
 try:
     from ._build_info import ARCH as _ARCH
 except ImportError:  # pragma: no cover - a build without the file
     _ARCH = None
 if _ARCH:
     _cpu.check_cpu(_ARCH)
+# OpenMP threads that spin while they wait take the cores from a descheduled teammate when
+# another process shares the machine (measured on 2 busy cores: MnistNet training at 2 threads
+# ran at 0.04x its 1-thread speed spinning, 1.1-1.2x passive). libgomp reads this once, when
+# _C loads it; OMP_WAIT_POLICY=ACTIVE in the environment brings the spinning back.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 try:
     from . import _C
 except ImportError as _e:  # pragma: no cover - a failed build or a missing wheel

@@ -1,7 +1,7 @@
-"""Checks at import that this CPU can run the baseline instruction set of pydl's core.
+"""Checks at import that this CPU can run the instruction set pydl's core was built for.
 
-The core is built for x86-64-v2; its AVX2 and AVX-512 kernels are chosen at load time from
-CPUID (csrc/core/cpu_features.cpp), so only a CPU older than x86-64-v2 is refused here."""
+The GEMM engine picks its AVX-512, AVX2 or SSE kernels at load time from CPUID
+(csrc/core/cpu_features.cpp); the rest of the core runs at the build's -march (PYDL_ARCH)."""
 
 
 def _cpu_flags():
