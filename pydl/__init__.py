@@ -18,12 +18,18 @@ if _ARCH:
 # OpenMP threads that spin while they wait take the cores from a descheduled teammate when
 # another process shares the machine (measured on 2 busy cores: MnistNet training at 2 threads
 # ran at 0.04x its 1-thread speed spinning, 1.1-1.2x passive). libgomp reads this once, when
-# _C loads it; OMP_WAIT_POLICY=ACTIVE in the environment brings the spinning back.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# _C loads it; OMP_WAIT_POLICY=ACTIVE in the environment brings the spinning back. The variable
+# is removed again afterwards so that other libraries (PyTorch's own libgomp) keep their default.
+_set_wait_policy = "OMP_WAIT_POLICY" not in _os.environ
+if _set_wait_policy:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 try:
     from . import _C
 except ImportError as _e:  # pragma: no cover - a failed build or a missing wheel
     raise ImportError(f"pydl's compiled core could not be loaded: {_e}") from _e
+finally:
+    if _set_wait_policy:
+        del _os.environ["OMP_WAIT_POLICY"]
 
 from ._C import Tensor, dtype, from_numpy, from_dlpack, set_num_threads, get_num_threads, manual_seed, initial_seed
 from ._tensor import *  # noqa: F401,F403  (factories and functional forms)
