@@ -151,13 +151,16 @@ void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
         for (int64_t it = 0; it < items; ++it) {
           const int64_t ic = it / cdiv(npanels, sub), js = it % cdiv(npanels, sub);
           const int64_t i0 = ic * MC, m = std::min(MC, M - i0);
-          if (ic != packed_ic) {
-            E.pack_a(m, kc, A + i0 * a_rs + p0 * a_cs, a_rs, a_cs, apt);
+          const int64_t jj = js * sub * E.nr, n = std::min(sub * E.nr, nc - jj);
+          const float* ai = A + i0 * a_rs + p0 * a_cs;
+          // Packing A pays only when its panels are reused across several column tiles.
+          const bool pack = n > 2 * E.nr;
+          if (pack && ic != packed_ic) {
+            E.pack_a(m, kc, ai, a_rs, a_cs, apt);
             packed_ic = ic;
           }
-          const int64_t jj = js * sub * E.nr, n = std::min(sub * E.nr, nc - jj);
-          E.block(m, n, kc, apt, true, 0, 0, bp.p + js * sub * E.nr * kc, kc * E.nr, E.nr, C + i0 * ldc + j0 + jj,
-                  ldc, acc || p0 > 0);
+          E.block(m, n, kc, pack ? apt : ai, pack, a_rs, a_cs, bp.p + js * sub * E.nr * kc, kc * E.nr, E.nr,
+                  C + i0 * ldc + j0 + jj, ldc, acc || p0 > 0);
         }
       }
     }

@@ -7,7 +7,8 @@
 namespace pydl::kernels {
 
 /// One instruction set's GEMM pieces. Packed A: panels of `mr` rows, k-major (mr values per k).
-/// Packed B: panels of `nr` columns, k-major (nr values per k), zero-padded to nr.
+/// Packed B: panels of `nr` columns, k-major (nr values per k); the last panel is only as wide as the
+/// vectors its columns need (zero-padded to a whole vector).
 struct SgemmKernels {
   const char* isa;
   int mr, nr;          // register tile
