@@ -158,7 +158,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = _C.dtype.bool if isinstance(fill_value, builtins.bool) else (
             _C.dtype.int64 if isinstance(fill_value, (int, np.integer)) else _default_dtype[0])
-    return _finish(_C.full(_shape((size,)) if not isinstance(size, int) else [size], float(fill_value), _dt(dtype)), requires_grad)
+    fill = int(fill_value) if isinstance(fill_value, (int, np.integer)) else float(fill_value)  # ints stay exact
+    return _finish(_C.full(_shape((size,)) if not isinstance(size, int) else [size], fill, _dt(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):

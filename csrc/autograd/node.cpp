@@ -1,6 +1,7 @@
 #include "autograd/node.h"
 
 #include <atomic>
+#include <mutex>
 
 #include "autograd/grad_math.h"
 
@@ -21,10 +22,20 @@ thread_local bool t_deleting = false;
 thread_local std::vector<std::shared_ptr<Node>> t_pending;
 }  // namespace
 
+// Queues `n` for the iterative teardown when this is its last reference, else drops it.
+// Several edges may reach one node (y * y): only the last one dropped owns it.
+static void release_node(std::shared_ptr<Node>&& n) {
+  if (!n) return;
+  if (n.use_count() == 1) t_pending.push_back(std::move(n));
+  else n.reset();
+}
+
 Node::~Node() {
-  for (auto& e : next_edges)
-    if (e.fn && e.fn.use_count() == 1) t_pending.push_back(std::move(e.fn));
+  std::vector<std::shared_ptr<Node>> children;
+  children.reserve(next_edges.size());
+  for (auto& e : next_edges) children.push_back(std::move(e.fn));
   next_edges.clear();
+  for (auto& c : children) release_node(std::move(c));
   if (t_deleting) return;
   t_deleting = true;
   while (!t_pending.empty()) {
@@ -36,12 +47,17 @@ Node::~Node() {
 }
 
 FunctionNode::~FunctionNode() {
+  // Saved tensors may be shared by several slots (y * y saves y twice): release them one
+  // by one so that the last holder of a tensor hands its history to the teardown queue.
   for (auto& s : saved) s.steal_history(t_pending);
 }
 
 void SavedVariable::steal_history(std::vector<std::shared_ptr<Node>>& out) {
-  if (data_ && data_.use_count() == 1 && data_->grad_fn && data_->grad_fn.use_count() == 1)
-    out.push_back(std::move(data_->grad_fn));
+  Tensor t = std::move(data_);
+  if (t && t.use_count() == 1 && t->grad_fn) {
+    std::shared_ptr<Node> fn = std::move(t->grad_fn);
+    if (fn.use_count() == 1) out.push_back(std::move(fn));
+  }
 }
 
 SavedVariable::SavedVariable(const Tensor& t, bool is_output) {
@@ -82,10 +98,16 @@ AccumulateGrad::AccumulateGrad(Tensor v) : variable(std::move(v)) {
   outputs.push_back({variable->shape, variable->dtype});
 }
 
+std::mutex& grad_mutex(const TensorImpl* t) {
+  static std::mutex stripes[64];
+  return stripes[(reinterpret_cast<uintptr_t>(t) >> 6) % 64];
+}
+
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor g = std::move(grads[0]);
   if (!g) return {};
   Tensor& v = variable;
+  std::lock_guard<std::mutex> lock(grad_mutex(v.get()));
   if (!v->grad) {
     // Steal the incoming buffer when nobody else can see it; otherwise copy, so that
     // .grad is always a dense tensor of its own (optimizers update it in place).

@@ -1,6 +1,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,10 @@ struct AccumulateGrad : Node {
   const char* name() const override { return "AccumulateGrad"; }
   TensorList apply(TensorList&& grads) override;
 };
+
+/// The lock guarding `t->grad`: every thread whose backward reaches a leaf updates its .grad,
+/// so read-modify-write of .grad (the first assignment too) holds this (striped by address).
+std::mutex& grad_mutex(const TensorImpl* t);
 
 /// True when grad mode is on and any of `inputs` requires grad.
 bool any_requires_grad(std::initializer_list<const Tensor*> inputs);

@@ -6,9 +6,10 @@
 
 namespace pydl {
 
-/// Number of OpenMP threads kernels use.
+/// Number of OpenMP threads kernels use (process-wide; also syncs the calling thread's
+/// OpenMP setting, which Eigen reads). 1 in a child made by fork().
 int get_num_threads();
-/// Sets the number of OpenMP threads (and Eigen's) kernels use; n >= 1.
+/// Sets the number of OpenMP threads (and Eigen's) kernels use, for every thread; n >= 1.
 void set_num_threads(int n);
 
 /// "3.4.0": the Eigen version kernels were built with.

@@ -8,7 +8,37 @@
 
 namespace py = pybind11;
 
+namespace pybind11::detail {
+// A Tensor parameter never binds None (pybind11's default for holders would pass a null
+// pointer on to the op, which then crashes). Parameters that may be None are declared
+// std::optional<Tensor>, whose caster handles None itself. A rejected None makes the call
+// fail overload resolution, which install_arg_errors turns into "[op] expected a Tensor ...".
+template <>
+class type_caster<std::shared_ptr<pydl::TensorImpl>>
+    : public copyable_holder_caster<pydl::TensorImpl, std::shared_ptr<pydl::TensorImpl>> {
+ public:
+  bool load(handle src, bool convert) {
+    if (src.is_none()) return false;
+    return copyable_holder_caster<pydl::TensorImpl, std::shared_ptr<pydl::TensorImpl>>::load(src, convert);
+  }
+};
+}  // namespace pybind11::detail
+
 namespace pydl {
+
+/// Releases the GIL around a kernel (use instead of py::gil_scoped_release). A daemon thread
+/// that returns from a kernel while the interpreter is exiting is parked instead of being
+/// ended by CPython inside a destructor, which would abort the whole process.
+class NoGil {
+ public:
+  NoGil() : state_(PyEval_SaveThread()) {}
+  ~NoGil() noexcept(false);
+  NoGil(const NoGil&) = delete;
+  NoGil& operator=(const NoGil&) = delete;
+
+ private:
+  PyThreadState* state_;
+};
 
 using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
 
@@ -20,12 +50,17 @@ inline TensorClass tensor_class(py::module_& m) { return py::reinterpret_borrow<
 Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op);
 /// True and sets `out` if obj is a Python int/float/bool (or NumPy scalar).
 bool as_scalar(const py::handle& obj, double& out, bool& is_int);
-/// A NumPy array sharing memory with t (keeps t alive through `owner`).
-py::array to_numpy(const Tensor& t, py::handle owner);
+/// A NumPy array sharing memory with t (keeps t's storage alive).
+py::array to_numpy(const Tensor& t);
 /// Parses a shape given as ints or a single sequence: f(2, 3) or f((2, 3)).
 Shape parse_shape(const py::args& args, const char* op);
 /// DType from a pydl dtype, a NumPy dtype/type or a string; TypeError otherwise.
 DType parse_dtype(const py::handle& obj, const char* op);
+
+/// Rewrites pybind11's "incompatible function arguments" TypeError of every function of `m`
+/// and method of its classes into "[op] expected a Tensor for argument 'input', got NoneType".
+/// Call last: it wraps the functions bound so far.
+void install_arg_errors(py::module_& m);
 
 void init_tensor(py::module_& m);
 void init_ops(py::module_& m);

@@ -74,7 +74,7 @@ void init_autograd(py::module_& m) {
                            bool create_graph, const TensorList& inputs, bool allow_unused) {
         TensorList g;
         for (auto& x : grads) g.push_back(x ? *x : Tensor());
-        py::gil_scoped_release r;
+        NoGil r;
         return run_backward(roots, g, retain_graph, create_graph, inputs, allow_unused);
       }, py::arg("roots"), py::arg("grads"), py::arg("retain_graph"), py::arg("create_graph"), py::arg("inputs"),
       py::arg("allow_unused"));

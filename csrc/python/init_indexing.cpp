@@ -10,7 +10,7 @@ constexpr int64_t kReleaseGil = 1 << 15;
 template <typename F>
 auto nogil(int64_t work, F&& f) {
   if (work < kReleaseGil) return f();
-  py::gil_scoped_release r;
+  NoGil r;
   return f();
 }
 

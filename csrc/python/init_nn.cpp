@@ -9,7 +9,7 @@ namespace {
 // Runs f without the GIL (nn ops are large enough that releasing it always pays).
 template <typename F>
 auto nogil(F&& f) {
-  py::gil_scoped_release r;
+  NoGil r;
   return f();
 }
 Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
@@ -59,26 +59,26 @@ void init_nn(py::module_& m) {
 
   m.def("conv2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, IntList stride, IntList padding,
                      IntList dilation, int64_t groups) {
-    py::gil_scoped_release r;
+    NoGil r;
     return conv2d(x, w, b ? *b : Tensor(), stride, padding, dilation, groups);
   }, py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
      py::arg("groups"));
   m.def("conv_transpose2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, IntList stride, IntList padding,
                                IntList output_padding, int64_t groups, IntList dilation) {
-    py::gil_scoped_release r;
+    NoGil r;
     return conv_transpose2d(x, w, b ? *b : Tensor(), stride, padding, output_padding, groups, dilation);
   });
 
   m.def("max_pool2d", [](const Tensor& x, IntList k, IntList s, IntList p, IntList d, bool ceil) {
-    py::gil_scoped_release r;
+    NoGil r;
     return max_pool2d(x, k, s, p, d, ceil);
   });
   m.def("avg_pool2d", [](const Tensor& x, IntList k, IntList s, IntList p, bool ceil, bool cip, std::optional<int64_t> dv) {
-    py::gil_scoped_release r;
+    NoGil r;
     return avg_pool2d(x, k, s, p, ceil, cip, dv);
   });
   m.def("adaptive_avg_pool2d", [](const Tensor& x, IntList os) {
-    py::gil_scoped_release r;
+    NoGil r;
     return adaptive_avg_pool2d(x, os);
   });
   m.def("adaptive_max_pool2d", [](const Tensor& x, IntList os) {
@@ -86,19 +86,19 @@ void init_nn(py::module_& m) {
     return adaptive_max_pool2d(x, os);
   });
   m.def("batch_norm", [](const Tensor& x, OT rm, OT rv, OT w, OT b, bool training, double mom, double eps) {
-    py::gil_scoped_release r;
+    NoGil r;
     return batch_norm(x, opt(rm), opt(rv), opt(w), opt(b), training, mom, eps);
   });
   m.def("layer_norm", [](const Tensor& x, IntList ns, OT w, OT b, double eps) {
-    py::gil_scoped_release r;
+    NoGil r;
     return layer_norm(x, ns, opt(w), opt(b), eps);
   });
   m.def("embedding", [](const Tensor& w, const Tensor& idx, std::optional<int64_t> pad) {
-    py::gil_scoped_release r;
+    NoGil r;
     return embedding(w, idx, pad);
   });
   m.def("pad", [](const Tensor& x, IntList p, const std::string& mode, double value) {
-    py::gil_scoped_release r;
+    NoGil r;
     return pad(x, p, mode, value);
   });
 }

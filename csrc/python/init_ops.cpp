@@ -11,7 +11,7 @@ constexpr int64_t kReleaseGil = 1 << 15;  // below this, releasing the GIL costs
 template <typename F>
 Tensor nogil(int64_t work, F&& f) {
   if (work < kReleaseGil) return f();
-  py::gil_scoped_release r;
+  NoGil r;
   return f();
 }
 
@@ -177,7 +177,15 @@ void init_ops(py::module_& m) {
   // factories
   m.def("empty", [](const Shape& s, DType dt) { return empty(s, dt); });
   m.def("zeros", [](const Shape& s, DType dt) { return zeros(s, dt); });
-  m.def("full", [](const Shape& s, double v, DType dt) { return full(s, v, dt); });
+  m.def("full", [](const Shape& s, py::object v, DType dt) {
+    if (dt == DType::Int64 && PyLong_Check(v.ptr())) {  // exact beyond 2**53
+      Tensor t = empty(s, dt);
+      int64_t iv = v.cast<int64_t>();
+      std::fill(t->data<int64_t>(), t->data<int64_t>() + t->numel, iv);
+      return t;
+    }
+    return full(s, v.cast<double>(), dt);
+  });
   m.def("arange", &arange);
   m.def("linspace", &linspace);
   m.def("eye", &eye);

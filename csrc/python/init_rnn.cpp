@@ -8,7 +8,7 @@ void init_rnn(py::module_& m) {
   m.def("rnn_layer",
         [](int mode, const Tensor& x, const Tensor& h0, std::optional<Tensor> c0, const Tensor& w_ih, const Tensor& w_hh,
            std::optional<Tensor> b_ih, std::optional<Tensor> b_hh, bool reverse, std::optional<Tensor> lengths) {
-          py::gil_scoped_release r;
+          NoGil r;
           return rnn_layer(mode, x, h0, c0.value_or(Tensor()), w_ih, w_hh, b_ih.value_or(Tensor()),
                            b_hh.value_or(Tensor()), reverse, lengths.value_or(Tensor()));
         },

@@ -98,13 +98,13 @@ Tensor from_dlpack_capsule(py::capsule cap) {
 }
 
 struct DLPackCtx {
-  Tensor t;
+  std::shared_ptr<Storage> storage;  // not the tensor: its storage may be swapped (x.data = y)
   Shape shape, strides;
   DLManagedTensor mt;
 };
 
 py::capsule to_dlpack(const Tensor& t) {
-  auto* ctx = new DLPackCtx{t, t->shape, t->strides, {}};
+  auto* ctx = new DLPackCtx{t->storage, t->shape, t->strides, {}};
   DLTensor& d = ctx->mt.dl_tensor;
   d.data = t->storage->data;
   d.byte_offset = static_cast<uint64_t>(t->offset) * t->itemsize();
@@ -129,6 +129,46 @@ py::capsule to_dlpack(const Tensor& t) {
   });
 }
 
+// The buffer protocol (memoryview(t), bytes(t)): the view's owner is a block holding the
+// storage and the geometry, so the memory outlives a later `t.data = ...`.
+struct BufferView {
+  std::shared_ptr<Storage> storage;
+  std::vector<Py_ssize_t> shape, strides;
+};
+
+int tensor_getbuffer(PyObject* obj, Py_buffer* view, int flags) {
+  view->obj = nullptr;
+  Tensor t;
+  try {
+    t = py::handle(obj).cast<Tensor>();
+  } catch (...) {
+    PyErr_SetString(PyExc_BufferError, "[buffer] not a pydl Tensor");
+    return -1;
+  }
+  if ((flags & PyBUF_STRIDES) != PyBUF_STRIDES && !t->is_contiguous()) {
+    PyErr_SetString(PyExc_BufferError, "[buffer] the tensor is not contiguous; call .contiguous() first");
+    return -1;
+  }
+  auto* bv = new BufferView{t->storage, {t->shape.begin(), t->shape.end()}, {}};
+  for (int64_t st : t->strides) bv->strides.push_back(static_cast<Py_ssize_t>(st * static_cast<int64_t>(t->itemsize())));
+  PyObject* owner = PyCapsule_New(bv, "pydl.buffer", [](PyObject* cap) {
+    delete static_cast<BufferView*>(PyCapsule_GetPointer(cap, "pydl.buffer"));
+  });
+  if (!owner) { delete bv; return -1; }
+  view->obj = owner;
+  view->buf = t->raw();
+  view->itemsize = static_cast<Py_ssize_t>(t->itemsize());
+  view->len = static_cast<Py_ssize_t>(t->numel) * view->itemsize;
+  view->readonly = 0;
+  view->format = (flags & PyBUF_FORMAT) ? const_cast<char*>(np_format(t->dtype)) : nullptr;
+  view->ndim = static_cast<int>(t->dim());
+  view->shape = (flags & PyBUF_ND) ? bv->shape.data() : nullptr;
+  view->strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES ? bv->strides.data() : nullptr;
+  view->suboffsets = nullptr;
+  view->internal = nullptr;
+  return 0;
+}
+
 void check_numpy_ok(const Tensor& t, const char* op) {
   PYDL_CHECK(!t->requires_grad, RuntimeError, "[", op, "] Can't call numpy() on Tensor that requires grad. Use "
              "tensor.detach().numpy() instead.");
@@ -136,10 +176,17 @@ void check_numpy_ok(const Tensor& t, const char* op) {
 
 }  // namespace
 
-py::array to_numpy(const Tensor& t, py::handle owner) {
+// A Python object owning a reference to `s`: what exported memory (NumPy, buffer views)
+// keeps alive. Not the tensor: `x.data = y` swaps the storage under a live tensor handle.
+py::capsule storage_owner(const std::shared_ptr<Storage>& s) {
+  return py::capsule(new std::shared_ptr<Storage>(s), "pydl.storage",
+                     [](PyObject* cap) { delete static_cast<std::shared_ptr<Storage>*>(PyCapsule_GetPointer(cap, "pydl.storage")); });
+}
+
+py::array to_numpy(const Tensor& t) {
   Shape sb(t->strides);
   for (auto& s : sb) s *= static_cast<int64_t>(t->itemsize());
-  return py::array(np_dtype(t->dtype), t->shape, sb, t->raw(), owner);
+  return py::array(np_dtype(t->dtype), t->shape, sb, t->raw(), storage_owner(t->storage));
 }
 
 bool as_scalar(const py::handle& obj, double& out, bool& is_int) {
@@ -168,6 +215,15 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   double v;
   bool is_int;
   if (like && PyBool_Check(obj.ptr()) && like->dtype == DType::Bool) return scalar_tensor(obj.ptr() == Py_True, DType::Bool);
+  if (like && PyLong_Check(obj.ptr()) && !is_floating(like->dtype)) {
+    // exact: an int scalar for an integer tensor must not pass through a double (2**62 + 1)
+    int overflow = 0;
+    long long iv = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    PYDL_CHECK(!overflow, ValueError, "[", op, "] Python int too large to convert to int64");
+    Tensor t = empty({}, DType::Int64);
+    *t->data<int64_t>() = iv;
+    return t;
+  }
   if (like && as_scalar(obj, v, is_int)) return wrap_scalar(v, is_int, like);
   py::object np = py::module_::import("numpy");
   py::array arr;
@@ -260,11 +316,6 @@ void init_tensor(py::module_& m) {
             return t;
           }),
           py::arg("data"), py::arg("requires_grad") = false)
-      .def_buffer([](TensorImpl& t) {
-        std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end()), strides;
-        for (int64_t s : t.strides) strides.push_back(s * static_cast<int64_t>(t.itemsize()));
-        return py::buffer_info(t.raw(), static_cast<py::ssize_t>(t.itemsize()), np_format(t.dtype), t.dim(), shape, strides);
-      })
       .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t->shape)); })
       .def("size", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
             if (dim) return py::int_(t->shape[wrap_dim(*dim, t->dim(), "size")]);
@@ -307,8 +358,12 @@ void init_tensor(py::module_& m) {
             t->requires_grad = r;
             return t;
           }, py::arg("requires_grad") = true)
-      .def_property("grad", [](const Tensor& t) { return t->grad; },
+      .def_property("grad", [](const Tensor& t) {
+                      std::lock_guard<std::mutex> lock(grad_mutex(t.get()));
+                      return t->grad;
+                    },
                     [](const Tensor& t, const std::optional<Tensor>& g) {
+                      std::lock_guard<std::mutex> lock(grad_mutex(t.get()));
                       if (g && *g) {
                         PYDL_CHECK((*g)->shape == t->shape, RuntimeError, "[grad] assigned grad has shape ",
                                    shape_str((*g)->shape), " but the tensor has shape ", shape_str(t->shape));
@@ -343,6 +398,7 @@ void init_tensor(py::module_& m) {
             t->grad_fn->pre_hooks.push_back({t->output_nr, [w](const Tensor& g) -> Tensor {
               if (auto self = w.lock()) {
                 AutoGradMode off(false);
+                std::lock_guard<std::mutex> lock(grad_mutex(self.get()));
                 if (!self->grad) self->grad = contiguous_copy(g);
                 else self->grad = add(self->grad, g);
               }
@@ -352,11 +408,11 @@ void init_tensor(py::module_& m) {
       .def_property_readonly("retains_grad", [](const Tensor& t) { return t->retains_grad; })
       .def("numpy", [](const Tensor& t, bool force) {
             if (!force) check_numpy_ok(t, "numpy");
-            return to_numpy(t, py::cast(t));
+            return to_numpy(t);
           }, py::arg("force") = false)
       .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {
             check_numpy_ok(t, "__array__");
-            py::array a = to_numpy(t, py::cast(t));
+            py::array a = to_numpy(t);
             if (!dtype.is_none()) return py::array(a.attr("astype")(dtype));
             if (!copy.is_none() && copy.cast<bool>()) return py::array(a.attr("copy")());
             return a;
@@ -372,7 +428,7 @@ void init_tensor(py::module_& m) {
             if (t->dtype == DType::Int64) return py::int_(*t->data<int64_t>());
             return py::float_(v);
           })
-      .def("tolist", [](const Tensor& t) { return to_numpy(detach(t), py::cast(t)).attr("tolist")(); })
+      .def("tolist", [](const Tensor& t) { return to_numpy(t).attr("tolist")(); })
       .def("__len__", [](const Tensor& t) {
             PYDL_CHECK(t->dim() > 0, TypeError, "len() of a 0-d tensor");
             return t->shape[0];
@@ -393,10 +449,18 @@ void init_tensor(py::module_& m) {
           })
       .def("__hash__", [](const Tensor& t) { return reinterpret_cast<intptr_t>(t.get()) >> 4; });
 
+  auto* heap = reinterpret_cast<PyHeapTypeObject*>(cls.ptr());
+  heap->as_buffer.bf_getbuffer = tensor_getbuffer;
+  heap->as_buffer.bf_releasebuffer = nullptr;
+
   m.def("from_numpy", [](py::object obj) {
         PYDL_CHECK(py::isinstance<py::array>(obj), TypeError, "[from_numpy] expected np.ndarray (got ",
                    std::string(py::str(py::type::handle_of(obj).attr("__name__"))), ")");
         py::array arr = obj.cast<py::array>();
+        char order = arr.dtype().attr("byteorder").cast<std::string>()[0];
+        PYDL_CHECK(order != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? '>' : '<'), ValueError, "[from_numpy] the array's byte order is not "
+                   "native (dtype ", std::string(py::str(arr.dtype())), "); convert it first: "
+                   "array.astype(array.dtype.newbyteorder('='))");
         if (!arr.writeable() &&
             PyErr_WarnEx(PyExc_UserWarning, "[from_numpy] the given NumPy array is not writable; the tensor shares its "
                          "memory, so writing to the tensor is undefined behaviour. Copy the array (or use "
@@ -410,6 +474,18 @@ void init_tensor(py::module_& m) {
         return from_dlpack_capsule(obj.attr("__dlpack__")().cast<py::capsule>());
       }, py::arg("ext_tensor"), "A tensor sharing memory with a DLPack-exporting object (zero copy).");
   m.def("_to_tensor", [](py::object obj, std::optional<DType> dtype) {
+        if (dtype && !py::isinstance<TensorImpl>(obj) && !py::isinstance<py::array>(obj)) {
+          // Python numbers go straight to the requested dtype: through float32 first, 0.1 as
+          // float64 would read 0.10000000149 and 1e39 would be inf.
+          py::object np = py::module_::import("numpy");
+          try {
+            obj = np.attr("asarray")(obj, np_dtype(*dtype));
+          } catch (py::error_already_set& e) {
+            if (!e.matches(PyExc_ValueError) && !e.matches(PyExc_TypeError) && !e.matches(PyExc_OverflowError)) throw;
+            throw TypeError(str("[tensor] could not convert ", std::string(py::str(py::type::handle_of(obj).attr("__name__"))),
+                                " to a ", dtype_name(*dtype), " tensor: ", e.what()));
+          }
+        }
         Tensor t = py::isinstance<TensorImpl>(obj) ? contiguous_copy(obj.cast<Tensor>()) : to_tensor(obj, Tensor(), "tensor");
         return dtype ? cast_raw(t, *dtype) : t;
       }, py::arg("data"), py::arg("dtype") = py::none());

@@ -59,4 +59,5 @@ PYBIND11_MODULE(_C, m) {
   cfg["openmp"] = _OPENMP;
   m.attr("build_config") = cfg;
   init_engine(m);  // after build_config: adds the ISA level in use
+  install_arg_errors(m);  // last: it covers every function bound above
 }

@@ -38,7 +38,11 @@ inline T binary_scalar(BinaryOp op, T a, T b) {
     case BinaryOp::Add: if constexpr (std::is_same_v<T, bool>) return a || b; else return a + b;
     case BinaryOp::Sub: return a - b;
     case BinaryOp::Mul: if constexpr (std::is_same_v<T, bool>) return a && b; else return a * b;
-    case BinaryOp::Div: if constexpr (std::is_floating_point_v<T>) return a / b; else return b == 0 ? 0 : a / b;
+    case BinaryOp::Div:
+      if constexpr (std::is_floating_point_v<T>) return a / b;
+      else if constexpr (std::is_same_v<T, bool>) return b ? a : false;
+      // INT64_MIN / -1 traps on x86: wrap around instead, as PyTorch does
+      else return b == 0 ? 0 : (b == -1 ? static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a)) : a / b);
     case BinaryOp::Pow: return pow_(a, b);
     case BinaryOp::Maximum: if constexpr (std::is_floating_point_v<T>) return (a != a || a > b) ? a : b; else return a > b ? a : b;
     case BinaryOp::Minimum: if constexpr (std::is_floating_point_v<T>) return (a != a || a < b) ? a : b; else return a < b ? a : b;
@@ -46,7 +50,7 @@ inline T binary_scalar(BinaryOp op, T a, T b) {
     case BinaryOp::Remainder:
       if constexpr (std::is_floating_point_v<T>) { T r = std::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
       else if constexpr (std::is_same_v<T, bool>) return false;
-      else { if (b == 0) return 0; T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+      else { if (b == 0 || b == -1) return 0; T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
     // integer / bool only (the ops refuse floats); floats fall through to `a`
     case BinaryOp::BitAnd: if constexpr (!std::is_floating_point_v<T>) return a & b; else return a;
     case BinaryOp::BitOr: if constexpr (!std::is_floating_point_v<T>) return a | b; else return a;
@@ -66,7 +70,7 @@ inline T binary_scalar(BinaryOp op, T a, T b) {
     case BinaryOp::Fmod:
       if constexpr (std::is_floating_point_v<T>) return std::fmod(a, b);
       else if constexpr (std::is_same_v<T, bool>) return false;
-      else return b == 0 ? 0 : a % b;
+      else return (b == 0 || b == -1) ? 0 : a % b;  // INT64_MIN % -1 traps
     case BinaryOp::Copysign: if constexpr (std::is_floating_point_v<T>) return std::copysign(a, b); else return a;
     case BinaryOp::Nextafter: if constexpr (std::is_floating_point_v<T>) return std::nextafter(a, b); else return a;
     case BinaryOp::Hypot: if constexpr (std::is_floating_point_v<T>) return std::hypot(a, b); else return a;
@@ -173,6 +177,15 @@ bool unary_eigen(UnaryOp op, T* o, const T* a, int64_t n) {
   } else {
     VecMap<T> out(o, n);
     CVecMap<T> x(a, n);
+    if (op == UnaryOp::Exp) {
+      out = x.exp();
+      // Eigen 3.4's vector exp clamps its input at the underflow bound, so exp(-inf) came out
+      // as ~6e-39 (and logsumexp of an all -inf row as -88): redo those few lanes exactly.
+      const T lo = std::is_same_v<T, float> ? T(-88.3762626647949) : T(-709.436139303);
+      for (int64_t i = 0; i < n; ++i)
+        if (a[i] < lo) o[i] = std::exp(a[i]);
+      return true;
+    }
     switch (op) {
 #define PYDL_VEC_V(N, S, V) case UnaryOp::N: out = V; return true;
 #define PYDL_VEC_S(N, S) case UnaryOp::N: return false;

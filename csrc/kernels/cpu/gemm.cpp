@@ -173,6 +173,7 @@ void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
 template <typename T>
 void gemm_typed(int64_t batch, int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, int64_t a_bs,
                 const T* B, int64_t b_rs, int64_t b_cs, int64_t b_bs, T* C, int64_t c_bs, bool acc) {
+  get_num_threads();  // brings this thread's OpenMP setting (which Eigen reads) in line
   auto one = [&](int64_t i, bool serial) {
     if constexpr (std::is_same_v<T, float>)
       sgemm(M, N, K, A + i * a_bs, a_rs, a_cs, B + i * b_bs, b_rs, b_cs, C + i * c_bs, N, acc, serial);

@@ -113,7 +113,8 @@ void softmax_forward(int64_t outer, int64_t dim, int64_t inner, const T* x, T* y
         T mx = dim ? xr.maxCoeff() : T(0);
         if (std::isinf(mx) && mx < 0) mx = 0;
         if (log) {
-          yr = xr - (mx + std::log((xr - mx).exp().sum()));
+          // (x - max) - log(sum): never form max + log(sum), whose rounding at large |x| swamps the log
+          yr = (xr - mx) - std::log((xr - mx).exp().sum());
         } else {
           yr = (xr - mx).exp();
           yr *= T(1) / yr.sum();
@@ -140,9 +141,9 @@ void softmax_forward(int64_t outer, int64_t dim, int64_t inner, const T* x, T* y
           if (!log) yo[d * inner + i] = v;
         }
       if (log) {
-        for (int64_t i = 0; i < inner; ++i) s[i] = mx[i] + std::log(s[i]);
+        for (int64_t i = 0; i < inner; ++i) s[i] = std::log(s[i]);
         for (int64_t d = 0; d < dim; ++d)
-          for (int64_t i = 0; i < inner; ++i) yo[d * inner + i] = xo[d * inner + i] - s[i];
+          for (int64_t i = 0; i < inner; ++i) yo[d * inner + i] = (xo[d * inner + i] - mx[i]) - s[i];
       } else {
         for (int64_t i = 0; i < inner; ++i) s[i] = T(1) / s[i];
         for (int64_t d = 0; d < dim; ++d)

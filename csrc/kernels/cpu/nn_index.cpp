@@ -33,6 +33,7 @@ namespace {
 template <typename F>
 void walk(size_t d, const std::vector<int64_t>& in, const std::vector<std::vector<int64_t>>& map, int64_t oo, int64_t io,
           bool valid, const F& f) {
+  if (map.empty()) { f(oo, valid ? io : -1); return; }  // no padded dim: the element itself
   const auto& m = map[d];
   const int64_t osz = static_cast<int64_t>(m.size());
   if (d + 1 == map.size()) {

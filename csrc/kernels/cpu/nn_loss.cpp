@@ -34,6 +34,13 @@ inline void with_row(P* base, int64_t C, int64_t inner, int64_t r, const F& f) {
 }
 }  // namespace
 
+// The shift that keeps exp() in range: the row's max (0 for an all -inf row).
+template <typename R>
+auto row_shift(const R& xr) {
+  auto mx = xr.maxCoeff();
+  return (std::isinf(mx) && mx < 0) ? decltype(mx)(0) : mx;
+}
+
 template <typename T>
 void cross_entropy_forward(int64_t N, int64_t C, int64_t inner, const T* x, const int64_t* t, const T* w, int64_t ignore,
                            double ls, T* loss, T* lse, T* wsum) {
@@ -43,22 +50,23 @@ void cross_entropy_forward(int64_t N, int64_t C, int64_t inner, const T* x, cons
   parallel_for(rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(C, 1)), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       with_row<T>(x, C, inner, r, [&](const auto& xr) {
-        T mx = xr.maxCoeff();
-        if (std::isinf(mx) && mx < 0) mx = 0;
-        T l = mx + std::log((xr - mx).exp().sum());
+        // -log_softmax(x)[c] = (max - x[c]) + log(sum(exp(x - max))): the max never meets the
+        // log term before the difference is taken, so the loss is exact at any scale (1e8 logits).
+        T mx = row_shift(xr);
+        T l = std::log((xr - mx).exp().sum());
         lse[r] = l;
         int64_t tg = t[r];
         if (tg == ignore) { loss[r] = 0; wsum[r] = 0; return; }
         T wt = w ? w[tg] : T(1);
-        T v = (T(1) - T(ls)) * wt * (l - xr[tg]);
+        T v = (T(1) - T(ls)) * wt * ((mx - xr[tg]) + l);
         if (ls > 0) {
           T sm;
           if (w) {
             T dot = 0;
-            for (int64_t c = 0; c < C; ++c) dot += w[c] * xr[c];
-            sm = wall * l - dot;
+            for (int64_t c = 0; c < C; ++c) dot += w[c] * (mx - xr[c]);
+            sm = wall * l + dot;
           } else {
-            sm = T(C) * l - xr.sum();
+            sm = T(C) * l + (mx - xr).sum();
           }
           v += T(ls) / T(C) * sm;
         }
@@ -85,7 +93,7 @@ void cross_entropy_backward(int64_t N, int64_t C, int64_t inner, const T* x, con
           T wt = w ? w[tg] : T(1);
           // (1-ls) w_t (p - onehot) + ls/C (W p - w)
           T cp = s * ((T(1) - T(ls)) * wt + T(ls) / T(C) * wall);
-          gr = (xr - lse[r]).exp() * cp;
+          gr = ((xr - row_shift(xr)) - lse[r]).exp() * cp;
           if (ls > 0) {
             T k = s * T(ls) / T(C);
             if (w) for (int64_t c = 0; c < C; ++c) gr[c] -= w[c] * k;
