@@ -82,8 +82,7 @@ def _decode(node, arrays):
     if not isinstance(node, dict):
         return node
     if "__tensor__" in node:
-        arr = arrays[node["__tensor__"]]
-        t = _C.from_numpy(arr)
+        t = _as_tensor(arrays[node["__tensor__"]])
         if node.get("parameter"):
             from .nn.parameter import Parameter
             return Parameter(t, bool(node.get("requires_grad", True)))
@@ -119,10 +118,59 @@ def _fsync_dir(path):
         os.close(fd)
 
 
+def _tmp_prefix(path):
+    """Temporary files of a save to `path` are named .NAME.HOST-PID.XXXX.tmp: the writer's host
+    and pid tell a later save whether the writer is still alive."""
+    return "." + os.path.basename(path) + "."
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: someone else's live process
+        return True
+    return True
+
+
+def _remove_stale_tmp(path, max_age_unknown=3600.0):
+    """Removes what a killed writer (SIGKILL, power loss) left of an earlier save to `path`."""
+    import socket
+    import time
+
+    folder = os.path.dirname(os.path.abspath(path))
+    prefix, host = _tmp_prefix(path), socket.gethostname()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    now = time.time()
+    for n in names:
+        if not (n.startswith(prefix) and n.endswith(".tmp")):
+            continue
+        tag = n[len(prefix):-len(".tmp")].split(".")[0]
+        h, _, pid = tag.rpartition("-")
+        full = os.path.join(folder, n)
+        try:
+            if h and pid.isdigit():
+                stale = h == host and not _pid_alive(int(pid))
+            else:  # written by an older pydl, without host and pid: only when clearly abandoned
+                stale = now - os.stat(full).st_mtime > max_age_unknown
+            if stale:
+                os.remove(full)
+        except OSError:
+            pass
+
+
 def _write_atomic(path, data):
+    import socket
+
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    _remove_stale_tmp(path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{_tmp_prefix(path)}{socket.gethostname()}-{os.getpid()}.",
+                               suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -158,6 +206,14 @@ def save(obj, f):
     _write_atomic(f, data)
 
 
+# safetensors dtypes and what they load as: pydl's own dtypes as they are; the other common
+# ones widened to the nearest pydl dtype (float16 / bfloat16 -> float32, small ints -> int64).
+_ST_NATIVE = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "BOOL": np.bool_}
+_ST_WIDENED = {"F16": (np.float16, np.float32), "BF16": (np.uint16, np.float32), "I32": (np.int32, np.int64),
+               "I16": (np.int16, np.int64), "I8": (np.int8, np.int64), "U8": (np.uint8, np.int64),
+               "U16": (np.uint16, np.int64), "U32": (np.uint32, np.int64)}
+
+
 def _read_header(raw, name):
     if len(raw) < 8:
         raise ValueError(f"[load] {name} is not a safetensors file (only {len(raw)} bytes)")
@@ -165,36 +221,90 @@ def _read_header(raw, name):
     if n > len(raw) - 8:
         raise ValueError(f"[load] {name} is truncated or not a safetensors file (header of {n} bytes)")
     try:
-        return json.loads(raw[8:8 + n])
-    except ValueError as e:
-        raise ValueError(f"[load] {name} is not a safetensors file ({e})") from e
+        header = json.loads(raw[8:8 + n])
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"[load] {name} is not a safetensors file (header: {e})") from e
+    if not isinstance(header, dict):
+        raise ValueError(f"[load] {name} is not a safetensors file (its header is a {type(header).__name__}, not an object)")
+    return header, 8 + n
+
+
+def _read_tensors(raw, header, body_start, name):
+    """The arrays of a safetensors file, each checked against the size of the file."""
+    body = memoryview(raw)[body_start:]
+    arrays = {}
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        where = f"[load] {name}: tensor '{key}'"
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+            raise ValueError(f"{where} has a damaged header entry: {info!r}")
+        dt, shape, offs = info["dtype"], info["shape"], info["data_offsets"]
+        if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+            raise ValueError(f"{where} has an invalid shape {shape!r}")
+        if not (isinstance(offs, list) and len(offs) == 2 and all(isinstance(o, int) for o in offs)
+                and 0 <= offs[0] <= offs[1] <= len(body)):
+            raise ValueError(f"{where} has data offsets {offs!r} outside the file's {len(body)}-byte body "
+                             "(the file is truncated or damaged)")
+        if dt in _ST_NATIVE:
+            src, dst = _ST_NATIVE[dt], None
+        elif dt in _ST_WIDENED:
+            src, dst = _ST_WIDENED[dt]
+        else:
+            raise TypeError(f"{where} has dtype {dt}, which pydl cannot load (it has float32, float64, int64 and bool; "
+                            f"it widens {', '.join(sorted(_ST_WIDENED))})")
+        count = 1
+        for d in shape:
+            count *= d
+        if (offs[1] - offs[0]) != count * np.dtype(src).itemsize:
+            raise ValueError(f"{where} of dtype {dt} and shape {tuple(shape)} needs {count * np.dtype(src).itemsize} "
+                             f"bytes, the file holds {offs[1] - offs[0]}")
+        arr = np.frombuffer(body[offs[0]:offs[1]], dtype=np.dtype(src).newbyteorder("<")).reshape(shape)
+        if dt == "BF16":  # the top half of a float32 (NumPy has no bfloat16)
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        else:
+            arr = arr.astype(arr.dtype.newbyteorder("="), copy=True)  # writable, native, owned
+        arrays[key] = arr
+    return arrays
+
+
+def _as_tensor(arr):
+    """A pydl tensor of a loaded array, widened to the nearest pydl dtype where needed."""
+    if arr.dtype.kind == "f" and arr.itemsize < 4:
+        arr = arr.astype(np.float32)
+    elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+        arr = arr.astype(np.int64)
+    return _C.from_numpy(arr)
 
 
 def load(f, map_location=None, weights_only=None):
     """Loads what save() wrote (tensors come back as pydl tensors; a plain safetensors file loads
     as a dict of tensors).
 
+    safetensors dtypes that pydl does not have are widened: F16 and BF16 load as float32; I8, I16,
+    I32, U8, U16 and U32 as int64. Other dtypes (F8, U64, ...) raise a TypeError naming the key.
+
     Args:
         f: a path (or a binary file object).
         map_location, weights_only: accepted for PyTorch compatibility (CPU only; nothing is unpickled).
     """
-    from safetensors.numpy import load as st_load
-
     if hasattr(f, "read"):
         raw, name = f.read(), getattr(f, "name", "<file>")
     else:
         name = os.fspath(f)
         if not os.path.exists(name):
             raise FileNotFoundError(f"[load] no such file: '{name}'")
+        if os.path.isdir(name):
+            raise IsADirectoryError(f"[load] '{name}' is a directory, not a file")
         with open(name, "rb") as fh:
             raw = fh.read()
-    header = _read_header(raw, name)
-    try:
-        arrays = st_load(raw)
-    except Exception as e:  # noqa: BLE001
-        raise ValueError(f"[load] {name} is corrupt: {e}") from e
-    arrays = {k: (v if v.flags.writeable else v.copy()) for k, v in arrays.items()}
+    header, body_start = _read_header(raw, name)
+    arrays = _read_tensors(raw, header, body_start, name)
     meta = header.get("__metadata__") or {}
-    if "pydl" not in meta:
-        return {k: _C.from_numpy(v) for k, v in arrays.items()}
-    return _decode(json.loads(meta["pydl"]), arrays)
+    if not isinstance(meta, dict) or "pydl" not in meta:
+        return {k: _as_tensor(v) for k, v in arrays.items()}
+    try:
+        return _decode(json.loads(meta["pydl"]), arrays)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
+        what = f"names a tensor the file does not hold: {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+        raise ValueError(f"[load] {name}: the pydl structure in its metadata is damaged ({what})") from None
