@@ -74,3 +74,7 @@ def show_config():
     ]
     print("\n".join(lines))
     return "\n".join(lines)
+
+from ._errors import install_op_errors as _install_op_errors  # noqa: E402
+
+_install_op_errors()  # last: every public Python function raises "[op] ..." errors

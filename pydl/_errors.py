@@ -133,7 +133,12 @@ def _first_bad(params, args, kwargs):
         else:
             continue
         if not _accepts(typ, v):
-            return i, _arg_label(name, typ, i), _describe(typ), _tname(v)
+            got = _tname(v)
+            if isinstance(v, (list, tuple)):
+                inner = typ.partition("[")[2][:-1]
+                bad = [x for x in v if inner and not _accepts(inner, x)]
+                got += f" containing {_tname(bad[0])}" if bad else ""
+            return i, _arg_label(name, typ, i), _describe(typ), got
     return None
 
 
@@ -208,3 +213,35 @@ def op_errors(fn, op=None):
 
     wrapper._pydl_op_errors = True
     return wrapper
+
+
+def _wrap_namespace(ns, names=None):
+    """Wraps the Python functions among ns's public attributes (in place)."""
+    for name in list(names if names is not None else vars(ns)):
+        if name.startswith("_"):
+            continue
+        fn = getattr(ns, name, None)
+        if inspect.isfunction(fn) and getattr(fn, "__module__", "").startswith("pydl"):
+            setattr(ns, name, op_errors(fn, name))
+
+
+def install_op_errors():
+    """Makes every public function of pydl, pydl.nn.functional, every Python-level Tensor method
+    and the nn layers' constructors and forward raise op-named errors (called once by pydl)."""
+    import pydl
+    from . import _C
+    from .nn import functional, modules
+    from .nn.modules.module import Module
+
+    _wrap_namespace(pydl)
+    _wrap_namespace(functional)
+    for name, attr in list(vars(_C.Tensor).items()):
+        if inspect.isfunction(attr) and not name.startswith("__"):
+            setattr(_C.Tensor, name, op_errors(attr, name))
+    classes = {v for ns in (pydl.nn, modules) for v in vars(ns).values() if isinstance(v, type)}
+    for cls in classes:
+        if issubclass(cls, Module):
+            for meth in ("__init__", "forward"):
+                fn = cls.__dict__.get(meth)
+                if inspect.isfunction(fn):
+                    setattr(cls, meth, op_errors(fn, cls.__name__))
