@@ -182,8 +182,20 @@ def _explain(op, fn, args, kwargs, err):
             if pname in _TENSOR_PARAMS and v is None or (pname in ("input", "self") and not isinstance(
                     v, (_C.Tensor, np.ndarray, list, tuple, int, float, bool, np.generic))):
                 return TypeError, f"[{op}] expected a Tensor for argument '{pname}', got {_tname(v)}"
+    if isinstance(err, KeyError):  # str(KeyError) quotes its text; an unknown option named
+        return _OpKeyError, f"[{op}] unknown value {err.args[0]!r}" if err.args else f"[{op}] unknown key"
     kind = TypeError if isinstance(err, AttributeError) else type(err)
     return kind, f"[{op}] {err}"
+
+
+class _OpKeyError(KeyError):
+    """A KeyError whose str() is its message (KeyError's own str() adds quotes)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+_SELF_TYPE = "<type of self>"
 
 
 def op_errors(fn, op=None):
@@ -204,7 +216,11 @@ def op_errors(fn, op=None):
         except _REWRAP as e:
             if str(e).startswith("["):
                 raise
-            kind, text = _explain(name, fn, args, kwargs, e)
+            # a constructor or forward inherited from a base class names the class called
+            here = name
+            if op is _SELF_TYPE and args:
+                here = args[0].__name__ if isinstance(args[0], type) else type(args[0]).__name__
+            kind, text = _explain(here, fn, args, kwargs, e)
             try:
                 new = kind(text)
             except Exception:  # noqa: BLE001 - an exception type with another constructor
@@ -236,12 +252,24 @@ def install_op_errors():
     _wrap_namespace(pydl)
     _wrap_namespace(functional)
     for name, attr in list(vars(_C.Tensor).items()):
-        if inspect.isfunction(attr) and not name.startswith("__"):
+        if inspect.isfunction(attr):
             setattr(_C.Tensor, name, op_errors(attr, name))
-    classes = {v for ns in (pydl.nn, modules) for v in vars(ns).values() if isinstance(v, type)}
+    # constructors of pydl's Python classes (device, no_grad, ...) and of every nn layer, with
+    # the layers' forward: named after the class the user called
+    classes = {v for v in vars(pydl).values() if isinstance(v, type) and v.__module__.startswith("pydl")}
+
+    def subclasses(c):
+        for s in c.__subclasses__():
+            if s.__module__.startswith("pydl."):
+                yield s
+                yield from subclasses(s)
+
+    classes |= {Module, *subclasses(Module)}
     for cls in classes:
-        if issubclass(cls, Module):
-            for meth in ("__init__", "forward"):
-                fn = cls.__dict__.get(meth)
-                if inspect.isfunction(fn):
-                    setattr(cls, meth, op_errors(fn, cls.__name__))
+        for meth in ("__init__", "forward") if issubclass(cls, Module) else ("__init__",):
+            fn = cls.__dict__.get(meth) if issubclass(cls, Module) else getattr(cls, meth, None)
+            if inspect.isfunction(fn):
+                setattr(cls, meth, op_errors(fn, _SELF_TYPE))
+        new = cls.__dict__.get("__new__")
+        if isinstance(new, staticmethod) and inspect.isfunction(new.__func__):
+            cls.__new__ = staticmethod(op_errors(new.__func__, _SELF_TYPE))

@@ -14,6 +14,9 @@ class _GradModeContext:
 
     _mode = True
 
+    def __init__(self):  # no arguments (a plain def, so that a bad call gets an op-named error)
+        pass
+
     def __enter__(self):
         self._prev = _C.is_grad_enabled()
         _C.set_grad_enabled(self._mode)

@@ -28,3 +28,17 @@ def _seed_and_grad_mode():
     yield
     pydl.set_grad_enabled(True)
     pydl.set_default_dtype(pydl.float32)
+
+
+def pytest_addoption(parser):
+    # --long: the opt-in long runs (the 100,000-call fuzz); PYDL_LONG=1 does the same
+    try:
+        parser.addoption("--long", action="store_true", default=False, help="run the long fuzz and other long tests")
+    except ValueError:  # pragma: no cover - another conftest already added it
+        pass
+
+
+@pytest.fixture
+def long_run(request):
+    """True under --long (or PYDL_LONG=1)."""
+    return bool(request.config.getoption("--long", default=False)) or os.environ.get("PYDL_LONG") == "1"

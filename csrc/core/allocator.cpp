@@ -1,5 +1,8 @@
 #include "core/allocator.h"
 
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -44,7 +47,19 @@ Cache& cache() {
 
 }  // namespace
 
+// More than the machine's memory can never succeed; asking anyway (overcommit says yes to
+// malloc) would let the kernel's first writes OOM the machine instead of raising here.
+static size_t physical_bytes() {
+  static const size_t n = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : SIZE_MAX;
+  }();
+  return n;
+}
+
 void* alloc_bytes(size_t nbytes) {
+  PYDL_CHECK(nbytes <= physical_bytes(), MemoryError, "[alloc] cannot allocate ", nbytes, " bytes: more than this "
+             "machine's ", physical_bytes(), " bytes of memory");
   size_t n = size_class(nbytes == 0 ? 1 : nbytes);
   if (n >= kCacheMin) {
     Cache& c = cache();

@@ -57,15 +57,34 @@ PyObject* explain_bad_call(PyObject* message, PyObject* const* args, Py_ssize_t 
   return text;
 }
 
+// Exceptions of these plain types that leave a bound function without an "[op]" prefix (a
+// NumPy error passed through, a Python protocol message) get the function's name in front.
+bool prefixable(PyObject* type) {
+  for (PyObject* t : {PyExc_TypeError, PyExc_ValueError, PyExc_IndexError, PyExc_RuntimeError, PyExc_MemoryError,
+                      PyExc_OverflowError, PyExc_ZeroDivisionError, PyExc_NotImplementedError, PyExc_BufferError})
+    if (type == t) return true;
+  return false;
+}
+
 PyObject* dispatch_with_arg_errors(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   PyObject* result = g_pybind_dispatch(self, args, nargs, kwnames);
-  if (result || !PyErr_ExceptionMatches(PyExc_TypeError)) return result;
+  if (result || !PyErr_Occurred()) return result;
   PyObject *type, *value, *tb;
   PyErr_Fetch(&type, &value, &tb);
   PyErr_NormalizeException(&type, &value, &tb);
   PyObject* message = value ? PyObject_Str(value) : nullptr;
   const char* m = message ? PyUnicode_AsUTF8(message) : nullptr;
-  if (!m || !std::strstr(m, "(): incompatible function arguments")) {
+  if (!m || type != PyExc_TypeError || !std::strstr(m, "(): incompatible function arguments")) {
+    if (m && m[0] != '[' && prefixable(type)) {
+      const char* name = reinterpret_cast<py::detail::function_record_PyObject*>(self)->cpp_func_rec->name;
+      PyErr_Clear();
+      PyErr_Format(type, "[%s] %s", name, m);
+      Py_DECREF(message);
+      Py_XDECREF(type);
+      Py_XDECREF(value);
+      Py_XDECREF(tb);
+      return nullptr;
+    }
     PyErr_Clear();
     Py_XDECREF(message);
     PyErr_Restore(type, value, tb);

@@ -504,7 +504,8 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if self.forward is None:
-            raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+            raise NotImplementedError(f'[{type(self).__name__}] Module [{type(self).__name__}] is missing the required '
+                                      '"forward" function')
         if not self._forward_pre_hooks and not self._forward_hooks:
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
