@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+_HAS_PREFIX = re.compile(r"^\[[\w.]+\]")
 _SIG_LINE = re.compile(r"^\s*\d+\.\s*\((.*)\)\s*->")
 
 
@@ -214,7 +215,7 @@ def op_errors(fn, op=None):
         try:
             return fn(*args, **kwargs)
         except _REWRAP as e:
-            if str(e).startswith("["):
+            if _HAS_PREFIX.match(str(e)):
                 raise
             # a constructor or forward inherited from a base class names the class called
             here = name

@@ -23,7 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PREFIX = re.compile(r"^\[[\w.<>]+\]")
+PREFIX = re.compile(r"^\[[\w.]+\]")
 CHILD_MEMORY = 3 << 30  # address-space cap of a child: a huge allocation must fail, not swap the machine
 # object-protocol slots of the Tensor type that are Python's, not pydl's
 _OBJECT_SLOTS = {"__new__", "__init_subclass__", "__subclasshook__", "__getattribute__", "__setattr__", "__delattr__",

@@ -32,6 +32,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stri
   PYDL_CHECK(groups >= 1, ValueError, "[conv2d] groups must be positive, got ", groups);
   stride = two(stride, "stride");
   dilation = two(dilation, "dilation");
+  for (const IntList* v : {&stride, &dilation, &padding}) check_window(*v, "conv2d", "stride/dilation/padding");
+  check_window({groups}, "conv2d", "groups");
   if (padding.size() == 1) padding = {padding[0], padding[0], padding[0], padding[0]};
   if (padding.size() == 2) padding = {padding[0], padding[0], padding[1], padding[1]};
   PYDL_CHECK(padding.size() == 4, ValueError, "[conv2d] padding must have 1, 2 or 4 values");
@@ -112,6 +114,8 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
   padding = two(padding, "padding");
   output_padding = two(output_padding, "output_padding");
   dilation = two(dilation, "dilation");
+  for (const IntList* v : {&stride, &padding, &output_padding, &dilation})
+    check_window(*v, "conv_transpose2d", "stride/padding/output_padding/dilation");
   for (int i = 0; i < 2; ++i) {
     PYDL_CHECK(stride[i] > 0 && dilation[i] > 0, ValueError, "[conv_transpose2d] stride and dilation must be positive");
     PYDL_CHECK(padding[i] >= 0 && output_padding[i] >= 0, ValueError, "[conv_transpose2d] negative padding is not supported");

@@ -11,6 +11,13 @@ namespace pydl {
 enum class Reduction { None, Mean, Sum };
 /// 'none' | 'mean' | 'sum' -> Reduction; ValueError naming `op` otherwise.
 Reduction parse_reduction(const std::string& s, const char* op);
+/// Window arguments (kernel_size, stride, padding, dilation, groups) must be below 2**31, so that
+/// the output-size arithmetic of conv and pool cannot overflow int64.
+inline void check_window(const IntList& v, const char* op, const char* what) {
+  for (int64_t x : v)
+    PYDL_CHECK(x > -(int64_t(1) << 31) && x < (int64_t(1) << 31), ValueError, "[", op, "] ", what, " ", shape_str(v),
+               " is too large (each value must be below 2**31)");
+}
 
 // ---- activation.cpp ------------------------------------------------------------------
 /// x @ weight^T + bias over the last dim of x (any leading dims); one GEMM with fused bias.

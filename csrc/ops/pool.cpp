@@ -30,6 +30,10 @@ K::PoolGeom pool_geom(const Tensor& x, IntList k, IntList s, IntList p, IntList 
   s = s.empty() ? k : pair(s, op, "stride");
   p = pair(p, op, "padding");
   d = pair(d, op, "dilation");
+  check_window(k, op, "kernel_size");
+  check_window(s, op, "stride");
+  check_window(p, op, "padding");
+  check_window(d, op, "dilation");
   PYDL_CHECK(k[0] > 0 && k[1] > 0, ValueError, "[", op, "] kernel_size must be positive, got ", shape_str(k));
   PYDL_CHECK(s[0] > 0 && s[1] > 0, ValueError, "[", op, "] stride must be positive, got ", shape_str(s));
   PYDL_CHECK(d[0] > 0 && d[1] > 0, ValueError, "[", op, "] dilation must be positive, got ", shape_str(d));

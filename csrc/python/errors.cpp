@@ -2,6 +2,7 @@
 // that survives interpreter exit.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 
 #include "python/bind.h"
@@ -59,6 +60,14 @@ PyObject* explain_bad_call(PyObject* message, PyObject* const* args, Py_ssize_t 
 
 // Exceptions of these plain types that leave a bound function without an "[op]" prefix (a
 // NumPy error passed through, a Python protocol message) get the function's name in front.
+// "[op] ..." (not a message that merely starts with a list, "[1, 2] is not ...").
+bool has_op_prefix(const char* m) {
+  if (m[0] != '[') return false;
+  const char* p = m + 1;
+  while (*p && (std::isalnum(static_cast<unsigned char>(*p)) || *p == '_' || *p == '.')) ++p;
+  return p > m + 1 && *p == ']';
+}
+
 bool prefixable(PyObject* type) {
   for (PyObject* t : {PyExc_TypeError, PyExc_ValueError, PyExc_IndexError, PyExc_RuntimeError, PyExc_MemoryError,
                       PyExc_OverflowError, PyExc_ZeroDivisionError, PyExc_NotImplementedError, PyExc_BufferError})
@@ -75,7 +84,7 @@ PyObject* dispatch_with_arg_errors(PyObject* self, PyObject* const* args, Py_ssi
   PyObject* message = value ? PyObject_Str(value) : nullptr;
   const char* m = message ? PyUnicode_AsUTF8(message) : nullptr;
   if (!m || type != PyExc_TypeError || !std::strstr(m, "(): incompatible function arguments")) {
-    if (m && m[0] != '[' && prefixable(type)) {
+    if (m && !has_op_prefix(m) && prefixable(type)) {
       const char* name = reinterpret_cast<py::detail::function_record_PyObject*>(self)->cpp_func_rec->name;
       PyErr_Clear();
       PyErr_Format(type, "[%s] %s", name, m);

@@ -229,8 +229,12 @@ Tensor to_tensor(const py::handle& obj, const Tensor& like, const char* op) {
   py::array arr;
   try {
     arr = np.attr("asarray")(obj);
-  } catch (py::error_already_set&) {
-    throw TypeError(str("[", op, "] expected a Tensor, number or array-like, got ", std::string(py::str(py::type::handle_of(obj).attr("__name__")))));
+  } catch (py::error_already_set& e) {
+    // NumPy says why (a ragged list, a list nested too deep, an object without __array__)
+    std::string why = py::str(e.value());
+    throw TypeError(str("[", op, "] expected a Tensor, number or array-like, got ",
+                        std::string(py::str(py::type::handle_of(obj).attr("__name__"))), why.empty() ? "" : " (", why.substr(0, 200),
+                        why.empty() ? "" : ")"));
   }
   char k = arr.dtype().kind();
   std::string target;
