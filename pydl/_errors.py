@@ -224,8 +224,8 @@ def op_errors(fn, op=None):
             kind, text = _explain(here, fn, args, kwargs, e)
             try:
                 new = kind(text)
-            except Exception:  # noqa: BLE001 - an exception type with another constructor
-                raise e from None
+            except Exception:  # noqa: BLE001 - a type with another constructor (numpy's UFuncTypeError)
+                new = next(b for b in kind.__mro__ if b in _REWRAP)(text)
             raise new from e
 
     wrapper._pydl_op_errors = True

@@ -188,6 +188,36 @@ def test_fork_after_openmp_ran_gives_a_working_child():
     assert rc == 0 and out.strip() == "0", err
 
 
+def test_fork_while_another_thread_allocates_and_draws():
+    rc, out, err = run_child("""
+        import os, signal, threading, time, pydl
+        stop = False
+        def busy():
+            while not stop:
+                pydl.randn(100_000).sum()     # the allocator's and the generator's locks, over and over
+        t = threading.Thread(target=busy, daemon=True)
+        t.start()
+        codes = []
+        for _ in range(10):
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0 if pydl.randn(100_000).exp().sum().item() > 0 else 3)
+            for _ in range(200):               # 10 s at most
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    codes.append(os.waitstatus_to_exitcode(status))
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                codes.append("hung")
+        stop = True
+        print(codes)
+    """, timeout=300)
+    assert rc == 0 and out.strip() == str([0] * 10), (out, err)
+
+
 def test_set_num_threads_is_process_wide():
     pydl.set_num_threads(2)
     try:
@@ -393,10 +423,19 @@ def test_in_place_change_after_save_for_backward_is_caught():
         z.sum().backward()
 
 
-def test_in_place_change_through_a_numpy_view_bumps_nothing_but_x_data_swap_is_safe():
+def test_in_place_change_of_a_view_of_a_saved_tensor_is_caught():
+    x = pydl.ones(4, requires_grad=True)
+    y = x * 1.0
+    z = (y * y).sum()  # saves y
+    y.detach()[1:3].mul_(2.0)  # a view of a detached alias shares the storage and its version counter
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation"):
+        z.backward()
+
+
+def test_swapping_data_under_a_graph_does_not_crash():
     x = pydl.ones(3, requires_grad=True)
     y = x * 2.0
-    y.data = pydl.zeros(3)  # swapping the storage under a saved tensor must not crash backward
+    y.data = pydl.zeros(3)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
 
@@ -426,3 +465,27 @@ def test_concurrent_forward_and_backward_from_threads_match_serial():
         t.join()
     for s, p in zip(serial, model.parameters()):
         np.testing.assert_allclose(p.grad.numpy(), s, rtol=1e-5, atol=1e-6)
+
+
+def test_size_and_stride_of_a_0d_tensor_are_index_errors():
+    rc, out, err = run_child("""
+        import pydl
+        t = pydl.tensor(1.5)
+        for f in (lambda: t.size(-1), lambda: t.stride(0), lambda: t.size(1)):
+            try:
+                f()
+            except IndexError as e:
+                assert str(e).startswith(("[size]", "[stride]")), e
+        print("ok")
+    """)
+    assert rc == 0 and out.strip() == "ok", err
+
+
+def test_window_arguments_too_large_for_int64_arithmetic_raise():
+    x = pydl.ones(1, 1, 4, 4)
+    for f in (lambda: F.max_pool2d(pydl.empty(3, 0, 2), 2**63 - 1), lambda: F.avg_pool2d(x, 2, stride=2**62),
+              lambda: F.conv2d(x, pydl.ones(1, 1, 2, 2), padding=2**62),
+              lambda: F.conv2d(x, pydl.ones(1, 1, 2, 2), dilation=2**62),
+              lambda: F.conv_transpose2d(x, pydl.ones(1, 1, 2, 2), stride=2**62)):
+        with pytest.raises(ValueError, match=r"^\[\w+\] .*too large"):
+            f()

@@ -1,5 +1,6 @@
 #include "core/allocator.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -44,6 +45,14 @@ Cache& cache() {
   static Cache* c = new Cache();  // leaked on purpose: outlives static tensors at exit
   return *c;
 }
+
+// fork() while another thread holds the cache's lock would leave it locked forever in the
+// child: hold it across the fork so that both sides start with it free.
+const bool g_fork_safe = [] {
+  cache();
+  pthread_atfork([] { cache().mu.lock(); }, [] { cache().mu.unlock(); }, [] { cache().mu.unlock(); });
+  return true;
+}();
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "core/rng.h"
 
+#include <pthread.h>
+
 #include <cmath>
 
 namespace pydl {
@@ -41,5 +43,15 @@ Generator& default_generator() {
   static Generator g(0x5eed);
   return g;
 }
+
+namespace {
+// As for the allocator: the generator's lock is held across fork() so the child gets it free.
+const bool g_fork_safe = [] {
+  default_generator();
+  pthread_atfork([] { default_generator().mutex().lock(); }, [] { default_generator().mutex().unlock(); },
+                 [] { default_generator().mutex().unlock(); });
+  return true;
+}();
+}  // namespace
 
 }  // namespace pydl

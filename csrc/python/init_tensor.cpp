@@ -169,6 +169,13 @@ int tensor_getbuffer(PyObject* obj, Py_buffer* view, int flags) {
   return 0;
 }
 
+// An index into t's shape: unlike wrap_dim (which lets a 0-d tensor take dim 0 or -1, as
+// reductions do), a 0-d tensor has no entry to read.
+int64_t dim_index(const Tensor& t, int64_t dim, const char* op) {
+  PYDL_CHECK(t->dim() > 0, IndexError, "[", op, "] dimension specified as ", dim, " but tensor has no dimensions");
+  return wrap_dim(dim, t->dim(), op);
+}
+
 void check_numpy_ok(const Tensor& t, const char* op) {
   PYDL_CHECK(!t->requires_grad, RuntimeError, "[", op, "] Can't call numpy() on Tensor that requires grad. Use "
              "tensor.detach().numpy() instead.");
@@ -322,11 +329,11 @@ void init_tensor(py::module_& m) {
           py::arg("data"), py::arg("requires_grad") = false)
       .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t->shape)); })
       .def("size", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
-            if (dim) return py::int_(t->shape[wrap_dim(*dim, t->dim(), "size")]);
+            if (dim) return py::int_(t->shape[dim_index(t, *dim, "size")]);
             return py::tuple(py::cast(t->shape));
           }, py::arg("dim") = py::none())
       .def("stride", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
-            if (dim) return py::int_(t->strides[wrap_dim(*dim, t->dim(), "stride")]);
+            if (dim) return py::int_(t->strides[dim_index(t, *dim, "stride")]);
             return py::tuple(py::cast(t->strides));
           }, py::arg("dim") = py::none())
       .def("storage_offset", [](const Tensor& t) { return t->offset; })
