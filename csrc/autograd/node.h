@@ -80,9 +80,21 @@ struct FunctionNode : Node {
   ~FunctionNode() override;
   const char* name() const override { return name_; }
   TensorList apply(TensorList&& grads) override { return fn(*this, grads); }
-  void release_saved() override { for (auto& s : saved) s.reset(); released = true; }
+  // Two threads may run backward through one graph: the one that frees the saved tensors
+  // must not race with the other one reading them.
+  void release_saved() override {
+    std::lock_guard<std::mutex> lock(saved_mu_);
+    for (auto& s : saved) s.reset();
+    released = true;
+  }
   /// The i-th saved tensor (version-checked).
-  Tensor get(size_t i) const { return saved[i].unpack(name_); }
+  Tensor get(size_t i) const {
+    std::lock_guard<std::mutex> lock(saved_mu_);
+    return saved[i].unpack(name_);
+  }
+
+ private:
+  mutable std::mutex saved_mu_;
 };
 
 /// Accumulates a gradient into a leaf's .grad.
