@@ -22,7 +22,6 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 PREFIX = re.compile(r"^\[[\w.]+\]")
 CHILD_MEMORY = 3 << 30  # address-space cap of a child: a huge allocation must fail, not swap the machine
 # object-protocol slots of the Tensor type that are Python's, not pydl's
@@ -252,7 +251,11 @@ def child(seed, start, count, log_path):
 
 def run(calls, seed=0, batch=500, timeout=120.0, verbose=False):
     """Runs `calls` calls in child processes; returns the summary (crashes and hangs listed)."""
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    import pydl
+
+    # children import the pydl this process imported (a dev tree or the installed wheel)
+    where = os.path.dirname(os.path.dirname(os.path.abspath(pydl.__file__)))
+    env = dict(os.environ, PYTHONPATH=where + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
     summary = {"calls": 0, "dead": [], "hung": [], "raised": 0, "unprefixed": 0, "examples": {}}
     t0 = time.time()
     with tempfile.TemporaryDirectory() as work:  # the cwd of children: pydl.save("a", ...) writes here

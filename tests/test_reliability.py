@@ -15,14 +15,16 @@ import pydl
 import pydl.nn as nn
 import pydl.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the folder holding the pydl this process imported (a dev tree or the installed wheel)
+PYDL_PATH = os.path.dirname(os.path.dirname(os.path.abspath(pydl.__file__)))
 
 
 def run_child(code, timeout=120):
-    """Runs `code` in a fresh interpreter with this tree's pydl; returns (returncode, stdout, stderr)."""
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="2")
+    """Runs `code` in a fresh interpreter with the same pydl; returns (returncode, stdout, stderr).
+    The working directory is tests/, so that an unbuilt pydl/ source folder cannot shadow it."""
+    env = dict(os.environ, PYTHONPATH=PYDL_PATH + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="2")
     p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
-                       timeout=timeout)
+                       timeout=timeout, cwd=os.path.dirname(os.path.abspath(__file__)))
     return p.returncode, p.stdout, p.stderr
 
 
@@ -489,3 +491,20 @@ def test_window_arguments_too_large_for_int64_arithmetic_raise():
               lambda: F.conv_transpose2d(x, pydl.ones(1, 1, 2, 2), stride=2**62)):
         with pytest.raises(ValueError, match=r"^\[\w+\] .*too large"):
             f()
+
+
+def test_post_accumulate_grad_hook_may_read_grad_while_threads_accumulate():
+    rc, out, err = run_child("""
+        import threading, pydl
+        w = pydl.zeros(100, requires_grad=True)
+        seen = []
+        w.register_post_accumulate_grad_hook(lambda p: seen.append(float(p.grad[0])))
+        def run():
+            for _ in range(50):
+                (w * 1.0).sum().backward()
+        ts = [threading.Thread(target=run) for _ in range(3)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        print(len(seen), w.grad[0].item())
+    """, timeout=60)
+    assert rc == 0 and out.split() == ["150", "150.0"], err

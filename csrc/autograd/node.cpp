@@ -107,17 +107,22 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor g = std::move(grads[0]);
   if (!g) return {};
   Tensor& v = variable;
-  std::lock_guard<std::mutex> lock(grad_mutex(v.get()));
-  if (!v->grad) {
-    // Steal the incoming buffer when nobody else can see it; otherwise copy, so that
-    // .grad is always a dense tensor of its own (optimizers update it in place).
-    bool unique = g.use_count() == 1 && g->storage.use_count() == 1 && !g->is_view && g->is_contiguous() &&
-                  g->grad_fn == nullptr;
-    v->grad = (unique || GradMode::is_enabled()) ? g : dense_copy(g);
-  } else if (GradMode::is_enabled()) {
-    v->grad = grad_add(v->grad, g);  // create_graph: keep the graph of the accumulated gradient
-  } else {
-    grad_add_(v->grad, g);
+  Tensor old;  // the replaced .grad dies after the lock is released (its storage may need the GIL)
+  {
+    // Only the update itself holds the lock: hooks (Python) may read .grad, which takes it too.
+    std::lock_guard<std::mutex> lock(grad_mutex(v.get()));
+    if (!v->grad) {
+      // Steal the incoming buffer when nobody else can see it; otherwise copy, so that
+      // .grad is always a dense tensor of its own (optimizers update it in place).
+      bool unique = g.use_count() == 1 && g->storage.use_count() == 1 && !g->is_view && g->is_contiguous() &&
+                    g->grad_fn == nullptr;
+      v->grad = (unique || GradMode::is_enabled()) ? g : dense_copy(g);
+    } else if (GradMode::is_enabled()) {
+      old = std::move(v->grad);
+      v->grad = grad_add(old, g);  // create_graph: keep the graph of the accumulated gradient
+    } else {
+      grad_add_(v->grad, g);
+    }
   }
   if (!v->post_accumulate_grad_hooks.empty()) {
     auto hooks = v->post_accumulate_grad_hooks;  // a hook may remove itself

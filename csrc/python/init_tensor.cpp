@@ -409,9 +409,10 @@ void init_tensor(py::module_& m) {
             t->grad_fn->pre_hooks.push_back({t->output_nr, [w](const Tensor& g) -> Tensor {
               if (auto self = w.lock()) {
                 AutoGradMode off(false);
+                Tensor old;  // dies after the lock (its storage may need the GIL)
                 std::lock_guard<std::mutex> lock(grad_mutex(self.get()));
                 if (!self->grad) self->grad = contiguous_copy(g);
-                else self->grad = add(self->grad, g);
+                else { old = std::move(self->grad); self->grad = add(old, g); }
               }
               return Tensor();
             }});
