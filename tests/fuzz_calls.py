@@ -221,7 +221,7 @@ def child(seed, start, count, log_path):
     pydl.set_num_threads(1)
     table = targets()
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    stats = {"done": 0, "raised": 0, "unprefixed": 0, "examples": {}}
+    stats = {"done": 0, "raised": 0, "unprefixed": 0, "memory": 0, "examples": {}}
     devnull = open(os.devnull, "w")
     for i in range(start, start + count):
         try:
@@ -232,6 +232,11 @@ def child(seed, start, count, log_path):
         out, sys.stdout = sys.stdout, devnull
         try:
             _touch(thunk())
+        except MemoryError:
+            # nn.GRU(2, 4, 10**6) asks for a million layers: running out of the child's memory
+            # cap (Python's own MemoryError, without a message) is a valid answer
+            stats["raised"] += 1
+            stats["memory"] += 1
         except Exception as e:  # noqa: BLE001 - any exception is a valid answer; only its message is checked
             stats["raised"] += 1
             if not PREFIX.match(str(e)):
@@ -256,7 +261,7 @@ def run(calls, seed=0, batch=500, timeout=120.0, verbose=False):
     # children import the pydl this process imported (a dev tree or the installed wheel)
     where = os.path.dirname(os.path.dirname(os.path.abspath(pydl.__file__)))
     env = dict(os.environ, PYTHONPATH=where + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
-    summary = {"calls": 0, "dead": [], "hung": [], "raised": 0, "unprefixed": 0, "examples": {}}
+    summary = {"calls": 0, "dead": [], "hung": [], "raised": 0, "unprefixed": 0, "memory": 0, "examples": {}}
     t0 = time.time()
     with tempfile.TemporaryDirectory() as work:  # the cwd of children: pydl.save("a", ...) writes here
         log_path = os.path.join(work, "calls.log")
@@ -277,6 +282,7 @@ def run(calls, seed=0, batch=500, timeout=120.0, verbose=False):
                 summary["calls"] += st["done"]
                 summary["raised"] += st["raised"]
                 summary["unprefixed"] += st["unprefixed"]
+                summary["memory"] += st["memory"]
                 for k, v in st["examples"].items():
                     summary["examples"].setdefault(k, v)
                 i += n
