@@ -14,7 +14,7 @@ namespace pydl {
 namespace {
 template <typename F>
 auto nogil(F&& f) {
-  py::gil_scoped_release r;
+  NoGil r;
   return f();
 }
 
