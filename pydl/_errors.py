@@ -267,7 +267,10 @@ def install_op_errors():
 
     classes |= {Module, *subclasses(Module)}
     for cls in classes:
-        for meth in ("__init__", "forward") if issubclass(cls, Module) else ("__init__",):
+        meths = ("__init__",)
+        if issubclass(cls, Module):
+            meths = ("__init__", "forward") if cls is Module else ("__init__", "forward", "__call__")
+        for meth in meths:
             fn = cls.__dict__.get(meth) if issubclass(cls, Module) else getattr(cls, meth, None)
             if inspect.isfunction(fn):
                 setattr(cls, meth, op_errors(fn, _SELF_TYPE))
