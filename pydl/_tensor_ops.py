@@ -173,10 +173,10 @@ def mvlgamma(input, p):
     x = _float(input)
     if bool(_C.le(x, (p - 1) / 2).any()):
         raise ValueError(f"[mvlgamma] all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
-    out = _C.lgamma(x) + p * (p - 1) / 4 * math.log(math.pi)
-    for i in builtins.range(1, p):  # p is a small dimension count, not data
-        out = out + _C.lgamma(x - i / 2)
-    return out
+    # sum_i lgamma(x - i/2) over i < p in one broadcast op (a Python loop over a huge p hung)
+    half = _C.arange(0.0, float(p), 1.0, x.dtype) * 0.5
+    out = _C.sum(_C.lgamma(_C.sub(_C.unsqueeze(x, -1), half)), [-1], False, None)
+    return out + p * (p - 1) / 4 * math.log(math.pi)
 
 
 def i0(input):
