@@ -8,7 +8,7 @@ void init_attention(py::module_& m) {
   m.def("scaled_dot_product_attention",
         [](const Tensor& q, const Tensor& k, const Tensor& v, std::optional<Tensor> mask, double p, bool causal,
            std::optional<double> scale, bool gqa) {
-          py::gil_scoped_release r;
+          NoGil r;
           return scaled_dot_product_attention(q, k, v, mask ? *mask : Tensor(), p, causal, scale, gqa);
         },
         py::arg("query"), py::arg("key"), py::arg("value"), py::arg("attn_mask") = py::none(), py::arg("dropout_p") = 0.0,

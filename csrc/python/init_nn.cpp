@@ -82,7 +82,7 @@ void init_nn(py::module_& m) {
     return adaptive_avg_pool2d(x, os);
   });
   m.def("adaptive_max_pool2d", [](const Tensor& x, IntList os) {
-    py::gil_scoped_release r;
+    NoGil r;
     return adaptive_max_pool2d(x, os);
   });
   m.def("batch_norm", [](const Tensor& x, OT rm, OT rv, OT w, OT b, bool training, double mom, double eps) {
