@@ -104,4 +104,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+const char* gemm_engine_name() { return kernels::sgemm_engine_name(); }
+
+double fma_peak_gflops(const std::string& isa, int threads, double seconds) {
+  return kernels::fma_peak_gflops(isa, threads, seconds);
+}
+
 }  // namespace pydl

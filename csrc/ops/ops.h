@@ -114,6 +114,10 @@ Tensor logsumexp(const Tensor& a, IntList dims, bool keepdim);
 // ---- linalg.cpp ----------------------------------------------------------------------
 /// PyTorch matmul: 1-D, 2-D and batched with broadcast batch dims.
 Tensor matmul(const Tensor& a, const Tensor& b);
+/// The float32 GEMM engine in use (its instruction set, or "eigen").
+const char* gemm_engine_name();
+/// Measured float32 FMA GFLOP/s of `threads` threads with instruction set `isa`.
+double fma_peak_gflops(const std::string& isa, int threads, double seconds);
 
 // ---- index.cpp -----------------------------------------------------------------------
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);

@@ -1,6 +1,5 @@
 // The compute engine's facts: instruction-set level in use, the GEMM engine, the FMA peak probe.
 #include "core/cpu_features.h"
-#include "kernels/cpu/gemm.h"
 #include "python/bind.h"
 
 namespace pydl {
@@ -9,10 +8,10 @@ void init_engine(py::module_& m) {
   py::dict cfg = m.attr("build_config");
   cfg["isa"] = isa_name(active_isa());
   cfg["isa_detected"] = isa_name(detected_isa());
-  cfg["gemm"] = kernels::sgemm_engine_name();
+  cfg["gemm"] = gemm_engine_name();
   m.def("_fma_peak_gflops", [](const std::string& isa, int threads, double seconds) {
-    py::gil_scoped_release nogil;
-    return kernels::fma_peak_gflops(isa, threads, seconds);
+    NoGil nogil;
+    return fma_peak_gflops(isa, threads, seconds);
   }, py::arg("isa"), py::arg("threads") = 1, py::arg("seconds") = 0.2,
      "Measured float32 FMA GFLOP/s of `threads` threads with instruction set `isa` ('avx512' or 'avx2').");
 }
