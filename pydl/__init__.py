@@ -75,6 +75,14 @@ def show_config():
     print("\n".join(lines))
     return "\n".join(lines)
 
+# ---- PyTorch programs' surface (issue 12): device selection, .pt files, shapes, dtypes --------
+from . import accelerator, backends, linalg, serialization  # noqa: E402
+from ._tensor import _install_issue12_methods  # noqa: E402
+
+_install_issue12_methods()
+_C._set_size_type(Size)  # t.shape and t.size() are pydl.Size
+dtype.__repr__ = dtype.__str__  # pydl.float32, as torch.float32 prints
+
 from ._errors import install_op_errors as _install_op_errors  # noqa: E402
 
 _install_op_errors()  # last: every public Python function raises "[op] ..." errors

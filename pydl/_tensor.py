@@ -22,7 +22,7 @@ __all__ = [
     "set_default_dtype", "empty_cache", "isnan", "isinf", "isfinite",
 ]
 
-Size = tuple
+from ._size import Size  # noqa: E402
 _default_dtype = [_C.dtype.float32]
 _values_indices = collections.namedtuple("values_indices", ["values", "indices"])
 
@@ -45,17 +45,42 @@ def empty_cache():
     _C.empty_cache()
 
 
+# Device types PyTorch names; only "cpu" holds tensors in pydl, the others exist so that programs
+# can build and compare them (placing a tensor there raises a clear error).
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "mtia", "hpu", "privateuseone")
+
+
 class device:
-    """A device: only 'cpu' runs in this build (CUDA builds report cuda availability)."""
+    """A device: ``device("cpu")``, ``device("cuda:0")``, ``device("cuda", 0)``, ``device(0)``.
+
+    Only "cpu" holds tensors in pydl; the other types PyTorch names can be built and compared,
+    and moving a tensor there raises RuntimeError.
+    """
 
     def __init__(self, type="cpu", index=None):  # noqa: A002
         if isinstance(type, device):
             type, index = type.type, type.index
-        t = str(type)
+        elif isinstance(type, (int, np.integer)) and not isinstance(type, builtins.bool):
+            from . import accelerator
+            acc = accelerator.current_accelerator()
+            if acc is None:
+                raise RuntimeError(f"[device] device({type}) names an accelerator device, and none is available")
+            type, index = acc.type, int(type)
+        if not isinstance(type, str):
+            raise TypeError(f"[device] expected a device string, a device or an int, got {type!r}")
+        t = type
         if ":" in t:
-            t, index = t.split(":")[0], int(t.split(":")[1])
-        if t not in ("cpu", "cuda"):
-            raise RuntimeError(f"[device] expected one of cpu, cuda device type at start of device string: {type}")
+            t, _, idx = t.partition(":")
+            if index is not None or not idx.isdigit():
+                raise RuntimeError(f"[device] invalid device string: '{type}'")
+            index = int(idx)
+        if t not in _DEVICE_TYPES:
+            raise RuntimeError(f"[device] expected one of {', '.join(_DEVICE_TYPES)} device type at start of "
+                               f"device string: {type}")
+        if index is not None:
+            index = _index(index, "device")
+            if index < 0:
+                raise RuntimeError(f"[device] device index must be non-negative, got {index}")
         self.type, self.index = t, index
 
     def __eq__(self, other):
@@ -63,10 +88,13 @@ class device:
             other = device(other)
         except (RuntimeError, TypeError, ValueError):
             return False
-        return self.type == other.type and (self.index or 0) == (other.index or 0)
+        return self.type == other.type and self.index == other.index
 
     def __hash__(self):
         return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
 
     def __repr__(self):
         return f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
@@ -723,3 +751,67 @@ def _tensor_deepcopy(self, memo):
 
 Tensor.__reduce_ex__ = _tensor_reduce_ex
 Tensor.__deepcopy__ = _tensor_deepcopy
+
+
+# ---- narrow, tril / triu, norm (issue 12) ----------------------------------------------------
+
+def narrow(input, dim, start, length):
+    """A view of ``input`` along ``dim`` from ``start`` (may be negative) for ``length`` entries."""
+    if input.ndim == 0:
+        raise IndexError("[narrow] cannot be applied to a 0-dim tensor")
+    d = _index(dim, "narrow")
+    if not -input.ndim <= d < input.ndim:
+        raise IndexError(f"[narrow] dim {d} is out of range for a tensor of {input.ndim} dims")
+    size = input.shape[d]
+    start, length = _index(start, "narrow"), _index(length, "narrow")
+    if not -size <= start <= size:
+        raise IndexError(f"[narrow] start {start} is out of range for dimension {d} of size {size}")
+    start = start + size if start < 0 else start
+    if length < 0 or start + length > size:
+        raise IndexError(f"[narrow] start ({start}) + length ({length}) exceeds dimension size ({size})")
+    return _C.slice(input, d, start, start + length, 1)
+
+
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dims (entries j - i <= diagonal), the rest 0."""
+    return _C.tril(input, _index(diagonal, "tril"))
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dims (entries j - i >= diagonal), the rest 0."""
+    return _C.triu(input, _index(diagonal, "triu"))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """``torch.norm``: the p-norm over ``dim`` (all elements when None); "fro" is the 2-norm.
+
+    Args:
+        input: a floating tensor.
+        p: "fro" (default), a number (2, 1, inf, -inf, 0, any p) or "nuc" (not supported: it needs an SVD).
+        dim: an int, a tuple of ints, or None.
+        keepdim: keep the reduced dims as size 1.
+        dtype: convert ``input`` to this dtype first.
+    """
+    from . import linalg
+    if out is not None:
+        raise NotImplementedError("[norm] the out= argument is not supported")
+    if isinstance(p, str):
+        if p == "fro":
+            return linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype)
+        if p == "nuc":
+            return linalg.matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
+        raise ValueError(f"[norm] p must be 'fro', 'nuc' or a number, got {p!r}")
+    return linalg.vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+__all__ += ["narrow", "tril", "triu", "norm"]
+
+
+def _install_issue12_methods():
+    T = Tensor
+    T.narrow = narrow
+    T.tril = tril
+    T.triu = triu
+    T.tril_ = lambda self, diagonal=0: _C.copy_(self, tril(self, diagonal))
+    T.triu_ = lambda self, diagonal=0: _C.copy_(self, triu(self, diagonal))
+    T.norm = norm

@@ -110,6 +110,13 @@ Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
 Tensor var(const Tensor& a, IntList dims, double correction, bool keepdim);
 Tensor std(const Tensor& a, IntList dims, double correction, bool keepdim);
 Tensor logsumexp(const Tensor& a, IntList dims, bool keepdim);
+/// The p-norm of `a` over `dims` (empty = all): ord 2, 1, any p, +-inf (max/min |x|), 0 (nonzeros).
+Tensor vector_norm(const Tensor& a, double ord, IntList dims, bool keepdim);
+
+// ---- triangular.cpp ------------------------------------------------------------------
+/// The lower (tril) / upper (triu) triangle of the last two dims from `diagonal` on, the rest 0.
+Tensor tril(const Tensor& a, int64_t diagonal);
+Tensor triu(const Tensor& a, int64_t diagonal);
 
 // ---- linalg.cpp ----------------------------------------------------------------------
 /// PyTorch matmul: 1-D, 2-D and batched with broadcast batch dims.

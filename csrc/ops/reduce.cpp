@@ -254,3 +254,43 @@ Tensor logsumexp(const Tensor& a, IntList dims, bool keepdim) {
 }
 
 }  // namespace pydl
+
+namespace pydl {
+
+Tensor vector_norm(const Tensor& a, double ord, IntList dims, bool keepdim) {
+  PYDL_CHECK(is_floating(a->dtype), TypeError, "[vector_norm] expected a floating point tensor as input, got ",
+             dtype_name(a->dtype));
+  if (std::isinf(ord)) {
+    PYDL_CHECK(a->numel > 0 || !dims.empty(), RuntimeError, "[vector_norm] the norm of order ", ord,
+               " is not defined for an empty tensor");
+    return ord > 0 ? amax(abs(a), dims, keepdim) : amin(abs(a), dims, keepdim);  // abs'(0) = 0, as torch
+  }
+  if (ord == 0) {  // the number of nonzeros: piecewise constant, no gradient
+    AutoGradMode off(false);
+    return sum(compare(Cmp::Ne, a, scalar_tensor(0, a->dtype)), dims, keepdim, a->dtype);
+  }
+  if (ord == 1) return sum(abs(a), dims, keepdim);
+  Layout L = layout(a, dims, keepdim, "vector_norm");
+  Tensor out;
+  {
+    AutoGradMode off(false);
+    out = ord == 2 ? sqrt(sum(mul(a, a), dims, keepdim)) : pow_scalar(sum(pow_scalar(abs(a), ord), dims, keepdim), 1.0 / ord);
+  }
+  if (any_requires_grad({&a})) {
+    auto node = make_node("NormBackward", {a}, [ord, ks = L.keep_shape, in = a->shape](FunctionNode& n, const TensorList& g) -> TensorList {
+      // d||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1)  (x / ||x|| for p = 2), taken as 0 where ||x|| = 0
+      Tensor x = n.get(0), nrm = reshape(n.get(1), ks), zero = scalar_tensor(0, x->dtype);
+      Tensor num = ord == 2 ? x : mul(sign(x), pow_scalar(abs(x), ord - 1));
+      Tensor den = ord == 2 ? nrm : pow_scalar(nrm, ord - 1);
+      Tensor safe = where(compare(Cmp::Eq, den, zero), scalar_tensor(1, x->dtype), den);
+      Tensor d = where(compare(Cmp::Eq, expand(den, in), zero), zero, div(num, safe));
+      return {mul(expand_back(g[0], ks, in), d)};
+    });
+    node->saved.emplace_back(a, false);
+    set_history(out, node);
+    node->saved.emplace_back(out, true);
+  }
+  return out;
+}
+
+}  // namespace pydl

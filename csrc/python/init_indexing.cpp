@@ -50,6 +50,11 @@ TensorIndex parse_item(const py::handle& h) {
     // a 0-d array indexes like the scalar it holds (an int selects, a bool adds a dim)
     return parse_item(py::reinterpret_borrow<py::object>(h).attr("item")());
   }
+  if (PyRange_Check(h.ptr())) {  // x[range(n), y]: the positions it holds, like a list
+    it.kind = TensorIndex::Kind::Tensor;
+    it.t = arange(h.attr("start").cast<double>(), h.attr("stop").cast<double>(), h.attr("step").cast<double>(), DType::Int64);
+    return it;
+  }
   if (py::isinstance<py::list>(h) || py::isinstance<py::array>(h)) {
     Tensor t = to_tensor(h, Tensor(), "index");
     // [] comes back as float64 from NumPy: an empty index list means int64
@@ -58,7 +63,7 @@ TensorIndex parse_item(const py::handle& h) {
     it.t = t;
     return it;
   }
-  throw IndexError(str("[index] only integers, slices (`:`), ellipsis (`...`), None, lists and int64 or bool tensors "
+  throw IndexError(str("[index] only integers, slices (`:`), ellipsis (`...`), None, lists, ranges and int64 or bool tensors "
                        "are valid indices (got ", std::string(py::str(py::type::handle_of(h).attr("__name__"))), ")"));
 }
 

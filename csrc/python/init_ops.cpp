@@ -173,6 +173,9 @@ void init_ops(py::module_& m) {
   m.def("var", &var);
   m.def("std", &std);
   m.def("logsumexp", &logsumexp);
+  m.def("vector_norm", [](const Tensor& a, double ord, IntList d, bool k) { return nogil(a->numel, [&] { return vector_norm(a, ord, d, k); }); });
+  m.def("tril", &tril);
+  m.def("triu", &triu);
 
   // factories
   m.def("empty", [](const Shape& s, DType dt) { return empty(s, dt); });

@@ -297,7 +297,18 @@ DType parse_dtype(const py::handle& obj, const char* op) {
   throw TypeError(str("[", op, "] unsupported dtype ", std::string(py::repr(obj)), "; use pydl.float32, float64, int64 or bool"));
 }
 
+// pydl.Size, registered from Python at import (_set_size_type); shapes are built as it.
+// A leaked reference: it must outlive every tensor, and the interpreter's teardown order.
+static PyObject* size_type = nullptr;
+
+static py::object as_size(const Shape& s) {
+  py::tuple t = py::cast(s);
+  if (!size_type) return std::move(t);
+  return py::reinterpret_borrow<py::object>(size_type)(t);
+}
+
 void init_tensor(py::module_& m) {
+  m.def("_set_size_type", [](py::object cls) { Py_XDECREF(size_type); size_type = cls.release().ptr(); });
   py::enum_<DType>(m, "dtype")
       .value("bool", DType::Bool)
       .value("int64", DType::Int64)
@@ -327,10 +338,10 @@ void init_tensor(py::module_& m) {
             return t;
           }),
           py::arg("data"), py::arg("requires_grad") = false)
-      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t->shape)); })
+      .def_property_readonly("shape", [](const Tensor& t) { return as_size(t->shape); })
       .def("size", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
             if (dim) return py::int_(t->shape[dim_index(t, *dim, "size")]);
-            return py::tuple(py::cast(t->shape));
+            return as_size(t->shape);
           }, py::arg("dim") = py::none())
       .def("stride", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
             if (dim) return py::int_(t->strides[dim_index(t, *dim, "stride")]);
