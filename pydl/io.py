@@ -1,4 +1,11 @@
-"""pydl.save / pydl.load: tensors, state dicts and checkpoints as safetensors files.
+"""pydl.save / pydl.load: state dicts and checkpoints as safetensors files, and any picklable
+object (whole modules, optimizers, user classes) in PyTorch's ``.pt`` zip format.
+
+``save`` picks the format: ``format="safetensors"`` or ``format="pt"`` when given; otherwise
+a ``.safetensors`` path gets safetensors, and so does any object safetensors can hold (tensors,
+NumPy arrays and dicts / lists / tuples of them with numbers, strings and None: state dicts,
+checkpoints); every other object is pickled into the ``.pt`` format (pydl/serialization.py).
+``load`` tells the two apart by their first bytes, whatever the file is called.
 
 Tensors (and NumPy arrays) go into the safetensors body under keys "t0", "t1", ...; the
 structure around them (dicts, lists, tuples, numbers, strings, None, OrderedDicts, int keys of
@@ -6,6 +13,7 @@ optimizer state) goes as JSON into the header's metadata under "pydl". Writes ar
 file is written to a temporary file in the same folder, fsynced and renamed over the target,
 so an interrupted save leaves the previous file intact.
 """
+import io as _io
 import json
 import os
 import struct
@@ -186,24 +194,51 @@ def _write_atomic(path, data):
     _fsync_dir(folder)
 
 
-def save(obj, f):
-    """Saves a tensor, a state dict or a checkpoint dict to `f` (a path) as a safetensors file.
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True, *, format=None):  # noqa: A002
+    """Saves ``obj`` to ``f`` as safetensors or in PyTorch's ``.pt`` format (see the module docstring).
 
     Args:
-        obj: a tensor, NumPy array, or nested dicts / lists / tuples of them together with
-            numbers, strings and None (model.state_dict(), optimizer.state_dict(), epoch, ...).
-        f: the file path; it is replaced atomically.
+        obj: a tensor, a state dict, a checkpoint dict, or any picklable object (an nn.Module,
+            an optimizer, ...).
+        f: a path (replaced atomically) or a binary file object.
+        pickle_protocol: the pickle protocol of the ``.pt`` format (2, as PyTorch).
+        format: "safetensors", "pt", or None to choose by ``f``'s extension and ``obj``.
     """
+    if pickle_module is not None and pickle_module is not __import__("pickle"):
+        raise NotImplementedError("[save] pickle_module other than the standard pickle is not supported")
+    if not _use_new_zipfile_serialization:
+        raise NotImplementedError("[save] _use_new_zipfile_serialization=False (PyTorch's legacy format) is not supported")
+    if format not in (None, "safetensors", "pt"):
+        raise ValueError(f"[save] format must be 'safetensors', 'pt' or None, got {format!r}")
+    name = getattr(f, "name", None) if hasattr(f, "write") else os.fspath(f)
+    if format is None and isinstance(name, str) and name.endswith(".safetensors"):
+        format = "safetensors"
+    data = None
+    if format != "pt":
+        try:
+            data = _safetensors_bytes(obj)
+        except TypeError:
+            if format == "safetensors":
+                raise
+    if data is None:
+        from .serialization import save_pt
+        buf = _io.BytesIO()
+        archive = os.path.splitext(os.path.basename(name))[0] if isinstance(name, str) and name else "archive"
+        save_pt(obj, buf, pickle_protocol, archive or "archive")
+        data = buf.getvalue()
+    if hasattr(f, "write"):
+        f.write(data)
+        return
+    _write_atomic(f, data)
+
+
+def _safetensors_bytes(obj):
     from safetensors.numpy import save as st_save
 
     tensors = {}
     structure = _encode(obj, tensors)
     meta = {"format": _FORMAT, "pydl": json.dumps(structure, allow_nan=True)}
-    data = st_save(tensors, metadata=meta)
-    if hasattr(f, "write"):
-        f.write(data)
-        return
-    _write_atomic(f, data)
+    return st_save(tensors, metadata=meta)
 
 
 # safetensors dtypes and what they load as: pydl's own dtypes as they are; the other common
@@ -277,17 +312,28 @@ def _as_tensor(arr):
     return _C.from_numpy(arr)
 
 
-def load(f, map_location=None, weights_only=None):
-    """Loads what save() wrote (tensors come back as pydl tensors; a plain safetensors file loads
-    as a dict of tensors).
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Loads what save() (or PyTorch's torch.save) wrote: a safetensors file or a ``.pt`` file.
 
     safetensors dtypes that pydl does not have are widened: F16 and BF16 load as float32; I8, I16,
     I32, U8, U16 and U32 as int64. Other dtypes (F8, U64, ...) raise a TypeError naming the key.
 
     Args:
         f: a path (or a binary file object).
-        map_location, weights_only: accepted for PyTorch compatibility (CPU only; nothing is unpickled).
+        map_location: None, "cpu", a cpu device, or a dict mapping locations to "cpu" (tensors
+            live on the CPU); another device raises RuntimeError.
+        weights_only: for ``.pt`` files, unpickle only tensors, containers, plain values and the
+            globals allowed by ``pydl.serialization.add_safe_globals`` (True, the default, as
+            PyTorch >= 2.6); False unpickles anything, so use it only on files you trust.
+            Safetensors files never run code and ignore it.
+        mmap: accepted for PyTorch compatibility; the file is read into memory either way.
     """
+    from .serialization import check_legacy, is_pt_file, load_pt
+
+    if pickle_module is not None and pickle_module is not __import__("pickle"):
+        raise NotImplementedError("[load] pickle_module other than the standard pickle is not supported")
+    if pickle_load_args:
+        raise TypeError(f"[load] unexpected keyword arguments: {sorted(pickle_load_args)}")
     if hasattr(f, "read"):
         raw, name = f.read(), getattr(f, "name", "<file>")
     else:
@@ -298,6 +344,9 @@ def load(f, map_location=None, weights_only=None):
             raise IsADirectoryError(f"[load] '{name}' is a directory, not a file")
         with open(name, "rb") as fh:
             raw = fh.read()
+    if is_pt_file(raw):
+        return load_pt(raw, name, map_location, weights_only=weights_only is None or bool(weights_only))
+    check_legacy(raw, name)
     header, body_start = _read_header(raw, name)
     arrays = _read_tensors(raw, header, body_start, name)
     meta = header.get("__metadata__") or {}

@@ -81,7 +81,9 @@ def test_parameters_and_requires_grad_survive(tmp_path):
 
 def test_errors(tmp_path):
     with pytest.raises(TypeError, match="cannot store an object of type object"):
-        pydl.save({"x": object()}, tmp_path / "bad")
+        pydl.save({"x": object()}, tmp_path / "bad", format="safetensors")
+    with pytest.raises(TypeError, match=r"\[save\] cannot pickle"):  # the .pt format takes picklable objects
+        pydl.save({"x": lambda: 0}, tmp_path / "bad")
     assert not os.path.exists(tmp_path / "bad")
     with pytest.raises(FileNotFoundError):
         pydl.load(tmp_path / "missing")
