@@ -367,3 +367,42 @@ from ._fn_spatial import *  # noqa: E402,F401,F403
 from . import _fn_attention, _fn_norm, _fn_spatial  # noqa: E402
 
 __all__ += _fn_attention.__all__ + _fn_norm.__all__ + _fn_spatial.__all__
+
+
+# ---- channel dropout (issue 12) --------------------------------------------------------------
+
+def _feature_dropout(input, p, training, inplace, name, batched_ndim):
+    """Zeroes whole channels: one Bernoulli(1-p) draw per (sample, channel), scaled by 1/(1-p)."""
+    if p < 0 or p > 1:
+        raise ValueError(f"[{name}] dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (batched_ndim - 1, batched_ndim):
+        raise ValueError(f"[{name}] expected a {batched_ndim - 1}-D (unbatched) or {batched_ndim}-D (batched) input, "
+                         f"got shape {tuple(input.shape)}")
+    if not training or p == 0:
+        return input
+    lead = input.ndim - (batched_ndim - 2)  # (N, C) or (C,)
+    mask = _C.empty(list(input.shape[:lead]) + [1] * (input.ndim - lead), input.dtype)
+    _C.bernoulli_(mask, 1.0 - float(p))
+    if p < 1:
+        mask = _C.div(mask, 1.0 - float(p))
+    return _C.mul_(input, mask) if inplace else _C.mul(input, mask)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, L) or (C, L) input with probability p, scaling the rest by 1/(1-p)."""
+    return _feature_dropout(input, p, training, inplace, "dropout1d", 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, H, W) input (a 3-D input is (N, C, L), as PyTorch) with probability p."""
+    if input.ndim == 3:
+        return _feature_dropout(input, p, training, inplace, "dropout2d", 3)
+    return _feature_dropout(input, p, training, inplace, "dropout2d", 4)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability p."""
+    return _feature_dropout(input, p, training, inplace, "dropout3d", 5)
+
+
+__all__ += ["dropout1d", "dropout2d", "dropout3d"]

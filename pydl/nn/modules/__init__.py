@@ -12,3 +12,5 @@ from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .resampling import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from . import batchnorm, conv, flatten, linear, normalization, pooling, sparse  # noqa: F401,E402  (PyTorch module paths)

@@ -3,10 +3,10 @@ InstanceNorm1d/2d/3d, RMSNorm, LocalResponseNorm (PyTorch's names, parameters an
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .layers import _empty, _NormBase
+from .layers import LayerNorm, _empty, _NormBase  # noqa: F401  (LayerNorm: torch.nn.modules.normalization's path)
 from .module import Module
 
-__all__ = ["BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm",
+__all__ = ["LayerNorm", "BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm",
            "LocalResponseNorm"]
 
 

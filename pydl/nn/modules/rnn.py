@@ -76,6 +76,11 @@ class RNNBase(Module):
     def reset_parameters(self):
         _reset_uniform(self)
 
+    def flatten_parameters(self):
+        """Packs the weights into one cuDNN buffer on a GPU in PyTorch; pydl's CPU kernels read
+        each layer's weights where they are, so there is nothing to pack."""
+        return None
+
     @property
     def _flat_weights(self):
         return [getattr(self, n) for n in self._flat_weights_names]
