@@ -299,7 +299,15 @@ print("PEAK_RSS_KB", kb)
 def peak_rss_mb(lib, steps, threads):
     """Peak RSS (MB) of a fresh Python process that trains MnistNet for `steps` steps of batch 64."""
     code = _RSS_SCRIPT.format(lib=lib, steps=steps, threads=threads, mnistnet_src=inspect.getsource(mnistnet))
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    # The child must import the pydl this process imported: run it outside the repository root
+    # (whose source folder pydl/ has no compiled core when pydl is pip-installed) and put that
+    # pydl's folder first on its path.
+    env = dict(os.environ)
+    if lib == "pydl":
+        root = os.path.dirname(os.path.dirname(os.path.abspath(pydl.__file__)))
+        env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                       cwd=os.path.dirname(os.path.abspath(__file__)), env=env)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("PEAK_RSS_KB")]
     if r.returncode != 0 or not lines:
         raise RuntimeError(f"[peak RSS] {lib} subprocess failed (exit {r.returncode}): {r.stderr.strip()[-500:]}")

@@ -156,7 +156,7 @@ class History(Callback):
             metrics: names to draw ('loss', 'accuracy', ...); all logged ones (except 'lr') by default.
 
         Raises:
-            ImportError: matplotlib is not installed (`pip install pydl[plot]`).
+            ImportError: matplotlib (a dependency of pydl) is missing from this environment.
         """
         try:
             import matplotlib
@@ -164,8 +164,8 @@ class History(Callback):
             import matplotlib.pyplot as plt
             from matplotlib.ticker import MaxNLocator
         except ImportError as e:
-            raise ImportError("History.plot needs matplotlib, which is not installed: pip install 'pydl[plot]' "
-                              "(or pip install matplotlib)") from e
+            raise ImportError("History.plot needs matplotlib, a dependency of pydl that is missing from this "
+                              "environment: pip install matplotlib") from e
         if metrics is None:
             metrics = [k for k in self.history if not k.startswith("val_") and k != "lr"]
             metrics += [k[4:] for k in self.history if k.startswith("val_") and k[4:] not in metrics]
