@@ -76,7 +76,7 @@ def show_config():
     return "\n".join(lines)
 
 # ---- PyTorch programs' surface (issue 12): device selection, .pt files, shapes, dtypes --------
-from . import accelerator, backends, linalg, serialization  # noqa: E402
+from . import accelerator, backends, linalg, serialization, xpu  # noqa: E402
 from ._tensor import _install_issue12_methods  # noqa: E402
 
 _install_issue12_methods()

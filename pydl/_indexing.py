@@ -59,20 +59,26 @@ def scatter_add(input, dim, index, src):
     return _C.scatter_add(input, dim, index, src)
 
 
-def scatter(input, dim, index, src=None, value=None):
-    """A copy of ``input`` with ``src`` (a tensor, or the scalar ``value``) written at ``index`` along ``dim``."""
+def _scatter_args(input, index, src, value, op):
     if src is None:
         if value is None:
-            raise TypeError("[scatter] expected src or value")
+            raise TypeError(f"[{op}] expected src or value")
         src = value
+    if input.ndim == 1 and isinstance(index, Tensor) and index.ndim == 0:  # a 0-d index on a vector, as torch
+        index = _C.reshape(index, [1])
+        if isinstance(src, Tensor) and src.ndim == 0:
+            src = _C.reshape(src, [1])
+    return index, src
+
+
+def scatter(input, dim, index, src=None, value=None):
+    """A copy of ``input`` with ``src`` (a tensor, or the scalar ``value``) written at ``index`` along ``dim``."""
+    index, src = _scatter_args(input, index, src, value, "scatter")
     return _C.scatter(input, dim, index, src)
 
 
 def _scatter_(self, dim, index, src=None, value=None):
-    if src is None:
-        if value is None:
-            raise TypeError("[scatter_] expected src or value")
-        src = value
+    index, src = _scatter_args(self, index, src, value, "scatter_")
     return _C.scatter_(self, dim, index, src)
 
 

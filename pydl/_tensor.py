@@ -293,10 +293,36 @@ def _dims(dim):
     return [_index(d, 'dim') for d in dim]
 
 
-add = lambda input, other, alpha=1: _C.add(input, other if alpha == 1 else other * alpha)  # noqa: E731
-sub = lambda input, other, alpha=1: _C.sub(input, other if alpha == 1 else other * alpha)  # noqa: E731
-mul = _C.mul
-div = _C.div
+def _out(result, out, op):
+    """``result`` written into ``out`` (PyTorch's out= argument), or ``result`` when out is None."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"[{op}] out= must be a Tensor, got {type(out).__name__}")
+    if tuple(out.shape) != tuple(result.shape) or out.dtype != result.dtype:
+        raise ValueError(f"[{op}] out= has shape {tuple(out.shape)} and dtype {out.dtype}, but the result has shape "
+                         f"{tuple(result.shape)} and dtype {result.dtype}")
+    return _C.copy_(out, result)
+
+
+def add(input, other, alpha=1, *, out=None):
+    return _out(_C.add(input, other if alpha == 1 else other * alpha), out, "add")
+
+
+def sub(input, other, alpha=1, *, out=None):
+    return _out(_C.sub(input, other if alpha == 1 else other * alpha), out, "sub")
+
+
+def mul(input, other, *, out=None):
+    return _out(_C.mul(input, other), out, "mul")
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    if rounding_mode is not None:
+        raise NotImplementedError(f"[div] rounding_mode={rounding_mode!r} is not supported (use // for floor division)")
+    return _out(_C.div(input, other), out, "div")
+
+
 maximum = _C.maximum
 minimum = _C.minimum
 atan2 = _C.atan2
@@ -354,8 +380,8 @@ def clamp(input, min=None, max=None):  # noqa: A002
 clip = clamp
 
 
-def matmul(input, other):
-    return _C.matmul(input, other)
+def matmul(input, other, *, out=None):
+    return _out(_C.matmul(input, other), out, "matmul")
 
 
 def mm(input, mat2):
@@ -804,7 +830,44 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     return linalg.vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
-__all__ += ["narrow", "tril", "triu", "norm"]
+class _LegacyTensorType(type):
+    """``torch.FloatTensor`` and kin: constructors, and isinstance() checks of a tensor's dtype."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype
+
+    def __repr__(cls):
+        return f"<class 'pydl.{cls.__name__}'>"
+
+
+def _legacy_type(name, dt):
+    def new(cls, *args, device=None):
+        _check_device(device, name)
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)) and not isinstance(args[0], Size):
+            return tensor(args[0], dtype=dt)  # FloatTensor([1, 2]): the values
+        return empty(*args, dtype=dt)  # FloatTensor(2, 3): an uninitialised tensor of that size
+    return _LegacyTensorType(name, (), {"__new__": new, "dtype": dt, "__doc__": f"Legacy constructor of {dt} tensors."})
+
+
+FloatTensor = _legacy_type("FloatTensor", _C.dtype.float32)
+DoubleTensor = _legacy_type("DoubleTensor", _C.dtype.float64)
+LongTensor = _legacy_type("LongTensor", _C.dtype.int64)
+BoolTensor = _legacy_type("BoolTensor", _C.dtype.bool)
+_LEGACY_NAMES = {t.dtype: t.__name__ for t in (FloatTensor, DoubleTensor, LongTensor, BoolTensor)}
+
+
+def _type(self, dtype=None, non_blocking=False, **kwargs):
+    """t.type(): the type name ('pydl.FloatTensor'); t.type(dtype or pydl.FloatTensor): converted."""
+    if dtype is None:
+        return "pydl." + _LEGACY_NAMES[self.dtype]
+    if isinstance(dtype, _LegacyTensorType):
+        dtype = dtype.dtype
+    elif isinstance(dtype, str) and dtype.split(".")[-1] in {v: k for k, v in _LEGACY_NAMES.items()}:
+        dtype = {v: k for k, v in _LEGACY_NAMES.items()}[dtype.split(".")[-1]]
+    return _to(self, dtype)
+
+
+__all__ += ["narrow", "tril", "triu", "norm", "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor"]
 
 
 def _install_issue12_methods():
@@ -815,3 +878,4 @@ def _install_issue12_methods():
     T.tril_ = lambda self, diagonal=0: _C.copy_(self, tril(self, diagonal))
     T.triu_ = lambda self, diagonal=0: _C.copy_(self, triu(self, diagonal))
     T.norm = norm
+    T.type = _type

@@ -20,6 +20,7 @@ def test_device_selection_goes_on_on_the_cpu():
     assert pydl.accelerator.device_count() == 0
     assert pydl.backends.mps.is_available() is False and pydl.backends.mps.is_built() is False
     assert pydl.cuda.is_available() is False and pydl.cuda.device_count() == 0
+    assert pydl.xpu.is_available() is False and pydl.xpu.device_count() == 0
     assert pydl.backends.cudnn.is_available() is False and pydl.backends.cudnn.version() is None
     # the lines current examples open with
     use_accel = pydl.accelerator.is_available()
@@ -251,6 +252,9 @@ def test_channel_dropout_functional_and_errors():
     assert F.dropout2d(x, 0.3, training=False) is x
     assert (F.dropout2d(x, 1.0).numpy() == 0).all() and (torch.nn.functional.dropout2d(torch.ones(2, 3, 4, 4), 1.0) == 0).all()
     np.testing.assert_array_equal(F.dropout1d(pydl.ones(2, 3, 4), 0.0).numpy(), np.ones((2, 3, 4)))
+    with pytest.warns(UserWarning, match="2-D input to dropout2d"):  # mnist_rnn's (N, C): entries are channels
+        y = F.dropout2d(pydl.ones(64, 32), 0.5)
+    assert set(np.unique(y.numpy())) == {0.0, 2.0} and not (y.numpy() == y.numpy()[:, :1]).all()
     with pytest.raises(ValueError, match=r"\[dropout3d\] expected a 4-D"):
         F.dropout3d(pydl.ones(2, 3), 0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
@@ -265,3 +269,30 @@ def test_rnn_flatten_parameters_is_a_no_op():
         before = m(x)[0].detach().numpy()
         assert m.flatten_parameters() is None
         np.testing.assert_array_equal(m(x)[0].detach().numpy(), before)
+
+
+# ---- what the tensors / autograd / transforms tutorials touch ----------------------------
+
+def test_out_argument_legacy_types_and_scalar_scatter_match_torch():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32)
+    x, t = pydl.tensor(a), torch.tensor(a)
+    for fn in ("matmul", "mul", "add", "sub", "div"):
+        out, tout = pydl.zeros(4, 4), torch.zeros(4, 4)
+        r = getattr(pydl, fn)(x, x.T, out=out)
+        getattr(torch, fn)(t, t.T, out=tout)
+        assert r is out
+        np.testing.assert_allclose(out.numpy(), tout.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"\[matmul\] out= has shape \(2,\)"):
+        pydl.matmul(x, x, out=pydl.zeros(2))
+    # transforms tutorial: one-hot target via scatter_ with a 0-d index
+    y = pydl.zeros(10, dtype=pydl.float).scatter_(0, pydl.tensor(3), value=1)
+    np.testing.assert_array_equal(y.numpy(), torch.zeros(10).scatter_(0, torch.tensor(3), value=1).numpy())
+    # legacy constructors and type names
+    assert pydl.LongTensor([1, 2]).dtype == pydl.int64 and pydl.FloatTensor(2, 3).shape == (2, 3)
+    assert isinstance(pydl.zeros(2), pydl.FloatTensor) and not isinstance(pydl.zeros(2), pydl.LongTensor)
+    assert pydl.zeros(2).type() == torch.zeros(2).type().replace("torch", "pydl") == "pydl.FloatTensor"
+    assert pydl.arange(3).type(pydl.FloatTensor).dtype == pydl.float32 and pydl.arange(3).type(pydl.float64).dtype == pydl.float64
+    assert ["a", "b", "c"][pydl.tensor(1)] == "b"
+    with pytest.raises(NotImplementedError, match="rounding_mode"):
+        pydl.div(x, x, rounding_mode="floor")

@@ -394,7 +394,17 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Zeroes whole channels of (N, C, H, W) input (a 3-D input is (N, C, L), as PyTorch) with probability p."""
+    """Zeroes whole channels of (N, C, H, W) input (a 3-D input is (N, C, L), as PyTorch) with probability p.
+
+    A 2-D (N, C) input has no spatial dims: each entry is a channel (plain dropout), with
+    PyTorch's deprecation warning.
+    """
+    if input.ndim == 2:
+        import warnings
+        warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and will result in an error "
+                      "in a future release. To retain the behavior and silence this warning, please use dropout "
+                      "instead.", UserWarning, stacklevel=2)
+        return _feature_dropout(input, p, training, inplace, "dropout2d", 2)
     if input.ndim == 3:
         return _feature_dropout(input, p, training, inplace, "dropout2d", 3)
     return _feature_dropout(input, p, training, inplace, "dropout2d", 4)
