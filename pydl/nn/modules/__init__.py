@@ -13,4 +13,5 @@ from .padding import *  # noqa: F401,F403
 from .resampling import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
-from . import batchnorm, conv, flatten, linear, normalization, pooling, sparse  # noqa: F401,E402  (PyTorch module paths)
+# PyTorch's module paths (after every layer above: they re-export from this package)
+from . import batchnorm, conv, flatten, instancenorm, linear, normalization, pixelshuffle, pooling, sparse, upsampling  # noqa: F401,E402,E501

@@ -1,6 +1,7 @@
-"""torch.nn.modules.batchnorm's path: the batch-norm layers (defined in layers.py)."""
-from .layers import BatchNorm1d, BatchNorm2d, _NormBase  # noqa: F401
+"""torch.nn.modules.batchnorm's path: the batch-norm layers pydl has (defined in layers.py and its other files)."""
+from ._reexport import reexport
+from .layers import _NormBase
 
 _BatchNorm = _NormBase  # PyTorch's base of the BatchNormNd classes, which subclasses check against
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+reexport(globals(), ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"])

@@ -1,4 +1,5 @@
-"""torch.nn.modules.conv's path: the convolution layers (defined in layers.py)."""
-from .layers import _ConvNd, Conv1d, Conv2d  # noqa: F401
+"""torch.nn.modules.conv's path: conv layers pydl has (defined in layers.py and its other files)."""
+from .layers import _ConvNd  # noqa: F401
+from ._reexport import reexport
 
-__all__ = ["Conv1d", "Conv2d"]
+reexport(globals(), ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"])

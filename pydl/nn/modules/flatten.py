@@ -1,4 +1,4 @@
-"""torch.nn.modules.flatten's path: Flatten and Unflatten (defined in layers.py)."""
-from .layers import Flatten, Unflatten  # noqa: F401
+"""torch.nn.modules.flatten's path: flatten layers pydl has (defined in layers.py and its other files)."""
+from ._reexport import reexport
 
-__all__ = ["Flatten", "Unflatten"]
+reexport(globals(), ["Flatten", "Unflatten"])

@@ -1,4 +1,4 @@
-"""torch.nn.modules.linear's path: the linear layers (defined in layers.py)."""
-from .layers import Identity, Linear  # noqa: F401
+"""torch.nn.modules.linear's path: linear layers pydl has (defined in layers.py and its other files)."""
+from ._reexport import reexport
 
-__all__ = ["Identity", "Linear"]
+reexport(globals(), ["Identity", "Linear", "Bilinear", "LazyLinear"])

@@ -1,4 +1,4 @@
-"""torch.nn.modules.pooling's path: the pooling layers (defined in layers.py)."""
-from .layers import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
+"""torch.nn.modules.pooling's path: pooling layers pydl has (defined in layers.py and its other files)."""
+from ._reexport import reexport
 
-__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+reexport(globals(), ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "MaxUnpool2d", "LPPool1d", "LPPool2d", "FractionalMaxPool2d"])

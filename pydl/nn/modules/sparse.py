@@ -1,4 +1,4 @@
-"""torch.nn.modules.sparse's path: Embedding (defined in layers.py)."""
-from .layers import Embedding  # noqa: F401
+"""torch.nn.modules.sparse's path: sparse layers pydl has (defined in layers.py and its other files)."""
+from ._reexport import reexport
 
-__all__ = ["Embedding"]
+reexport(globals(), ["Embedding", "EmbeddingBag"])
