@@ -180,6 +180,9 @@ def _write_atomic(path, data):
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{_tmp_prefix(path)}{socket.gethostname()}-{os.getpid()}.",
                                suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; a saved model gets open()'s usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -1,6 +1,7 @@
 """pydl.save / pydl.load in PyTorch's .pt (zip + pickle) format: whole objects, weights_only and
 its allowlist, and files crossing between pydl and PyTorch in both directions."""
 import io
+import os
 import pickle
 import zipfile
 from collections import OrderedDict
@@ -29,6 +30,9 @@ def test_whole_module_round_trip(tmp_path):
     path = tmp_path / "model.pt"
     pydl.save(model, path)
     assert zipfile.is_zipfile(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # the mode open() would give, as torch.save's
     names = zipfile.ZipFile(path).namelist()
     assert "model/data.pkl" in names and "model/byteorder" in names and any(n.startswith("model/data/") for n in names)
     back = pydl.load(path, weights_only=False)
