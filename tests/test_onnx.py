@@ -281,11 +281,11 @@ def test_export_params_false_makes_parameters_inputs(tmp_path):
 
 def test_model_left_as_it_was_and_dispatch_restored(tmp_path):
     model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
-    add, tadd, shape = pydl._C.add, pydl.Tensor.__add__, pydl.Tensor.shape
+    add, tadd, shape, mul = pydl._C.add, pydl.Tensor.__add__, pydl.Tensor.shape, pydl.mul
     _export(model, pydl.randn(2, 3), tmp_path)
     assert model.training  # exported in eval mode, handed back in training mode
     assert pydl._C.add is add and pydl.Tensor.__add__ is tadd and pydl.Tensor.shape is shape
-    assert pydl.mul is pydl._C.mul and pydl.nn.functional._C.relu is pydl._C.relu
+    assert pydl.mul is mul and pydl.nn.functional._C.relu is pydl._C.relu
 
 
 def test_bad_arguments(tmp_path):
