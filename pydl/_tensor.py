@@ -319,7 +319,8 @@ def mul(input, other, *, out=None):
 
 def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode is not None:
-        raise NotImplementedError(f"[div] rounding_mode={rounding_mode!r} is not supported (use // for floor division)")
+        from ._tensor_ops import divide  # 'floor' / 'trunc' rounding
+        return _out(divide(input, other, rounding_mode=rounding_mode), out, "div")
     return _out(_C.div(input, other), out, "div")
 
 
