@@ -6,8 +6,8 @@ from ..parameter import Parameter
 from .layers import LayerNorm, _empty, _NormBase  # noqa: F401  (LayerNorm: torch.nn.modules.normalization's path)
 from .module import Module
 
-__all__ = ["LayerNorm", "BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm",
-           "LocalResponseNorm"]
+__all__ = ["LayerNorm", "BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+           "RMSNorm", "LocalResponseNorm"]
 
 
 class BatchNorm3d(_NormBase):
