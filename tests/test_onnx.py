@@ -329,7 +329,7 @@ def test_data_dependent_values_are_refused(tmp_path):
         pydl.onnx.export(model, pydl.randn(2, 3), tmp_path / "b.onnx")
 
 
-def test_import_without_onnx_packages():
+def test_import_without_onnx_packages(tmp_path):
     code = (
         "import sys\n"
         "class Block:\n"
@@ -343,6 +343,7 @@ def test_import_without_onnx_packages():
         "except ImportError as e:\n"
         "    print('ERR', e)\n"
     )
+    # cwd outside the repository: from its root, `import pydl` would find the unbuilt source folder
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ})
+                         env={**__import__("os").environ}, cwd=tmp_path)
     assert 'pip install "pydl[onnx]"' in out.stdout

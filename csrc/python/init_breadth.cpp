@@ -45,6 +45,13 @@ int64_t register_hook(const Tensor& t, py::function fn) {
   auto alive = std::make_shared<std::atomic<bool>>(true);
   // the Python callable is released with the GIL held, whichever thread frees the graph
   std::shared_ptr<py::function> pf(new py::function(std::move(fn)), [](py::function* f) {
+    // A hook never removed is freed by the registry's static destructor, after the interpreter
+    // is gone: then the callable is leaked, not decref'd (taking the GIL there would crash).
+    if (!Py_IsInitialized()) {
+      f->release();
+      delete f;
+      return;
+    }
     py::gil_scoped_acquire g;
     delete f;
   });
@@ -124,6 +131,14 @@ void init_breadth(py::module_& m) {
   m.def("searchsorted", [](const Tensor& s, const Tensor& v, bool right) { return nogil([&] { return searchsorted(s, v, right); }); });
 
   m.def("_register_hook", &register_hook, py::arg("tensor"), py::arg("hook"));
+  // Hooks still registered at exit are dropped while Python can still free their callables.
+  py::module_::import("atexit").attr("register")(py::cpp_function([] {
+    std::map<int64_t, HookEntry> left;
+    {
+      std::lock_guard<std::mutex> lock(hook_mutex);
+      left.swap(hook_registry);
+    }
+  }));
   m.def("_remove_hook", &remove_hook, py::arg("id"));
 
   m.def("ctc_loss", [](const Tensor& lp, const Tensor& tg, const Tensor& il, const Tensor& tl, int64_t blank, bool zi) {
