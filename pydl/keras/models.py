@@ -18,7 +18,7 @@ from ..autograd import no_grad
 from ..train import metrics as _metrics
 from ..train.callbacks import CallbackList, History
 from ..train import _distributed as _ranks
-from ..train.loop import _InterruptGuard, _Progress
+from ..train.loop import _epoch_stop, _InterruptGuard, _Progress
 from . import losses as _losses
 from . import optimizers as _optimizers
 from .engine import KerasTensor, ShapeLeaf, flatten, map_graph, map_structure, pack_like
@@ -521,11 +521,7 @@ class Model(Layer):
                     logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
                     progress.close(logs)
                     cblist.on_epoch_end(epoch, logs)
-                    stop = self.stop_training or guard.requested
-                    if ranks is not None:
-                        ranks.barrier()  # rank 0 may be writing a checkpoint
-                        stop = ranks.any(stop)
-                    if stop:
+                    if _epoch_stop(self.stop_training or guard.requested, ranks):
                         break
             except KeyboardInterrupt:
                 history.interrupted = True

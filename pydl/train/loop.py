@@ -157,6 +157,14 @@ def _isatty(f):
 
 # ---- Ctrl-C ----------------------------------------------------------------------------------
 
+def _epoch_stop(stop, ranks):
+    """Whether training stops after this epoch; over MPI, all ranks agree (after rank 0's writes)."""
+    if ranks is not None:
+        ranks.barrier()  # rank 0 may be writing a checkpoint
+        stop = ranks.any(stop)
+    return stop
+
+
 class _InterruptGuard:
     """While active (main thread only), the first Ctrl-C asks the loop to stop after the current
     batch; a second one raises KeyboardInterrupt at once."""
@@ -330,11 +338,7 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
                 cblist.on_epoch_end(epoch, logs)
                 if scheduler is not None and not isinstance(scheduler, _Plateau):
                     scheduler.step()
-                stop = model.stop_training or guard.requested
-                if ranks is not None:
-                    ranks.barrier()  # rank 0 may be writing a checkpoint
-                    stop = ranks.any(stop)
-                if stop:
+                if _epoch_stop(model.stop_training or guard.requested, ranks):
                     break
         except KeyboardInterrupt:
             history.interrupted = True
