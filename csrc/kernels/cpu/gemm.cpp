@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "core/allocator.h"
 #include "core/cpu_features.h"
@@ -89,6 +90,13 @@ struct Buf {
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Depth per block: K split into equal blocks of at most E.kc (a multiple of 8), so that no
+// short last block pays the tiles' load and store of C for a few steps of k (288 = 144 + 144,
+// not 256 + 32).
+int64_t depth_block(const SgemmKernels& E, int64_t K) {
+  return std::min<int64_t>(E.kc, cdiv(cdiv(K, cdiv(K, E.kc)), 8) * 8);
+}
+
 // B read in place: row-major and small enough to stay in cache, or too few rows of A to
 // repay packing it.
 bool use_direct(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, int64_t b_cs) {
@@ -106,12 +114,12 @@ void sgemm_direct(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
     const int64_t rows_items = cdiv(mtiles, rchunk);
     if (rows_items < want) cchunk = std::max<int64_t>(1, ntiles / cdiv(want, rows_items));
   }
-  const int64_t ri = cdiv(mtiles, rchunk), ci = cdiv(ntiles, cchunk), items = ri * ci;
+  const int64_t ri = cdiv(mtiles, rchunk), ci = cdiv(ntiles, cchunk), items = ri * ci, KC = depth_block(E, K);
   auto run = [&](int64_t it) {
     const int64_t i0 = (it / ci) * rchunk * E.mr, j0 = (it % ci) * cchunk * E.nr;
     const int64_t m = std::min(rchunk * E.mr, M - i0), n = std::min(cchunk * E.nr, N - j0);
-    for (int64_t p0 = 0; p0 < K; p0 += E.kc) {
-      const int64_t kc = std::min<int64_t>(E.kc, K - p0);
+    for (int64_t p0 = 0; p0 < K; p0 += KC) {
+      const int64_t kc = std::min<int64_t>(KC, K - p0);
       E.block(m, n, kc, A + i0 * a_rs + p0 * a_cs, false, a_rs, a_cs, B + p0 * b_rs + j0, E.nr, b_rs,
               C + i0 * ldc + j0, ldc, acc || p0 > 0);
     }
@@ -126,7 +134,7 @@ void sgemm_direct(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
 
 void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs,
                   const float* B, int64_t b_rs, int64_t b_cs, float* C, int64_t ldc, bool acc, int nt) {
-  const int64_t KC = std::min<int64_t>(E.kc, K), NC = std::min<int64_t>(cdiv(E.nc, E.nr) * E.nr, cdiv(N, E.nr) * E.nr);
+  const int64_t KC = depth_block(E, K), NC = std::min<int64_t>(cdiv(E.nc, E.nr) * E.nr, cdiv(N, E.nr) * E.nr);
   const int64_t MC = E.mc;
   Buf bp(static_cast<size_t>(KC * NC));
   Buf ap(static_cast<size_t>(nt * MC * KC));
@@ -228,6 +236,43 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_
     sgemm_direct(*E, M, N, K, A, a_rs, a_cs, B, b_rs, C, ldc, acc, nt);
   else
     sgemm_packed(*E, M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, nt);
+}
+
+// Packed A: for each depth block [p0, p0 + kc) (depth_block), the whole of A's rows in panels of
+// E.mr (rows padded to a whole panel), as E.pack_a writes them.
+int64_t padded_rows(const SgemmKernels& E, int64_t M) { return cdiv(M, E.mr) * E.mr; }
+
+int64_t sgemm_packed_a_size(int64_t M, int64_t K) { return padded_rows(*engine(), M) * K; }
+
+void sgemm_pack_a(int64_t M, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, float* dst) {
+  const SgemmKernels& E = *engine();
+  const int64_t Mp = padded_rows(E, M), KC = depth_block(E, K);
+  for (int64_t p0 = 0; p0 < K; p0 += KC)
+    E.pack_a(M, std::min<int64_t>(KC, K - p0), A + p0 * a_cs, a_rs, a_cs, dst + p0 * Mp);
+}
+
+void sgemm_packed_a(int64_t M, int64_t N, int64_t K, const float* Ap, const float* B, int64_t b_rs, int64_t b_cs,
+                    float* C, int64_t ldc, bool acc) {
+  if (M <= 0 || N <= 0) return;
+  const SgemmKernels& E = *engine();
+  if (K <= 0) {
+    if (!acc)
+      for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
+    return;
+  }
+  const int64_t Mp = padded_rows(E, M), KC = depth_block(E, K);
+  std::unique_ptr<Buf> bp;  // B packed per depth block unless its rows are contiguous
+  if (b_cs != 1) bp = std::make_unique<Buf>(static_cast<size_t>(KC * cdiv(N, E.nr) * E.nr));
+  for (int64_t p0 = 0; p0 < K; p0 += KC) {
+    const int64_t kc = std::min<int64_t>(KC, K - p0);
+    const float* b = B + p0 * b_rs;
+    if (bp) {
+      E.pack_b(kc, N, b, b_rs, b_cs, bp->p);
+      E.block(M, N, kc, Ap + p0 * Mp, true, 0, 0, bp->p, kc * E.nr, E.nr, C, ldc, acc || p0 > 0);
+    } else {
+      E.block(M, N, kc, Ap + p0 * Mp, true, 0, 0, b, E.nr, b_rs, C, ldc, acc || p0 > 0);
+    }
+  }
 }
 
 template <typename T>

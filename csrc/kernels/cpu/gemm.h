@@ -23,6 +23,15 @@ template <typename T>
 void gemm_any(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
               int64_t b_cs, T* C, int64_t ldc, bool accumulate, bool serial = false);
 
+/// Floats of the buffer sgemm_pack_a writes for an (M, K) operand.
+int64_t sgemm_packed_a_size(int64_t M, int64_t K);
+/// Packs A (M, K) (element (i, p) at A[i*a_rs + p*a_cs]) once for many sgemm_packed_a calls: a
+/// weight reused across samples or steps (conv, RNN) skips its per-call packing.
+void sgemm_pack_a(int64_t M, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, float* dst);
+/// C (M,N) (+)= A (M,K) @ B (K,N) on the calling thread, with A packed by sgemm_pack_a; B any strides.
+void sgemm_packed_a(int64_t M, int64_t N, int64_t K, const float* Ap, const float* B, int64_t b_rs, int64_t b_cs,
+                    float* C, int64_t ldc, bool accumulate);
+
 /// "avx512", "avx2" or "baseline": the level of the engine sgemm runs on.
 const char* sgemm_engine_name();
 
