@@ -173,7 +173,8 @@ void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
       }
     }
   };
-  if (nt <= 1) { body(0, 1); return; }
+  // A region of its own even for one thread: body's `omp for` constructs must bind to it, never
+  // to a parallel region of the caller (a kernel calling sgemm from each of its threads).
 #pragma omp parallel num_threads(nt)
   body(omp_get_thread_num(), omp_get_num_threads());
 }

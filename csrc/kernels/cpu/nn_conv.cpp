@@ -1,6 +1,6 @@
-// conv2d by im2col + GEMM. Each thread takes a block of samples and keeps its own column
-// buffer for one chunk of output positions (Cg*kh*kw, chunk: see col_chunk), which stays in
-// L2 between im2col and the GEMM. A 1x1, stride-1, unpadded convolution uses the input
+// conv2d by im2col + GEMM. Threads take work items (forward: a chunk of one sample's output
+// positions; backward: a block of samples) one at a time, each with its own column buffer
+// (Cg*kh*kw, chunk: see col_chunk), which stays in L2 between im2col and the GEMM. A 1x1, stride-1, unpadded convolution uses the input
 // directly as the column matrix.
 #include <Eigen/Core>
 #include <algorithm>
@@ -55,16 +55,19 @@ void for_col_runs(const ConvGeom& g, int64_t Cg, T* x, int64_t j0, int64_t j1, c
 // col (Cg*kh*kw, j1 - j0): columns [j0, j1) of the column matrix of x (Cg, H, W).
 template <typename T>
 void im2col(const ConvGeom& g, int64_t Cg, const T* x, int64_t j0, int64_t j1, T* col) {
-  const int64_t ld = j1 - j0;
+  const int64_t ld = j1 - j0, sw = g.sw;
   for_col_runs(g, Cg, x, j0, j1, [&](int64_t row, int64_t off, int64_t a, int64_t b, int64_t lo, int64_t hi, const T* xr) {
-    T* r = col + row * ld + off;  // r[ow] is output position (oh, ow)
+    // plain loops: runs are short (one output row), where memcpy/fill calls cost more than the copy
+    T* __restrict r = col + row * ld + off;  // r[ow] is output position (oh, ow)
     hi = std::max(lo, hi);
-    std::fill(r + a, r + lo, T(0));
-    if (hi > lo) {
-      if (g.sw == 1) std::memcpy(r + lo, xr + lo, (hi - lo) * sizeof(T));
-      else for (int64_t ow = lo; ow < hi; ++ow) r[ow] = xr[ow * g.sw];
+    for (int64_t ow = a; ow < lo; ++ow) r[ow] = T(0);
+    if (sw == 1) {
+      const T* __restrict s = xr;
+      for (int64_t ow = lo; ow < hi; ++ow) r[ow] = s[ow];
+    } else {
+      for (int64_t ow = lo; ow < hi; ++ow) r[ow] = xr[ow * sw];
     }
-    std::fill(r + hi, r + b, T(0));
+    for (int64_t ow = hi; ow < b; ++ow) r[ow] = T(0);
   });
 }
 
@@ -91,28 +94,30 @@ inline bool is_pointwise(const ConvGeom& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph0 == 0 && g.ph1 == 0 && g.pw0 == 0 && g.pw1 == 0;
 }
 
-// Runs f(n0, n1, tid) over sample blocks: one block per thread when there are enough
-// samples (single-threaded GEMMs), else all samples on this thread (the GEMM threads itself).
+// Runs f(item, tid) for items [0, n) on up to `threads` threads, handed out one at a time: a
+// thread that the OS deschedules holds up one item, not a fixed share. tid < threads indexes
+// per-thread buffers.
 template <typename F>
-void over_samples(int64_t N, int64_t& nthreads, const F& f) {
-  nthreads = get_num_threads();
-  if (N < nthreads || nthreads == 1) {
-    nthreads = 1;
-    f(int64_t(0), N, 0);
+void over_items(int64_t n, int64_t threads, const F& f) {
+  if (threads <= 1 || n <= 1) {
+    for (int64_t i = 0; i < n; ++i) f(i, int64_t(0));
     return;
   }
-  int nt = static_cast<int>(nthreads);
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(static_cast<int>(threads))
   {
-    int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
-    int64_t b = N * t / T, e = N * (t + 1) / T;
-    if (b < e) f(b, e, t);
+    const int64_t tid = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t i = 0; i < n; ++i) f(i, tid);
   }
 }
 
-inline int64_t pick_threads(int64_t N) {
-  int64_t nt = get_num_threads();
-  return (N < nt) ? 1 : nt;
+// Sample blocks of the backward pass: each block sums its weight and bias gradients into a slot
+// of its own and the slots are added in order at the end, so the result depends neither on the
+// thread count nor on which thread took which block. Up to 16 blocks (fewer when a slot is
+// large: at most ~32 MB of slots).
+inline int64_t grad_blocks(int64_t N, int64_t slot_values) {
+  const int64_t by_memory = (int64_t(8) << 20) / std::max<int64_t>(slot_values, 1);
+  return std::max<int64_t>(1, std::min<int64_t>({N, 16, by_memory}));
 }
 
 }  // namespace
@@ -146,27 +151,21 @@ template <typename T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t G = g.groups, Cg = g.C / G, Og = g.O / G, Kg = Cg * g.kh * g.kw, P = g.OH * g.OW;
   const bool pw = is_pointwise(g);
-  const int64_t nt = pick_threads(g.N), NC = col_chunk(Kg, P);
+  // Items: (sample, group, chunk of output positions), so that even one sample keeps every thread busy.
+  const int64_t NC = col_chunk(Kg, P), chunks = (P + NC - 1) / NC, items = g.N * G * chunks;
+  const int64_t nt = std::min<int64_t>(get_num_threads(), items);
   Tensor ws = pw ? Tensor() : empty({nt * Kg * NC}, dtype_of<T>::value);
   const WeightGemm<T> mm(w, G, Og, Kg, Kg, 1);
-  int64_t used;
-  over_samples(g.N, used, [&](int64_t n0, int64_t n1, int64_t tid) {
+  over_items(items, nt, [&](int64_t it, int64_t tid) {
+    const int64_t n = it / (G * chunks), gi = (it / chunks) % G, j0 = (it % chunks) * NC, j1 = std::min(P, j0 + NC);
+    const T* xg = x + (n * g.C + gi * Cg) * g.H * g.W;
+    T* yg = y + (n * g.O + gi * Og) * P;
+    if (b)
+      for (int64_t o = 0; o < Og; ++o) std::fill(yg + o * P + j0, yg + o * P + j1, b[gi * Og + o]);
     T* col = pw ? nullptr : ws->data<T>() + tid * Kg * NC;
-    for (int64_t n = n0; n < n1; ++n) {
-      const T* xn = x + n * g.C * g.H * g.W;
-      T* yn = y + n * g.O * P;
-      if (b)
-        for (int64_t o = 0; o < g.O; ++o) std::fill(yn + o * P, yn + (o + 1) * P, b[o]);
-      for (int64_t gi = 0; gi < G; ++gi) {
-        const T* xg = xn + gi * Cg * g.H * g.W;
-        for (int64_t j0 = 0; j0 < P; j0 += NC) {
-          const int64_t j1 = std::min(P, j0 + NC);
-          // (Og,Kg) x (Kg,j1-j0) -> columns [j0, j1) of (Og,P)
-          if (!pw) im2col(g, Cg, xg, j0, j1, col);
-          mm(gi, j1 - j0, pw ? xg + j0 : col, pw ? P : j1 - j0, yn + gi * Og * P + j0, P, b != nullptr);
-        }
-      }
-    }
+    if (!pw) im2col(g, Cg, xg, j0, j1, col);
+    // (Og,Kg) x (Kg,j1-j0) -> columns [j0, j1) of (Og,P)
+    mm(gi, j1 - j0, pw ? xg + j0 : col, pw ? P : j1 - j0, yg + j0, P, b != nullptr);
   });
 }
 
@@ -175,25 +174,21 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
   const int64_t G = g.groups, Cg = g.C / G, Og = g.O / G, Kg = Cg * g.kh * g.kw, P = g.OH * g.OW;
   const int64_t HWin = g.H * g.W;
   const bool pw = is_pointwise(g);
-  const int64_t nt = pick_threads(g.N), NC = col_chunk(Kg, P);
-  // Per thread: the column matrix of a sample (for gw, which sums over all its positions), a
-  // column-gradient chunk (for gx), and weight / bias gradient accumulators (summed over threads
-  // at the end). One parallel region in all.
+  const int64_t NC = col_chunk(Kg, P);
+  // Per thread: the column matrix of a sample (for gw, which sums over all its positions) and a
+  // column-gradient chunk (for gx). Per sample block: weight / bias gradient slots (grad_blocks).
   const int64_t cols = pw ? 0 : (gw ? Kg * P : 0) + Kg * NC, accw = gw ? g.O * Kg : 0, accb = gb ? g.O : 0;
-  const int64_t per = cols + accw + accb;
-  Tensor ws = empty({std::max<int64_t>(nt * per, 1)}, dtype_of<T>::value);
-  for (int64_t t = 0; t < nt; ++t) {
-    T* a = ws->data<T>() + t * per + cols;
-    std::fill(a, a + accw + accb, T(0));
-  }
+  const int64_t nb = grad_blocks(g.N, accw + accb), nt = std::min<int64_t>(get_num_threads(), nb);
+  Tensor ws = empty({std::max<int64_t>(nt * cols + nb * (accw + accb), 1)}, dtype_of<T>::value);
+  T* slots = ws->data<T>() + nt * cols;
+  std::fill(slots, slots + nb * (accw + accb), T(0));
   const std::unique_ptr<WeightGemm<T>> wt(gx ? new WeightGemm<T>(w, G, Kg, Og, 1, Kg) : nullptr);  // w_g^T (Kg,Og)
-  int64_t used;
-  over_samples(g.N, used, [&](int64_t n0, int64_t n1, int64_t tid) {
-    T* base = ws->data<T>() + tid * per;
-    T* col = pw ? nullptr : base;
-    T* gcol = pw ? nullptr : base + (gw ? Kg * P : 0);
-    T* gwt = gw ? base + cols : nullptr;
-    T* gbt = gb ? base + cols + accw : nullptr;
+  over_items(nb, nt, [&](int64_t blk, int64_t tid) {
+    const int64_t n0 = g.N * blk / nb, n1 = g.N * (blk + 1) / nb;
+    T* col = pw ? nullptr : ws->data<T>() + tid * cols;
+    T* gcol = pw ? nullptr : col + (gw ? Kg * P : 0);
+    T* gwt = gw ? slots + blk * (accw + accb) : nullptr;
+    T* gbt = gb ? slots + blk * (accw + accb) + accw : nullptr;
     for (int64_t n = n0; n < n1; ++n) {
       const T* xn = x ? x + n * g.C * HWin : nullptr;
       const T* gyn = gy + n * g.O * P;
@@ -223,16 +218,16 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
       }
     }
   });
-  // Sum the per-thread accumulators (small: O*Kg + O per thread).
-  const T* acc = ws->data<T>() + cols;
+  // Sum the blocks' slots in block order.
+  const int64_t per = accw + accb;
   for (int64_t i = 0; i < accw; ++i) {
     T s = 0;
-    for (int64_t t = 0; t < nt; ++t) s += acc[t * per + i];
+    for (int64_t k = 0; k < nb; ++k) s += slots[k * per + i];
     gw[i] = s;
   }
   for (int64_t i = 0; i < accb; ++i) {
     T s = 0;
-    for (int64_t t = 0; t < nt; ++t) s += acc[t * per + accw + i];
+    for (int64_t k = 0; k < nb; ++k) s += slots[k * per + accw + i];
     gb[i] = s;
   }
 }
