@@ -33,13 +33,10 @@ finally:
 
 from ._C import Tensor, dtype, from_numpy, from_dlpack, set_num_threads, get_num_threads, manual_seed, initial_seed
 from ._tensor import *  # noqa: F401,F403  (factories and functional forms)
-from ._tensor import _install_tensor_methods
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from . import autograd
 from ._indexing import *  # noqa: F401,F403
-from ._indexing import _install_indexing_methods
 from ._tensor_ops import *  # noqa: F401,F403,E402  (issue 13: the everyday torch.* functions)
-from ._tensor_ops import _install_tensor_ops_methods  # noqa: E402
 from . import nn, optim, data, utils, cuda  # noqa: E402
 from .io import save, load  # noqa: E402
 from . import onnx  # noqa: E402  (the onnx package itself is imported only at export time)
@@ -53,9 +50,11 @@ float = float32  # noqa: A001
 double = float64
 long = int64
 
-_install_tensor_methods()
-_install_indexing_methods()  # after: it replaces some simpler forms
-_install_tensor_ops_methods()  # last: adds only what is still missing (plus the in-place forms)
+from ._tensor_methods import _install_tensor_methods  # noqa: E402
+from ._tensor_ops import _install_torch_functions  # noqa: E402
+
+_install_tensor_methods()  # the one registry of Python-level Tensor methods
+_install_torch_functions()  # torch.<name>_ in-place functions, after the methods they call
 
 
 def show_config():
@@ -77,9 +76,7 @@ def show_config():
 
 # ---- PyTorch programs' surface (issue 12): device selection, .pt files, shapes, dtypes --------
 from . import accelerator, backends, linalg, serialization, xpu  # noqa: E402
-from ._tensor import _install_issue12_methods  # noqa: E402
 
-_install_issue12_methods()
 _C._set_size_type(Size)  # t.shape and t.size() are pydl.Size
 dtype.__repr__ = dtype.__str__  # pydl.float32, as torch.float32 prints
 

@@ -1,19 +1,18 @@
-"""Indexing functional forms (index_select, gather, scatter_add, ...) and Tensor methods.
+"""Indexing functional forms (index_select, gather, scatter_add, ...); their Tensor methods are bound
+by pydl/_tensor_methods.py.
 
 Each function parses PyTorch-style arguments and calls one op of the compiled core.
 ``x[...]`` and ``x[...] = v`` are bound in C++ (csrc/python/init_indexing.cpp).
 """
-import collections
-
 from . import _C
 from ._C import Tensor
+from ._functional import _values_indices
 
 __all__ = [
     "index_select", "gather", "scatter", "scatter_add", "index_put", "nonzero", "masked_fill", "masked_select", "where",
     "argwhere", "sort", "argsort", "topk", "cumsum", "take_along_dim",
 ]
 
-_values_indices = collections.namedtuple("values_indices", ["values", "indices"])
 
 
 def index_select(input, dim, index):
@@ -172,26 +171,3 @@ def _scatter_add_(self, dim, index, src):
 
 def _index_put_(self, indices, values, accumulate=False):
     return _C.index_put_(self, tuple(indices), values, accumulate)
-
-
-def _install_indexing_methods():
-    T = Tensor
-    T.index_select = index_select
-    T.gather = gather
-    T.scatter_add = scatter_add
-    T.scatter = scatter
-    T.scatter_ = _scatter_
-    T.scatter_add_ = _scatter_add_
-    T.index_put_ = _index_put_
-    T.index_put = index_put
-    T.nonzero = nonzero
-    T.argwhere = argwhere
-    T.masked_fill = masked_fill
-    T.masked_fill_ = lambda self, mask, value: _C.masked_fill_(self, mask, value)
-    T.masked_select = masked_select
-    T.sort = sort
-    T.argsort = argsort
-    T.topk = topk
-    T.cumsum = cumsum
-    T.take_along_dim = take_along_dim
-

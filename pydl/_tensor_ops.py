@@ -4,7 +4,7 @@ Each function parses PyTorch's arguments and calls C++ ops of pydl._C: kernels w
 (cumprod, logcumsumexp, cummax, searchsorted, the unary math, bitwise ops, fmod, hypot, ...), or
 a short composition of them (einsum as permutes + one batched matmul per pair, unique as sort +
 masks + cumsum, diag_embed as one matmul, ...). Autograd runs through the composed ops; nothing
-here loops over elements. `_install_tensor_ops_methods()` binds the methods on Tensor.
+here loops over elements. Their Tensor methods are bound by pydl/_tensor_methods.py.
 """
 import builtins
 import collections
@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _C
 from ._C import Tensor
+from ._functional import _values_indices
 
 __all__ = [
     # unary math (C++ kernels) and aliases
@@ -23,9 +24,8 @@ __all__ = [
     "arctanh", "arctan2", "absolute", "negative", "positive", "sgn", "frac", "sinc", "logit", "deg2rad", "rad2deg",
     "signbit", "i0",
     # binary
-    "fmod", "copysign", "hypot", "nextafter", "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
-    "bitwise_left_shift", "bitwise_right_shift", "logaddexp", "logaddexp2", "xlogy", "float_power", "true_divide",
-    "divide", "multiply", "subtract", "rsub", "heaviside", "fmax", "fmin", "ldexp", "lerp", "floor_divide",
+    "lcm", "bitwise_not", "logaddexp", "logaddexp2", "xlogy", "float_power", "true_divide",
+    "divide", "multiply", "subtract", "rsub", "heaviside", "fmax", "fmin", "ldexp", "lerp",
     "greater", "greater_equal", "less", "less_equal", "not_equal", "isclose", "isneginf", "isposinf", "isreal",
     "isin", "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "addmm", "addmv", "addr", "addbmm",
     "baddbmm", "mv", "vdot", "inner", "ger", "kron", "tensordot", "einsum", "cross", "chain_matmul",
@@ -55,7 +55,6 @@ __all__ = [
     "masked_scatter", "put", "renorm", "narrow_copy", "seed", "frombuffer", "get_default_device",
 ]
 
-_values_indices = collections.namedtuple("values_indices", ["values", "indices"])
 
 
 def _int(v, op):
@@ -195,24 +194,9 @@ def i0(input):
 
 # ---- binary ------------------------------------------------------------------------------------
 
-fmod, copysign, hypot, nextafter, gcd = _C.fmod, _C.copysign, _C.hypot, _C.nextafter, _C.gcd
-bitwise_left_shift, bitwise_right_shift = _C.bitwise_left_shift, _C.bitwise_right_shift
-floor_divide = _C.floor_divide
 greater, greater_equal, less, less_equal, not_equal = _C.gt, _C.ge, _C.lt, _C.le, _C.ne
 multiply = _C.mul
 true_divide = _C.div
-
-
-def bitwise_and(input, other):
-    return _C.bitwise_and(input, other)
-
-
-def bitwise_or(input, other):
-    return _C.bitwise_or(input, other)
-
-
-def bitwise_xor(input, other):
-    return _C.bitwise_xor(input, other)
 
 
 def bitwise_not(input):
@@ -1148,7 +1132,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 
 def tile(input, dims):
-    from ._tensor import _repeat
+    from ._tensor_methods import _repeat
     dims = list(dims) if not isinstance(dims, int) else [dims]
     if len(dims) < input.ndim:
         dims = [1] * (input.ndim - len(dims)) + dims
@@ -1760,131 +1744,6 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return f(log_probs, targets, input_lengths, target_lengths, blank, red, zero_infinity)
 
 
-# ---- Tensor methods ----------------------------------------------------------------------------------
-
-def _inplace_of(fn):
-    """x.op_(...) = x.copy_(op(x, ...)); autograd and the version counter see one in-place write."""
-    def method(self, *args, **kwargs):
-        src = self.clone() if self.requires_grad or (self.grad_fn is not None) else self
-        return self.copy_(fn(src, *args, **kwargs))
-    return method
-
-
-def _method(fn):
-    """A plain function as a method (pybind builtins do not bind as methods)."""
-    return lambda self, *args, **kwargs: fn(self, *args, **kwargs)
-
-
-# name -> function; each also becomes Tensor.<name> and Tensor.<name>_ (in place) where torch has both
-_UNARY_INPLACE = [
-    "abs", "absolute", "acos", "arccos", "acosh", "arccosh", "asin", "arcsin", "asinh", "arcsinh", "atan", "arctan",
-    "atanh", "arctanh", "ceil", "cos", "cosh", "deg2rad", "rad2deg", "digamma", "erf", "erfc", "erfinv", "exp", "exp2",
-    "expm1", "fix", "floor", "frac", "lgamma", "log", "log10", "log1p", "log2", "logit", "neg", "negative",
-    "reciprocal", "round", "rsqrt", "sgn", "sigmoid", "sign", "sin", "sinc", "sinh", "sqrt", "square", "tan", "tanh",
-    "trunc", "relu", "i0", "nan_to_num",
-]
-_BINARY_INPLACE = [
-    "fmod", "copysign", "hypot", "nextafter", "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "bitwise_left_shift", "bitwise_right_shift", "logaddexp", "logaddexp2", "xlogy", "float_power", "true_divide",
-    "divide", "multiply", "subtract", "heaviside", "fmax", "fmin", "ldexp", "lerp", "floor_divide", "greater",
-    "greater_equal", "less", "less_equal", "not_equal", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
-    "logical_or", "logical_xor", "atan2", "arctan2", "remainder", "pow", "clamp_min", "clamp_max", "addcmul",
-    "addcdiv", "addmm", "addmv", "addr", "addbmm", "baddbmm", "index_add", "index_copy", "index_fill", "cumsum",
-    "cumprod", "clamp", "clip",
-]
-_METHODS_ONLY = [
-    "isclose", "isneginf", "isposinf", "isreal", "mv", "vdot", "inner", "ger", "kron", "cross", "logcumsumexp",
-    "cummax", "cummin", "msort", "kthvalue", "median", "nanmedian", "quantile", "nanquantile", "mode", "bincount",
-    "histc", "unique", "unique_consecutive", "count_nonzero", "aminmax", "nansum", "nanmean", "cov", "corrcoef", "diff",
-    "flip", "fliplr", "flipud", "rot90", "roll", "repeat_interleave", "tile", "movedim", "moveaxis", "swapaxes",
-    "swapdims", "ravel", "broadcast_to", "tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "unflatten",
-    "diag", "diagonal", "diag_embed", "diagflat", "trace", "take", "select", "adjoint", "dist", "is_nonzero",
-    "is_same_size", "is_signed", "softmax", "log_softmax", "bitwise_not", "logical_not", "positive", "signbit",
-    "polygamma", "mvlgamma", "prelu", "hardshrink", "bernoulli", "multinomial", "rsub", "outer", "dot", "matmul",
-]
-
-
-def _install_tensor_ops_methods():
-    import pydl
-    T = Tensor
-    g = globals()
-
-    def lookup(name):
-        if name in g and callable(g[name]):
-            return g[name]
-        return getattr(pydl, name, None)
-
-    for name in _UNARY_INPLACE + _BINARY_INPLACE + _METHODS_ONLY:
-        fn = lookup(name)
-        if fn is None:
-            continue
-        if not hasattr(T, name):
-            setattr(T, name, _method(fn))
-        # the in-place form, unless a native one exists (add_, mul_, clamp_, ... write in place in C++)
-        if (name in _UNARY_INPLACE or name in _BINARY_INPLACE) and not hasattr(T, name + "_"):
-            setattr(T, name + "_", _inplace_of(fn))
-    for cmp in ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
-                "logical_and", "logical_or", "logical_xor"):
-        # in-place comparisons keep self's dtype: the bool result is cast back
-        fn = lookup(cmp)
-        setattr(T, cmp + "_", (lambda f: lambda self, other: self.copy_(f(self, other).to(self.dtype)))(fn))
-    T.logical_not_ = lambda self: self.copy_(_C.eq(self.bool(), False).to(self.dtype))
-    T.bitwise_not_ = lambda self: self.copy_(bitwise_not(self))
-    T.sigmoid_ = _inplace_of(_C.sigmoid)
-    T.relu_ = relu_
-    T.clamp_min_ = lambda self, min: self.copy_(clamp_min(self.clone() if self.requires_grad else self, min)) \
-        if isinstance(min, Tensor) else _C.clamp_(self, min, None)  # noqa: A002
-    T.clamp_max_ = lambda self, max: self.copy_(clamp_max(self.clone() if self.requires_grad else self, max)) \
-        if isinstance(max, Tensor) else _C.clamp_(self, None, max)  # noqa: A002
-    T.clip_ = lambda self, min=None, max=None: _C.clamp_(self, min, max)  # noqa: A002
-    T.cumsum_ = lambda self, dim, *, dtype=None: self.copy_(_C.cumsum(self.clone() if self.requires_grad else self, dim))
-    T.cumprod_ = lambda self, dim, *, dtype=None: self.copy_(_C.cumprod(self.clone() if self.requires_grad else self, dim))
-    T.lerp_ = lambda self, end, weight: self.copy_(lerp(self.clone() if self.requires_grad else self, end, weight))
-    T.addcmul_ = lambda self, t1, t2, *, value=1: self.add_(t1 * t2 * value)
-    T.addcdiv_ = lambda self, t1, t2, *, value=1: self.add_(t1 / t2 * value)
-    T.index_add_ = lambda self, dim, index, source, *, alpha=1: _C.scatter_add_(
-        self, _wrap(dim, self.ndim, "index_add_"), _index_along(self, dim, index, source.shape)[1],
-        source if alpha == 1 else source * alpha)
-    T.index_fill_ = lambda self, dim, index, value: self.copy_(index_fill(self, dim, index, value))
-    T.index_copy_ = lambda self, dim, index, source: self.copy_(index_copy(self, dim, index, source))
-    T.exponential_ = lambda self, lambd=1.0, *, generator=None: self.copy_(
-        -_C.log1p(-_C.uniform_(_C.empty(list(self.shape), self.dtype), 0.0, 1.0)) / lambd)
-    T.cauchy_ = lambda self, median=0.0, sigma=1.0, *, generator=None: self.copy_(
-        median + sigma * _C.tan(math.pi * (_C.uniform_(_C.empty(list(self.shape), self.dtype), 0.0, 1.0) - 0.5)))
-    T.log_normal_ = lambda self, mean=1.0, std=2.0, *, generator=None: self.copy_(
-        _C.exp(_C.normal_(_C.empty(list(self.shape), self.dtype), mean, std)))
-    T.geometric_ = lambda self, p, *, generator=None: self.copy_(_C.ceil(
-        _C.log1p(-_C.uniform_(_C.empty(list(self.shape), _C.dtype.float64), 0.0, 1.0)) / math.log1p(-p)).to(self.dtype))
-    T.random_ = _random_
-    T.is_cpu = property(lambda self: True)
-    T.is_inference = lambda self: False
-    T.H = property(lambda self: _C.transpose(self, 0, 1) if self.ndim == 2 else self)
-    T.mH = property(lambda self: _C.transpose(self, -2, -1))
-    T.sum_to_size = _sum_to_size
-    T.nbytes = property(lambda self: self.numel() * self.element_size())
-    T.itemsize = property(lambda self: self.element_size())
-    _install_more()
-
-
-def _random_(self, from_=0, to=None, *, generator=None):
-    """Fills with integers uniform in [from, to) (to defaults to 2**24 for float32, 2**53 for float64, 2**63-1 for
-    int64)."""
-    if to is None:
-        from_, to = 0, from_ if from_ else None
-    if to is None:
-        to = {"float32": 2 ** 24, "float64": 2 ** 53, "int64": 2 ** 63 - 1, "bool": 2}[str(self.dtype).split(".")[-1]]
-    u = _C.uniform_(_C.empty(list(self.shape), _C.dtype.float64), 0.0, 1.0)
-    return self.copy_(_C.floor(u * float(to - from_) + float(from_)).to(self.dtype))
-
-
-def _sum_to_size(self, *size):
-    size = list(size[0]) if len(size) == 1 and not isinstance(size[0], int) else list(size)
-    lead = self.ndim - len(size)
-    dims = list(builtins.range(lead)) + [lead + i for i, s in enumerate(size) if s == 1 and self.shape[lead + i] != 1]
-    out = _C.sum(self, dims, True, None) if dims else self
-    return _C.reshape(out, size)
-
-
 # ---- torch.* forms with torch's own signatures, the in-place functions and the *_copy variants ----
 
 def _reduction_name(r, op):
@@ -2168,11 +2027,9 @@ def _copy_variant(fn, name):
 def _install_torch_functions():
     """torch.<name>_ in-place functions and torch.<view op>_copy variants on the pydl namespace."""
     import pydl
-    inplace = ["abs", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh",
-               "atan", "atanh", "ceil", "cos", "cosh", "deg2rad", "erf", "erfc", "exp", "exp2", "expm1", "fix", "floor",
-               "frac", "gcd", "i0", "lcm", "ldexp", "log", "log10", "log1p", "log2", "logit", "nan_to_num", "neg",
-               "negative", "rad2deg", "reciprocal", "round", "rsqrt", "sigmoid", "sin", "sinc", "sinh", "sqrt",
-               "square", "tan", "tanh", "trunc", "xlogy", "clamp", "clamp_min", "clamp_max", "clip", "detach"]
+    inplace = [*_C._unary_ops, "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "deg2rad", "fix", "frac",
+               "gcd", "i0", "lcm", "ldexp", "logit", "nan_to_num", "negative", "rad2deg", "sinc", "xlogy", "clamp",
+               "clamp_min", "clamp_max", "clip", "detach"]
     for name in inplace:
         if not hasattr(pydl, name + "_") and hasattr(Tensor, name + "_"):
             setattr(pydl, name + "_", (lambda n: lambda input, *a, **k: getattr(input, n)(*a, **k))(name + "_"))
@@ -2189,76 +2046,3 @@ def _install_torch_functions():
              "split": pydl.split, "split_with_sizes": split_with_sizes}
     for name, fn in views.items():
         setattr(pydl, name + "_copy", _copy_variant(fn, name + "_copy"))
-
-
-_EXTRA_METHODS = {
-    "allclose": lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: __import__("pydl").allclose(
-        self, other, rtol, atol, equal_nan),
-    "equal": lambda self, other: __import__("pydl").equal(self, other),
-    "unsafe_chunk": lambda self, chunks, dim=0: tuple(_C.chunk(self, int(chunks), dim)),
-    "unsafe_split": lambda self, split_size, dim=0: __import__("pydl").split(self, split_size, dim),
-    "unsafe_split_with_sizes": lambda self, split_sizes, dim=0: split_with_sizes(self, split_sizes, dim),
-    "get_device": lambda self: -1,
-    "frexp": frexp, "histogram": lambda self, bins=100, *, range=None, weight=None, density=False: histogram(  # noqa: A002
-        self, bins, range=range, weight=weight, density=density),
-    "select_scatter": select_scatter, "slice_scatter": slice_scatter, "diagonal_scatter": diagonal_scatter,
-    "masked_scatter": masked_scatter, "put": put, "renorm": renorm, "narrow_copy": narrow_copy,
-    "masked_scatter_": lambda self, mask, source: self.copy_(masked_scatter(self, mask, source)),
-    "put_": lambda self, index, source, accumulate=False: self.copy_(put(self, index, source, accumulate)),
-    "renorm_": lambda self, p, dim, maxnorm: self.copy_(renorm(self.clone() if self.requires_grad else self, p, dim,
-                                                                  maxnorm)),
-    "mvlgamma_": lambda self, p: self.copy_(mvlgamma(self.clone() if self.requires_grad else self, p)),
-    "polygamma_": lambda self, n: self.copy_(polygamma(n, self.clone() if self.requires_grad else self)),
-    "fill_diagonal_": lambda self, fill_value, wrap=False: _fill_diagonal_(self, fill_value, wrap),
-    "register_hook": lambda self, hook: _register_hook(self, hook),
-}
-
-
-class _HookHandle:
-    """What Tensor.register_hook returns: remove() unregisters the hook."""
-
-    def __init__(self, hook_id):
-        self.id = hook_id
-
-    def remove(self):
-        _C._remove_hook(self.id)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
-def _register_hook(self, hook):
-    """Runs hook(grad) when the gradient of this tensor is computed; a returned tensor replaces the gradient.
-
-    A hook on a leaf keeps the leaf alive until handle.remove() (it lives on the leaf's accumulator)."""
-    if not callable(hook):
-        raise TypeError(f"[register_hook] hook must be callable, got {type(hook).__name__}")
-    return _HookHandle(_C._register_hook(self, hook))
-
-
-def _fill_diagonal_(self, fill_value, wrap=False):
-    """Writes fill_value on the main diagonal (all dims equal for >2-D; tall matrices restart when wrap)."""
-    if self.ndim < 2:
-        raise ValueError("[fill_diagonal_] dimensions must larger than 1")
-    if self.ndim > 2 and len(set(self.shape)) != 1:
-        raise ValueError("[fill_diagonal_] all dimensions of input must be of equal length")
-    n = builtins.min(self.shape)
-    if self.ndim == 2 and wrap and self.shape[0] > self.shape[1] + 1:
-        step = self.shape[1] + 1
-        flat = _C.arange(0, self.shape[0] * self.shape[1], step, _C.dtype.int64)
-        rows, cols = _C.floor_divide(flat, self.shape[1]), _C.remainder(flat, self.shape[1])
-        idx = (rows, cols)
-    else:
-        idx = tuple(_arange(n) for _ in builtins.range(self.ndim))
-    self.index_put_(idx, _C.full([1], float(fill_value), self.dtype))
-    return self
-
-
-def _install_more():
-    _install_torch_functions()
-    for name, fn in _EXTRA_METHODS.items():
-        if not hasattr(Tensor, name):
-            setattr(Tensor, name, fn)

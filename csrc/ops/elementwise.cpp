@@ -1,5 +1,6 @@
 // Elementwise ops: arithmetic with NumPy broadcasting, unary math, comparisons, casts,
 // in-place variants. Each op's forward and backward stand together.
+#include <array>
 #include <cmath>
 
 #include "kernels/cpu/elementwise.h"
@@ -98,92 +99,102 @@ Tensor wrap_scalar(double v, bool is_int, const Tensor& like) {
   return scalar_tensor(v, dt);
 }
 
-Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_raw(K::BinaryOp::Add, a, b, promote(a->dtype, b->dtype), "add");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("AddBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode&, const TensorList& g) -> TensorList {
-      return {grad_for(g[0], sa, da), grad_for(g[0], sb, db)};
-    });
-    set_history(out, node);
-  }
-  return out;
+namespace {
+// Result dtypes of the ops/binary_ops.h rules, with their argument checks.
+DType binary_result_Promote(const char*, const Tensor& a, const Tensor& b) { return promote(a->dtype, b->dtype); }
+DType binary_result_Float(const char*, const Tensor& a, const Tensor& b) {  // true division and math
+  return promote(promote(a->dtype, b->dtype), DType::Float32);
 }
-
-Tensor sub(const Tensor& a, const Tensor& b) {
+DType binary_result_NoBools(const char* name, const Tensor& a, const Tensor& b) {
   PYDL_CHECK(!(a->dtype == DType::Bool && b->dtype == DType::Bool), TypeError,
-             "[sub] subtraction of two bool tensors is not supported; use logical_xor or ~");
-  Tensor out = binary_raw(K::BinaryOp::Sub, a, b, promote(a->dtype, b->dtype), "sub");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("SubBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode&, const TensorList& g) -> TensorList {
-      return {grad_for(g[0], sa, da), grad_for(neg(g[0]), sb, db)};
-    });
-    set_history(out, node);
-  }
-  return out;
+             "[", name, "] subtraction of two bool tensors is not supported; use logical_xor or ~");
+  return promote(a->dtype, b->dtype);
 }
-
-Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_raw(K::BinaryOp::Mul, a, b, promote(a->dtype, b->dtype), "mul");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("MulBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-      Tensor ga = n.next_edges[0].fn ? grad_for(mul(g[0], n.get(1)), sa, da) : Tensor();
-      Tensor gb = n.next_edges[1].fn ? grad_for(mul(g[0], n.get(0)), sb, db) : Tensor();
-      return {ga, gb};
-    });
-    // (a*b)' needs the other factor only
-    node->saved.emplace_back(b->requires_grad ? a : Tensor(), false);
-    node->saved.emplace_back(a->requires_grad ? b : Tensor(), false);
-    set_history(out, node);
-  }
-  return out;
-}
-
-Tensor div(const Tensor& a, const Tensor& b) {
-  DType dt = promote(promote(a->dtype, b->dtype), DType::Float32);  // true division
-  Tensor out = binary_raw(K::BinaryOp::Div, a, b, dt, "div");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("DivBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-      Tensor bb = n.get(1);
-      Tensor ga = n.next_edges[0].fn ? grad_for(div(g[0], bb), sa, da) : Tensor();
-      // d(a/b)/db = -a / b^2
-      Tensor gb = n.next_edges[1].fn ? grad_for(neg(div(mul(g[0], n.get(0)), mul(bb, bb))), sb, db) : Tensor();
-      return {ga, gb};
-    });
-    node->saved.emplace_back(b->requires_grad ? a : Tensor(), false);
-    node->saved.emplace_back(b, false);
-    set_history(out, node);
-  }
-  return out;
-}
-
-Tensor pow(const Tensor& a, const Tensor& b) {
+DType binary_result_Pow(const char* name, const Tensor& a, const Tensor& b) {
   DType dt = promote(a->dtype, b->dtype);
   if (dt == DType::Int64 && b->numel > 0) {
     AutoGradMode off(false);
-    PYDL_CHECK(item(amin(b, {}, false)) >= 0, ValueError, "[pow] integers to negative integer powers are not allowed "
-               "(exponent of shape ", shape_str(b->shape), "); use a float base");
+    PYDL_CHECK(item(amin(b, {}, false)) >= 0, ValueError, "[", name, "] integers to negative integer powers are not "
+               "allowed (exponent of shape ", shape_str(b->shape), "); use a float base");
   }
-  Tensor out = binary_raw(K::BinaryOp::Pow, a, b, dt, "pow");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("PowBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-      Tensor x = n.get(0), y = n.get(1), r = n.get(2);
-      Tensor ga, gb;
-      // d/da a^b = b a^(b-1);  d/db a^b = a^b log a (taken as 0 where a == 0)
-      if (n.next_edges[0].fn) ga = grad_for(mul(g[0], mul(y, pow(x, sub(y, scalar_tensor(1, y->dtype))))), sa, da);
-      if (n.next_edges[1].fn) {
-        Tensor zero = scalar_tensor(0, x->dtype);
-        Tensor safe_log = where(compare(Cmp::Eq, x, zero), zero, log(x));
-        gb = grad_for(mul(g[0], mul(r, safe_log)), sb, db);
-      }
-      return {ga, gb};
-    });
-    node->saved.emplace_back(a, false);
-    node->saved.emplace_back(b, false);
-    set_history(out, node);
-    node->saved.emplace_back(out, true);
-  }
-  return out;
+  return dt;
 }
+DType binary_result_Divisor(const char* name, const Tensor& a, const Tensor& b) {
+  DType dt = promote(a->dtype, b->dtype);
+  if (b->numel > 0) check_int_divisor(b, dt, name);
+  return dt;
+}
+DType int_result(const char* name, const Tensor& a, const Tensor& b, bool allow_bool) {
+  DType dt = promote(a->dtype, b->dtype);
+  PYDL_CHECK(dt == DType::Int64 || (allow_bool && dt == DType::Bool), TypeError, "[", name, "] is only implemented for ",
+             allow_bool ? "integer and bool" : "integer", " tensors, got ", dtype_name(a->dtype), " and ", dtype_name(b->dtype));
+  return dt;
+}
+DType binary_result_IntOrBool(const char* name, const Tensor& a, const Tensor& b) { return int_result(name, a, b, true); }
+DType binary_result_Int(const char* name, const Tensor& a, const Tensor& b) { return int_result(name, a, b, false); }
+DType binary_result_Floating(const char* name, const Tensor& a, const Tensor& b) {
+  DType dt = promote(a->dtype, b->dtype);
+  PYDL_CHECK(is_floating(dt), TypeError, "[", name, "] expected floating tensors, got ", dtype_name(a->dtype), " and ",
+             dtype_name(b->dtype));
+  return dt;
+}
+
+// log x, taken as 0 where x == 0 (d/db a^b = a^b log a).
+Tensor log0(const Tensor& x) {
+  Tensor zero = scalar_tensor(0, x->dtype);
+  return where(compare(Cmp::Eq, x, zero), zero, log(x));
+}
+
+// maximum / minimum: the gradient goes to the input that won (x); ties split it evenly (as PyTorch).
+Tensor tie_share(const Tensor& g, const Tensor& x, const Tensor& y, const Tensor& r) {
+  Tensor wx = to_dtype(compare(Cmp::Eq, x, r), g->dtype), wy = to_dtype(compare(Cmp::Eq, y, r), g->dtype);
+  return mul(g, div(wx, add(wx, wy)));
+}
+
+using BinaryGrad = Tensor (*)(const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& r);
+
+// Records a two-input op's node: saves[] says which of a, b, out backward reads; each input's
+// gradient is computed only when that input needs one, then summed back to its shape and dtype.
+void record_binary(const char* name, const Tensor& a, const Tensor& b, const Tensor& out, std::array<bool, 3> saves,
+                   BinaryGrad ga, BinaryGrad gb) {
+  auto node = make_node(name, {a, b}, [saves, ga, gb, sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](
+                                          FunctionNode& n, const TensorList& g) -> TensorList {
+    Tensor x = saves[0] ? n.get(0) : Tensor(), y = saves[1] ? n.get(1) : Tensor(), r = saves[2] ? n.get(2) : Tensor();
+    return {n.next_edges[0].fn ? grad_for(ga(g[0], x, y, r), sa, da) : Tensor(),
+            n.next_edges[1].fn ? grad_for(gb(g[0], x, y, r), sb, db) : Tensor()};
+  });
+  node->saved.emplace_back(saves[0] ? a : Tensor(), false);
+  node->saved.emplace_back(saves[1] ? b : Tensor(), false);
+  set_history(out, node);
+  node->saved.emplace_back(saves[2] ? out : Tensor(), true);
+}
+}  // namespace
+
+// The ops of ops/binary_ops.h.
+#define PYDL_UNPAREN(...) __VA_ARGS__
+#define PYDL_BINARY_GRAD(EXPR)                                                                                  \
+  [](const Tensor& g, [[maybe_unused]] const Tensor& a, [[maybe_unused]] const Tensor& b,                      \
+     [[maybe_unused]] const Tensor& r) -> Tensor { return EXPR; }
+#define PYDL_DEFINE_BINARY(NAME, KOP, RESULT, SAVES, GA, GB)                                                    \
+  Tensor NAME(const Tensor& a, const Tensor& b) {                                                              \
+    PYDL_CHECK(a && b, TypeError, "[" #NAME "] expected tensors, got None");                                   \
+    Tensor out = binary_raw(K::BinaryOp::KOP, a, b, binary_result_##RESULT(#NAME, a, b), #NAME);              \
+    if (any_requires_grad({&a, &b})) {                                                                         \
+      [[maybe_unused]] const bool ra = a->requires_grad, rb = b->requires_grad;                                \
+      record_binary(#KOP "Backward", a, b, out, {PYDL_UNPAREN SAVES}, PYDL_BINARY_GRAD(GA), PYDL_BINARY_GRAD(GB)); \
+    }                                                                                                          \
+    return out;                                                                                                \
+  }
+#define PYDL_DEFINE_BINARY_N(NAME, KOP, RESULT)                                                                 \
+  Tensor NAME(const Tensor& a, const Tensor& b) {                                                              \
+    PYDL_CHECK(a && b, TypeError, "[" #NAME "] expected tensors, got None");                                   \
+    return binary_raw(K::BinaryOp::KOP, a, b, binary_result_##RESULT(#NAME, a, b), #NAME);                    \
+  }
+PYDL_BINARY_OPS(PYDL_DEFINE_BINARY, PYDL_DEFINE_BINARY_N)
+#undef PYDL_DEFINE_BINARY
+#undef PYDL_DEFINE_BINARY_N
+#undef PYDL_BINARY_GRAD
+#undef PYDL_UNPAREN
 
 Tensor pow_scalar(const Tensor& a, double e) {
   DType dt = (std::floor(e) == e && !is_floating(a->dtype)) ? a->dtype : float_type(a);
@@ -204,44 +215,6 @@ Tensor pow_scalar(const Tensor& a, double e) {
 Tensor mul_scalar(const Tensor& a, double s) { return mul(a, wrap_scalar(s, false, a)); }
 Tensor add_scalar(const Tensor& a, double s) { return add(a, wrap_scalar(s, false, a)); }
 
-static Tensor minmax(K::BinaryOp op, const char* name, const char* bname, const Tensor& a, const Tensor& b) {
-  Tensor out = binary_raw(op, a, b, promote(a->dtype, b->dtype), name);
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node(bname, {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-      // The gradient goes to the input that won; ties split it evenly (as PyTorch).
-      Tensor x = n.get(0), y = n.get(1), r = n.get(2);
-      DType fd = g[0]->dtype;
-      Tensor wx = to_dtype(compare(Cmp::Eq, x, r), fd), wy = to_dtype(compare(Cmp::Eq, y, r), fd);
-      Tensor tot = add(wx, wy);
-      return {grad_for(mul(g[0], div(wx, tot)), sa, da), grad_for(mul(g[0], div(wy, tot)), sb, db)};
-    });
-    node->saved.emplace_back(a, false);
-    node->saved.emplace_back(b, false);
-    set_history(out, node);
-    node->saved.emplace_back(out, true);
-  }
-  return out;
-}
-
-Tensor maximum(const Tensor& a, const Tensor& b) { return minmax(K::BinaryOp::Maximum, "maximum", "MaximumBackward", a, b); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return minmax(K::BinaryOp::Minimum, "minimum", "MinimumBackward", a, b); }
-
-Tensor atan2(const Tensor& a, const Tensor& b) {
-  DType dt = promote(promote(a->dtype, b->dtype), DType::Float32);
-  Tensor out = binary_raw(K::BinaryOp::Atan2, a, b, dt, "atan2");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("Atan2Backward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-      Tensor y = n.get(0), x = n.get(1);
-      Tensor den = add(mul(x, x), mul(y, y));
-      return {grad_for(mul(g[0], div(x, den)), sa, da), grad_for(neg(mul(g[0], div(y, den))), sb, db)};
-    });
-    node->saved.emplace_back(a, false);
-    node->saved.emplace_back(b, false);
-    set_history(out, node);
-  }
-  return out;
-}
-
 void check_int_divisor(const Tensor& b, DType result, const char* op) {
   if (is_floating(result)) return;
   AutoGradMode off(false);
@@ -257,94 +230,6 @@ Tensor floor_divide(const Tensor& a, const Tensor& b) {
   if (b->numel > 0) check_int_divisor(b, dt, "floor_divide");
   // exact for all int64: a - (a mod b) is a multiple of b, so C++'s truncating division is exact
   return binary_raw(K::BinaryOp::Div, sub(a, remainder(a, b)), b, dt, "floor_divide");
-}
-
-Tensor remainder(const Tensor& a, const Tensor& b) {
-  if (b->numel > 0) check_int_divisor(b, promote(a->dtype, b->dtype), "remainder");
-  Tensor out = binary_raw(K::BinaryOp::Remainder, a, b, promote(a->dtype, b->dtype), "remainder");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("RemainderBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-      return {grad_for(g[0], sa, da), grad_for(neg(mul(g[0], floor(div(n.get(0), n.get(1))))), sb, db)};
-    });
-    node->saved.emplace_back(a, false);
-    node->saved.emplace_back(b, false);
-    set_history(out, node);
-  }
-  return out;
-}
-
-// ---- bitwise, gcd, fmod, copysign, nextafter, hypot (issue 13) ----
-
-namespace {
-Tensor int_binary(K::BinaryOp op, const Tensor& a, const Tensor& b, const char* name, bool allow_bool) {
-  PYDL_CHECK(a && b, TypeError, "[", name, "] expected tensors, got None");
-  DType dt = promote(a->dtype, b->dtype);
-  PYDL_CHECK(dt == DType::Int64 || (allow_bool && dt == DType::Bool), TypeError, "[", name, "] is only implemented for ",
-             allow_bool ? "integer and bool" : "integer", " tensors, got ", dtype_name(a->dtype), " and ", dtype_name(b->dtype));
-  return binary_raw(op, a, b, dt, name);
-}
-}  // namespace
-
-Tensor bitwise_and(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::BitAnd, a, b, "bitwise_and", true); }
-Tensor bitwise_or(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::BitOr, a, b, "bitwise_or", true); }
-Tensor bitwise_xor(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::BitXor, a, b, "bitwise_xor", true); }
-Tensor bitwise_left_shift(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::Shl, a, b, "bitwise_left_shift", false); }
-Tensor bitwise_right_shift(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::Shr, a, b, "bitwise_right_shift", false); }
-Tensor gcd(const Tensor& a, const Tensor& b) { return int_binary(K::BinaryOp::Gcd, a, b, "gcd", false); }
-
-Tensor nextafter(const Tensor& a, const Tensor& b) {
-  DType dt = promote(a->dtype, b->dtype);
-  PYDL_CHECK(is_floating(dt), TypeError, "[nextafter] expected floating tensors, got ", dtype_name(a->dtype), " and ",
-             dtype_name(b->dtype));
-  return binary_raw(K::BinaryOp::Nextafter, a, b, dt, "nextafter");
-}
-
-Tensor fmod(const Tensor& a, const Tensor& b) {
-  DType dt = promote(a->dtype, b->dtype);
-  if (b->numel > 0) check_int_divisor(b, dt, "fmod");
-  Tensor out = binary_raw(K::BinaryOp::Fmod, a, b, dt, "fmod");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("FmodBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-      // fmod(a, b) = a - b * trunc(a / b)
-      return {grad_for(g[0], sa, da), grad_for(neg(mul(g[0], trunc(div(n.get(0), n.get(1))))), sb, db)};
-    });
-    node->saved.emplace_back(a, false);
-    node->saved.emplace_back(b, false);
-    set_history(out, node);
-  }
-  return out;
-}
-
-Tensor copysign(const Tensor& a, const Tensor& b) {
-  DType dt = promote(promote(a->dtype, b->dtype), DType::Float32);
-  Tensor out = binary_raw(K::BinaryOp::Copysign, a, b, dt, "copysign");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("CopysignBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-      // d|a| s(b) / da = sign(a) s(b) = sign(a) sign(out), 0 at a == 0; nothing flows to b
-      Tensor x = n.get(0), y = n.get(1);
-      return {grad_for(mul(g[0], mul(sign(x), sign(y))), sa, da), grad_for(mul_scalar(g[0], 0.0), sb, db)};
-    });
-    node->saved.emplace_back(a, false);
-    set_history(out, node);
-    node->saved.emplace_back(out, true);
-  }
-  return out;
-}
-
-Tensor hypot(const Tensor& a, const Tensor& b) {
-  DType dt = promote(promote(a->dtype, b->dtype), DType::Float32);
-  Tensor out = binary_raw(K::BinaryOp::Hypot, a, b, dt, "hypot");
-  if (any_requires_grad({&a, &b})) {
-    auto node = make_node("HypotBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
-      Tensor r = n.get(2);
-      return {grad_for(mul(g[0], div(n.get(0), r)), sa, da), grad_for(mul(g[0], div(n.get(1), r)), sb, db)};
-    });
-    node->saved.emplace_back(a, false);
-    node->saved.emplace_back(b, false);
-    set_history(out, node);
-    node->saved.emplace_back(out, true);
-  }
-  return out;
 }
 
 // ---- unary ------------------------------------------------------------------------
@@ -424,7 +309,13 @@ Tensor compare(Cmp op, const Tensor& a, const Tensor& b) {
   DType dt = promote(a->dtype, b->dtype);
   Shape s = broadcast_shapes(a->shape, b->shape, "compare");
   Tensor out = empty(s, DType::Bool);
-  K::compare(static_cast<K::CompareOp>(op), *out, *broadcast_view(cast_raw(a, dt), s), *broadcast_view(cast_raw(b, dt), s));
+  K::CompareOp kop = K::CompareOp::Eq;
+  switch (op) {
+#define PYDL_KERNEL_CMP(NAME, KOP) case Cmp::KOP: kop = K::CompareOp::KOP; break;
+    PYDL_COMPARE_OPS(PYDL_KERNEL_CMP)
+#undef PYDL_KERNEL_CMP
+  }
+  K::compare(kop, *out, *broadcast_view(cast_raw(a, dt), s), *broadcast_view(cast_raw(b, dt), s));
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include "autograd/node.h"
 #include "core/tensor.h"
+#include "ops/binary_ops.h"
 #include "ops/unary_ops.h"
 
 namespace pydl {
@@ -25,16 +26,10 @@ Tensor sum_to(const Tensor& t, const Shape& shape);
 /// A 0-d tensor for a Python scalar next to tensor `like` (keeps like's dtype category).
 Tensor wrap_scalar(double v, bool is_int, const Tensor& like);
 
-Tensor add(const Tensor& a, const Tensor& b);
-Tensor sub(const Tensor& a, const Tensor& b);
-Tensor mul(const Tensor& a, const Tensor& b);
-Tensor div(const Tensor& a, const Tensor& b);
-Tensor pow(const Tensor& a, const Tensor& b);
+#define PYDL_DECLARE_BINARY(NAME, ...) Tensor NAME(const Tensor& a, const Tensor& b);
+PYDL_BINARY_OPS(PYDL_DECLARE_BINARY, PYDL_DECLARE_BINARY)  // add, sub, ..., hypot: ops/binary_ops.h
+#undef PYDL_DECLARE_BINARY
 Tensor pow_scalar(const Tensor& a, double exponent);
-Tensor maximum(const Tensor& a, const Tensor& b);
-Tensor minimum(const Tensor& a, const Tensor& b);
-Tensor atan2(const Tensor& a, const Tensor& b);
-Tensor remainder(const Tensor& a, const Tensor& b);
 /// Python's //: floor(a / b); exact for integers (RuntimeError on an integer zero divisor).
 Tensor floor_divide(const Tensor& a, const Tensor& b);
 /// RuntimeError naming `op` if `result` is an integer dtype and `b` holds a zero.
@@ -49,7 +44,9 @@ PYDL_UNARY_OPS(PYDL_DECLARE_UNARY)  // abs, exp, ..., erf: ops/unary_ops.h
 Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 
-enum class Cmp { Eq, Ne, Lt, Le, Gt, Ge };
+#define PYDL_ENUM_CMP(NAME, KOP) KOP,
+enum class Cmp { PYDL_COMPARE_OPS(PYDL_ENUM_CMP) };
+#undef PYDL_ENUM_CMP
 /// Elementwise comparison; bool result, no gradient.
 Tensor compare(Cmp op, const Tensor& a, const Tensor& b);
 
@@ -180,18 +177,6 @@ void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tenso
 /// polygamma(1, x), not differentiable.
 Tensor trigamma(const Tensor& a);
 
-/// Integer (and, for and/or/xor, bool) bitwise ops; TypeError for floats.
-Tensor bitwise_and(const Tensor& a, const Tensor& b);
-Tensor bitwise_or(const Tensor& a, const Tensor& b);
-Tensor bitwise_xor(const Tensor& a, const Tensor& b);
-Tensor bitwise_left_shift(const Tensor& a, const Tensor& b);
-Tensor bitwise_right_shift(const Tensor& a, const Tensor& b);
-Tensor gcd(const Tensor& a, const Tensor& b);
-/// C's fmod: the remainder with the sign of a (differentiable).
-Tensor fmod(const Tensor& a, const Tensor& b);
-Tensor copysign(const Tensor& a, const Tensor& b);
-Tensor nextafter(const Tensor& a, const Tensor& b);
-Tensor hypot(const Tensor& a, const Tensor& b);
 
 // ---- scan.cpp: cumulative ops along one dim ----
 /// Inclusive cumulative product along `dim` (exact gradient with zeros, no division).

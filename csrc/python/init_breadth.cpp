@@ -112,22 +112,6 @@ void init_breadth(py::module_& m) {
   m.def("cummax", [](const Tensor& a, int64_t d) { return nogil([&] { return cummax(a, d, true); }); });
   m.def("cummin", [](const Tensor& a, int64_t d) { return nogil([&] { return cummax(a, d, false); }); });
 
-  using BinFn = Tensor (*)(const Tensor&, const Tensor&);
-  const std::pair<const char*, BinFn> bins[] = {
-      {"bitwise_and", &bitwise_and}, {"bitwise_or", &bitwise_or}, {"bitwise_xor", &bitwise_xor},
-      {"bitwise_left_shift", &bitwise_left_shift}, {"bitwise_right_shift", &bitwise_right_shift}, {"gcd", &gcd},
-      {"fmod", &fmod}, {"copysign", &copysign}, {"nextafter", &nextafter}, {"hypot", &hypot},
-  };
-  for (auto& b : bins) {
-    BinFn f = b.second;
-    std::string name = b.first;
-    m.def(b.first, [f, name](py::object a, py::object other) {
-      Tensor ta, tb;
-      if (py::isinstance<TensorImpl>(a)) { ta = a.cast<Tensor>(); tb = to_tensor(other, ta, name.c_str()); }
-      else { tb = to_tensor(other, Tensor(), name.c_str()); ta = to_tensor(a, tb, name.c_str()); }
-      return nogil([&] { return f(ta, tb); });
-    }, py::arg("input"), py::arg("other"));
-  }
   m.def("searchsorted", [](const Tensor& s, const Tensor& v, bool right) { return nogil([&] { return searchsorted(s, v, right); }); });
 
   m.def("_register_hook", &register_hook, py::arg("tensor"), py::arg("hook"));

@@ -56,10 +56,9 @@ void init_ops(py::module_& m) {
     cls.def(op.name, [f](const Tensor& a, py::object b) { return binary_obj(f, a, b, false); }, py::is_operator());
     cls.def(op.rname, [f](const Tensor& a, py::object b) { return binary_obj(f, a, b, true); }, py::is_operator());
   }
-  const std::pair<const char*, BinFn> cmps[] = {
-      {"__eq__", &cmp<Cmp::Eq>}, {"__ne__", &cmp<Cmp::Ne>}, {"__lt__", &cmp<Cmp::Lt>},
-      {"__le__", &cmp<Cmp::Le>}, {"__gt__", &cmp<Cmp::Gt>}, {"__ge__", &cmp<Cmp::Ge>},
-  };
+#define PYDL_BIND_DUNDER_CMP(NAME, KOP) {"__" #NAME "__", &cmp<Cmp::KOP>},
+  const std::pair<const char*, BinFn> cmps[] = {PYDL_COMPARE_OPS(PYDL_BIND_DUNDER_CMP)};
+#undef PYDL_BIND_DUNDER_CMP
   for (auto& c : cmps) {
     BinFn f = c.second;
     cls.def(c.first, [f](const Tensor& a, const Tensor& b) { return f(a, b); }, py::is_operator());
@@ -85,13 +84,21 @@ void init_ops(py::module_& m) {
   cls.def("__iadd__", [](const Tensor& a, py::object b) { add_(a, to_tensor(b, a, "add_")); return a; }, py::is_operator());
 
   // ---- functions (pydl._C.<name>) ----
+  // the ops of ops/binary_ops.h and the comparisons: pydl._C.<name> and Tensor.<name>
+#define PYDL_BIND_BINARY(NAME, ...) {#NAME, &NAME},
+#define PYDL_BIND_CMP(NAME, KOP) {#NAME, &cmp<Cmp::KOP>},
+#define PYDL_NAME_BINARY(NAME, ...) , #NAME
   const std::pair<const char*, BinFn> fbins[] = {
-      {"add", &add}, {"sub", &sub}, {"mul", &mul}, {"div", &div}, {"pow", &pow}, {"maximum", &maximum},
-      {"minimum", &minimum}, {"atan2", &atan2}, {"remainder", &remainder}, {"matmul", &matmul}, {"floor_divide", &floor_divide},
+      PYDL_BINARY_OPS(PYDL_BIND_BINARY, PYDL_BIND_BINARY) PYDL_COMPARE_OPS(PYDL_BIND_CMP)
+      {"matmul", &matmul}, {"floor_divide", &floor_divide},
       {"logical_and", &logical_and}, {"logical_or", &logical_or}, {"logical_xor", &logical_xor},
-      {"eq", &cmp<Cmp::Eq>}, {"ne", &cmp<Cmp::Ne>}, {"lt", &cmp<Cmp::Lt>}, {"le", &cmp<Cmp::Le>}, {"gt", &cmp<Cmp::Gt>},
-      {"ge", &cmp<Cmp::Ge>},
   };
+  // pydl and Tensor export these (the tuple's first entry stands before the table's commas)
+  m.attr("_binary_ops") = py::make_tuple("floor_divide" PYDL_BINARY_OPS(PYDL_NAME_BINARY, PYDL_NAME_BINARY)
+                                         PYDL_COMPARE_OPS(PYDL_NAME_BINARY), "logical_and", "logical_or", "logical_xor");
+#undef PYDL_BIND_BINARY
+#undef PYDL_BIND_CMP
+#undef PYDL_NAME_BINARY
   for (auto& b : fbins) {
     BinFn f = b.second;
     std::string name = b.first;
@@ -101,6 +108,11 @@ void init_ops(py::module_& m) {
       else { tb = to_tensor(other, Tensor(), name.c_str()); ta = to_tensor(a, tb, name.c_str()); }
       return nogil(std::max(ta->numel, tb->numel), [&] { return f(ta, tb); });
     }, py::arg("input"), py::arg("other"));
+    if (name == "matmul") continue;  // Tensor.matmul takes out= (pydl/_tensor.py)
+    cls.def(b.first, [f, name](const Tensor& a, py::object other) {
+      Tensor tb = to_tensor(other, a, name.c_str());
+      return nogil(std::max(a->numel, tb->numel), [&] { return f(a, tb); });
+    }, py::arg("other"));
   }
   m.def("pow_scalar", &pow_scalar);
 

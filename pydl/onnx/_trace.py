@@ -259,7 +259,7 @@ def _size_method(fn):
 
 
 def _index_keeping_symint(v, op):
-    """pydl._tensor._index while tracing: a SymInt stays a SymInt (operator.index would strip it)."""
+    """pydl._args._index while tracing: a SymInt stays a SymInt (operator.index would strip it)."""
     if isinstance(v, SymInt):
         return v
     return _orig_index(v, op)
@@ -274,7 +274,7 @@ def tracing(trace):
     global _active, _orig_index
     if _active is not None:
         raise TraceError("[onnx.export] an export is already tracing (exports do not nest)")
-    from .. import _tensor
+    from .. import _args
     wrappers = {}
     for name, fn in vars(_C).items():
         if callable(fn) and not name.startswith("__") and name not in _NOT_OPS and not isinstance(fn, type):
@@ -308,8 +308,10 @@ def tracing(trace):
                 swap(Tensor, name, property(_recording("detach", val.fget), val.fset))
             elif kind == "instancemethod" and name not in _METADATA:
                 swap(Tensor, name, _recording(name, val))
-        _orig_index = _tensor._index
-        swap(_tensor, "_index", _index_keeping_symint)
+        _orig_index = _args._index
+        for mod in list(sys.modules.values()):  # each module that parses sizes with it holds its own name
+            if getattr(mod, "__dict__", {}).get("_index") is _orig_index:
+                swap(mod, "_index", _index_keeping_symint)
         _active = trace
         yield trace
     finally:

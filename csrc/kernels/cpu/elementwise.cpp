@@ -33,47 +33,51 @@ inline T pow_(T a, T b) {
 }
 
 template <typename T>
+constexpr bool kBool = std::is_same_v<T, bool>;
+template <typename T>
+constexpr bool kInt = std::is_same_v<T, int64_t>;
+template <typename T>
+constexpr bool kFloat = std::is_floating_point_v<T>;
+
+template <typename T>
+inline T div_(T a, T b) {
+  if constexpr (kFloat<T>) return a / b;
+  else if constexpr (kBool<T>) return b ? a : false;
+  // INT64_MIN / -1 traps on x86: wrap around instead, as PyTorch does
+  else return b == 0 ? 0 : (b == -1 ? static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a)) : a / b);
+}
+
+template <typename T>
+inline T remainder_(T a, T b) {
+  if constexpr (kFloat<T>) { T r = std::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+  else if constexpr (kBool<T>) return false;
+  else { if (b == 0 || b == -1) return 0; T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+}
+
+template <typename T>
+inline T fmod_(T a, T b) {
+  if constexpr (kFloat<T>) return std::fmod(a, b);
+  else if constexpr (kBool<T>) return false;
+  else return (b == 0 || b == -1) ? 0 : a % b;  // INT64_MIN % -1 traps
+}
+
+template <typename T>
+inline T gcd_(T a, T b) {
+  if constexpr (kInt<T>) {
+    uint64_t x = a < 0 ? -static_cast<uint64_t>(a) : a, y = b < 0 ? -static_cast<uint64_t>(b) : b;
+    while (y) { uint64_t t = x % y; x = y; y = t; }
+    return static_cast<T>(x);
+  } else {
+    return a;
+  }
+}
+
+template <typename T>
 inline T binary_scalar(BinaryOp op, T a, T b) {
   switch (op) {
-    case BinaryOp::Add: if constexpr (std::is_same_v<T, bool>) return a || b; else return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: if constexpr (std::is_same_v<T, bool>) return a && b; else return a * b;
-    case BinaryOp::Div:
-      if constexpr (std::is_floating_point_v<T>) return a / b;
-      else if constexpr (std::is_same_v<T, bool>) return b ? a : false;
-      // INT64_MIN / -1 traps on x86: wrap around instead, as PyTorch does
-      else return b == 0 ? 0 : (b == -1 ? static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a)) : a / b);
-    case BinaryOp::Pow: return pow_(a, b);
-    case BinaryOp::Maximum: if constexpr (std::is_floating_point_v<T>) return (a != a || a > b) ? a : b; else return a > b ? a : b;
-    case BinaryOp::Minimum: if constexpr (std::is_floating_point_v<T>) return (a != a || a < b) ? a : b; else return a < b ? a : b;
-    case BinaryOp::Atan2: return static_cast<T>(std::atan2(double(a), double(b)));
-    case BinaryOp::Remainder:
-      if constexpr (std::is_floating_point_v<T>) { T r = std::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
-      else if constexpr (std::is_same_v<T, bool>) return false;
-      else { if (b == 0 || b == -1) return 0; T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
-    // integer / bool only (the ops refuse floats); floats fall through to `a`
-    case BinaryOp::BitAnd: if constexpr (!std::is_floating_point_v<T>) return a & b; else return a;
-    case BinaryOp::BitOr: if constexpr (!std::is_floating_point_v<T>) return a | b; else return a;
-    case BinaryOp::BitXor: if constexpr (!std::is_floating_point_v<T>) return a ^ b; else return a;
-    case BinaryOp::Shl:
-      if constexpr (std::is_same_v<T, int64_t>) return (b < 0 || b >= 64) ? 0 : static_cast<T>(static_cast<uint64_t>(a) << b);
-      else return a;
-    case BinaryOp::Shr:
-      if constexpr (std::is_same_v<T, int64_t>) return (b < 0 || b >= 64) ? (a < 0 ? -1 : 0) : a >> b;
-      else return a;
-    case BinaryOp::Gcd:
-      if constexpr (std::is_same_v<T, int64_t>) {
-        uint64_t x = a < 0 ? -static_cast<uint64_t>(a) : a, y = b < 0 ? -static_cast<uint64_t>(b) : b;
-        while (y) { uint64_t t = x % y; x = y; y = t; }
-        return static_cast<T>(x);
-      } else return a;
-    case BinaryOp::Fmod:
-      if constexpr (std::is_floating_point_v<T>) return std::fmod(a, b);
-      else if constexpr (std::is_same_v<T, bool>) return false;
-      else return (b == 0 || b == -1) ? 0 : a % b;  // INT64_MIN % -1 traps
-    case BinaryOp::Copysign: if constexpr (std::is_floating_point_v<T>) return std::copysign(a, b); else return a;
-    case BinaryOp::Nextafter: if constexpr (std::is_floating_point_v<T>) return std::nextafter(a, b); else return a;
-    case BinaryOp::Hypot: if constexpr (std::is_floating_point_v<T>) return std::hypot(a, b); else return a;
+#define PYDL_BIN_CASE(N, ...) case BinaryOp::N: { __VA_ARGS__ }
+    PYDL_BINARY_KERNELS(PYDL_BIN_CASE)
+#undef PYDL_BIN_CASE
   }
   return a;
 }
@@ -112,11 +116,8 @@ void binary_typed(const TensorImpl& out, const TensorImpl& a, const TensorImpl& 
 template <typename T>
 void binary_dispatch_op(BinaryOp op, const TensorImpl& out, const TensorImpl& a, const TensorImpl& b) {
   switch (op) {
-#define PYDL_BIN(X) case BinaryOp::X: return binary_typed<T, BinaryOp::X>(out, a, b);
-    PYDL_BIN(Add) PYDL_BIN(Sub) PYDL_BIN(Mul) PYDL_BIN(Div) PYDL_BIN(Pow) PYDL_BIN(Maximum)
-    PYDL_BIN(Minimum) PYDL_BIN(Atan2) PYDL_BIN(Remainder)
-    PYDL_BIN(BitAnd) PYDL_BIN(BitOr) PYDL_BIN(BitXor) PYDL_BIN(Shl) PYDL_BIN(Shr) PYDL_BIN(Gcd) PYDL_BIN(Fmod)
-    PYDL_BIN(Copysign) PYDL_BIN(Nextafter) PYDL_BIN(Hypot)
+#define PYDL_BIN(N, ...) case BinaryOp::N: return binary_typed<T, BinaryOp::N>(out, a, b);
+    PYDL_BINARY_KERNELS(PYDL_BIN)
 #undef PYDL_BIN
   }
 }
@@ -215,12 +216,9 @@ void unary_typed(UnaryOp op, const TensorImpl& out, const TensorImpl& a) {
 template <typename T>
 inline bool compare_scalar(CompareOp op, T a, T b) {
   switch (op) {
-    case CompareOp::Eq: return a == b;
-    case CompareOp::Ne: return a != b;
-    case CompareOp::Lt: return a < b;
-    case CompareOp::Le: return a <= b;
-    case CompareOp::Gt: return a > b;
-    case CompareOp::Ge: return a >= b;
+#define PYDL_CMP_CASE(N, OP) case CompareOp::N: return a OP b;
+    PYDL_COMPARE_KERNELS(PYDL_CMP_CASE)
+#undef PYDL_CMP_CASE
   }
   return false;
 }

@@ -2,18 +2,16 @@
 // Elementwise kernels. Operands are already broadcast to the output's shape (stride-0
 // views) and, except for copy and where's condition, of the output's dtype.
 #include "core/tensor.h"
+#include "kernels/cpu/binary_ops.h"
 #include "kernels/cpu/unary_ops.h"
 
 namespace pydl::kernels {
 
-enum class BinaryOp {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder,
-  BitAnd, BitOr, BitXor, Shl, Shr, Gcd, Fmod, Copysign, Nextafter, Hypot
-};
 #define PYDL_ENUM_V(N, ...) N,
+enum class BinaryOp { PYDL_BINARY_KERNELS(PYDL_ENUM_V) };
 enum class UnaryOp { PYDL_UNARY_KERNELS(PYDL_ENUM_V, PYDL_ENUM_V) };
+enum class CompareOp { PYDL_COMPARE_KERNELS(PYDL_ENUM_V) };
 #undef PYDL_ENUM_V
-enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
 
 /// out = op(a, b)
 void binary(BinaryOp op, const TensorImpl& out, const TensorImpl& a, const TensorImpl& b);

@@ -1,0 +1,28 @@
+#pragma once
+// The binary kernels, one line each: X(Name, statements returning op(a, b) for the scalar type T),
+// with kBool<T> / kFloat<T> / kInt<T> to pick a dtype's branch (the integer-only ops are refused
+// for floats by the ops, whose branch returns `a`). Generates the BinaryOp enum and the kernel
+// switches of kernels/cpu/elementwise.cpp; a .cu mirror would reuse the same column.
+#define PYDL_BINARY_KERNELS(X)                                                                              \
+  X(Add, if constexpr (kBool<T>) return a || b; else return a + b;)                                         \
+  X(Sub, return a - b;)                                                                                     \
+  X(Mul, if constexpr (kBool<T>) return a && b; else return a * b;)                                         \
+  X(Div, return div_(a, b);)                                                                                \
+  X(Pow, return pow_(a, b);)                                                                                \
+  X(Maximum, if constexpr (kFloat<T>) return (a != a || a > b) ? a : b; else return a > b ? a : b;)         \
+  X(Minimum, if constexpr (kFloat<T>) return (a != a || a < b) ? a : b; else return a < b ? a : b;)         \
+  X(Atan2, return static_cast<T>(std::atan2(double(a), double(b)));)                                        \
+  X(Remainder, return remainder_(a, b);)                                                                    \
+  X(BitAnd, if constexpr (!kFloat<T>) return a & b; else return a;)                                         \
+  X(BitOr, if constexpr (!kFloat<T>) return a | b; else return a;)                                          \
+  X(BitXor, if constexpr (!kFloat<T>) return a ^ b; else return a;)                                         \
+  X(Shl, if constexpr (kInt<T>) return (b < 0 || b >= 64) ? 0 : static_cast<T>(static_cast<uint64_t>(a) << b); else return a;) \
+  X(Shr, if constexpr (kInt<T>) return (b < 0 || b >= 64) ? (a < 0 ? -1 : 0) : a >> b; else return a;)     \
+  X(Gcd, return gcd_(a, b);)                                                                                \
+  X(Fmod, return fmod_(a, b);)                                                                              \
+  X(Copysign, if constexpr (kFloat<T>) return std::copysign(a, b); else return a;)                          \
+  X(Nextafter, if constexpr (kFloat<T>) return std::nextafter(a, b); else return a;)                        \
+  X(Hypot, if constexpr (kFloat<T>) return std::hypot(a, b); else return a;)
+
+// The comparisons: X(Name, C++ operator). Generates the CompareOp enum and its switch.
+#define PYDL_COMPARE_KERNELS(X) X(Eq, ==) X(Ne, !=) X(Lt, <) X(Le, <=) X(Gt, >) X(Ge, >=)

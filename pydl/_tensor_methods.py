@@ -1,0 +1,427 @@
+"""The registry of Tensor methods bound from Python, in one place: `_install_tensor_methods()` binds
+the methods whose argument parsing lives in Python (to, view, reshape, repeat, backward, ...), the
+functional forms that are methods too (sum, max, clamp, index_select, sort, ...), the torch.* breadth
+of pydl/_tensor_ops.py with its in-place forms, and the few methods written as lambdas.
+
+The C++ ops reach Tensor from their bindings (csrc/python: operators, the elementwise tables of
+csrc/ops/*_ops.h, indexing); these add only what they do not define, except where a name is
+rebound on purpose (add's alpha, pow of a scalar, ...).
+"""
+import builtins
+import math
+
+import numpy as np
+
+from . import _C
+from ._C import Tensor
+from ._args import _CPU, _check_device, _dims, _dt, _index, device
+from ._factories import _LEGACY_NAMES, _LegacyTensorType, empty, full, ones, tensor, zeros
+from ._functional import *  # noqa: F401,F403  (sum, max, clamp, ...: Tensor methods too)
+from ._functional import round  # noqa: A004
+from ._repr import _repr, _tensor_deepcopy, _tensor_reduce_ex
+from . import _indexing as _ix, _tensor_ops
+from ._tensor_ops import (_arange, _index_along, _wrap, bitwise_not, clamp_max, clamp_min, diagonal_scatter, frexp,
+                          histogram, index_copy, index_fill, lerp, masked_scatter, mvlgamma, narrow_copy, polygamma, put,
+                          relu_, renorm, select_scatter, slice_scatter, split_with_sizes)
+
+
+def _to(self, *args, **kwargs):
+    """to(dtype), to(device), to(device, dtype), to(other): dtype conversion (a copy) or self."""
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    kwargs.pop("non_blocking", None)
+    copy = kwargs.pop("copy", False)
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, device)):
+            dev = a
+        elif a is not None:
+            dtype = a
+    _check_device(dev, "to")
+    out = self if dtype is None else _C.to_dtype(self, _dt(dtype))
+    return _C.clone(out) if copy and out is self else out
+
+
+def _view(self, *shape):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        if isinstance(shape[0], (_C.dtype, type, np.dtype, str)):
+            raise NotImplementedError("[view] reinterpreting as another dtype is not supported; use .to(dtype)")
+        shape = tuple(shape[0])
+    return _C.view(self, [_index(s, 'shape') for s in shape])
+
+
+def _reshape(self, *shape):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    return _C.reshape(self, [_index(s, 'shape') for s in shape])
+
+
+def _expand(self, *sizes):
+    if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
+        sizes = tuple(sizes[0])
+    return _C.expand(self, [_index(s, 'expand') for s in sizes])
+
+
+def _permute(self, *dims):
+    if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
+        dims = tuple(dims[0])
+    return _C.permute(self, [_index(d, 'permute') for d in dims])
+
+
+def _repeat(self, *sizes):
+    if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
+        sizes = tuple(sizes[0])
+    if len(sizes) < self.ndim:
+        raise ValueError(f"[repeat] number of dimensions of repeat dims ({len(sizes)}) can not be smaller than the "
+                         f"number of dimensions of tensor ({self.ndim})")
+    x = _C.reshape(self, [1] * (len(sizes) - self.ndim) + list(self.shape))
+    # interleave a new axis of each repeat count before each dim, expand, then merge
+    inter, target, final = [], [], []
+    for r, s in zip(sizes, x.shape):
+        inter += [1, s]
+        target += [r, s]
+        final.append(r * s)
+    return _C.reshape(_C.expand(_C.reshape(x, inter), target), final)
+
+
+def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulates d(self)/d(leaf) into each leaf's .grad."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        raise NotImplementedError("[backward] the inputs= argument is not supported; use pydl.autograd.grad")
+    _C.run_backward([self], [gradient], builtins.bool(retain_graph), builtins.bool(create_graph), [], False)
+
+
+def _iter(self):
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (_C.select(self, 0, i) for i in range(self.shape[0]))
+
+
+def _all(self, dim=None, keepdim=False):
+    return _C.amin(self.bool(), _dims(dim), keepdim) if self.numel() else tensor(True)
+
+
+def _any(self, dim=None, keepdim=False):
+    return _C.amax(self.bool(), _dims(dim), keepdim) if self.numel() else tensor(False)
+
+
+def _install_core_methods():
+    T = Tensor
+    T.__repr__ = _repr
+    T.__str__ = _repr
+    T.__iter__ = _iter
+    T.__format__ = lambda self, spec: format(self.item(), spec) if self.numel() == 1 and self.ndim == 0 else _repr(self)
+    T.backward = _backward
+    T.to = _to
+    T.type = _type
+    T.float = lambda self: _C.to_dtype(self, _C.dtype.float32)
+    T.double = lambda self: _C.to_dtype(self, _C.dtype.float64)
+    T.long = lambda self: _C.to_dtype(self, _C.dtype.int64)
+    T.int = lambda self: _C.to_dtype(self, _C.dtype.int64)
+    T.bool = lambda self: _C.to_dtype(self, _C.dtype.bool)
+    T.type_as = lambda self, other: _C.to_dtype(self, other.dtype)
+    T.cpu = lambda self: self
+    T.cuda = lambda self, *a, **k: _check_device("cuda", "cuda")
+    T.device = property(lambda self: _CPU)
+    T.is_cuda = property(lambda self: False)
+    T.view = _view
+    T.view_as = lambda self, other: _C.view(self, list(other.shape))
+    T.reshape = _reshape
+    T.reshape_as = lambda self, other: _C.reshape(self, list(other.shape))
+    T.expand = _expand
+    T.expand_as = lambda self, other: _C.expand(self, list(other.shape))
+    T.repeat = _repeat
+    T.permute = _permute
+    T.transpose = lambda self, d0, d1: _C.transpose(self, d0, d1)
+    T.t = lambda self: _C.transpose(self, 0, 1) if self.ndim == 2 else self
+    T.T = property(lambda self: _C.permute(self, list(range(self.ndim))[::-1]))
+    T.mT = property(lambda self: _C.transpose(self, -2, -1))
+    T.flatten = lambda self, start_dim=0, end_dim=-1: _C.flatten(self, start_dim, end_dim)
+    T.squeeze = lambda self, dim=None: squeeze(self, dim)
+    T.unsqueeze = lambda self, dim: _C.unsqueeze(self, dim)
+    T.split = lambda self, s, dim=0: split(self, s, dim)
+    T.chunk = lambda self, c, dim=0: chunk(self, c, dim)
+    T.unbind = lambda self, dim=0: unbind(self, dim)
+    T.sum = sum
+    T.mean = mean
+    T.prod = prod
+    T.max = max
+    T.min = min
+    T.amax = amax
+    T.amin = amin
+    T.argmax = argmax
+    T.argmin = argmin
+    T.var = var
+    T.std = std
+    T.logsumexp = logsumexp
+    T.all = _all
+    T.any = _any
+    T.matmul = matmul
+    T.mm = mm
+    T.bmm = bmm
+    T.dot = dot
+    T.pow = pow
+    T.clamp = clamp
+    T.clip = clamp
+    T.round = round
+    T.add = add
+    T.sub = sub
+    T.logical_not = logical_not
+    T.isnan, T.isinf, T.isfinite = isnan, isinf, isfinite
+    T.add_ = lambda self, other, alpha=1: _C.add_(self, other, alpha)
+    T.sub_ = lambda self, other: _C.sub_(self, other)
+    T.mul_ = lambda self, other: _C.mul_(self, other)
+    T.div_ = lambda self, other: _C.div_(self, other)
+    T.copy_ = lambda self, src: _C.copy_(self, src)
+    T.fill_ = lambda self, v: _C.fill_(self, float(v))
+    T.zero_ = lambda self: _C.zero_(self)
+    T.clamp_ = lambda self, min=None, max=None: _C.clamp_(self, min, max)
+    T.relu_ = lambda self: _C.relu_(self)
+    T.uniform_ = lambda self, a=0.0, b=1.0: _C.uniform_(self, a, b)
+    T.normal_ = lambda self, mean=0.0, std=1.0: _C.normal_(self, mean, std)
+    T.bernoulli_ = lambda self, p=0.5: _C.bernoulli_(self, p)
+    T.where = lambda self, condition, other: _C.where(condition, self, other)
+    T.new_zeros = lambda self, *size, dtype=None, **k: zeros(*size, dtype=dtype or self.dtype)
+    T.new_ones = lambda self, *size, dtype=None, **k: ones(*size, dtype=dtype or self.dtype)
+    T.new_full = lambda self, size, v, dtype=None, **k: full(size, v, dtype=dtype or self.dtype)
+    T.new_empty = lambda self, *size, dtype=None, **k: empty(*size, dtype=dtype or self.dtype)
+    T.new_tensor = lambda self, data, dtype=None, **k: tensor(data, dtype=dtype or self.dtype)
+    T.__reduce_ex__ = _tensor_reduce_ex
+    T.__deepcopy__ = _tensor_deepcopy
+    T.narrow = narrow
+    T.tril = tril
+    T.triu = triu
+    T.tril_ = lambda self, diagonal=0: _C.copy_(self, tril(self, diagonal))
+    T.triu_ = lambda self, diagonal=0: _C.copy_(self, triu(self, diagonal))
+    T.norm = norm
+
+
+def _type(self, dtype=None, non_blocking=False, **kwargs):
+    """t.type(): the type name ('pydl.FloatTensor'); t.type(dtype or pydl.FloatTensor): converted."""
+    if dtype is None:
+        return "pydl." + _LEGACY_NAMES[self.dtype]
+    if isinstance(dtype, _LegacyTensorType):
+        dtype = dtype.dtype
+    elif isinstance(dtype, str) and dtype.split(".")[-1] in {v: k for k, v in _LEGACY_NAMES.items()}:
+        dtype = {v: k for k, v in _LEGACY_NAMES.items()}[dtype.split(".")[-1]]
+    return _to(self, dtype)
+
+
+def _install_indexing_methods():
+    T = Tensor
+    T.index_select = _ix.index_select
+    T.gather = _ix.gather
+    T.scatter_add = _ix.scatter_add
+    T.scatter = _ix.scatter
+    T.scatter_ = _ix._scatter_
+    T.scatter_add_ = _ix._scatter_add_
+    T.index_put_ = _ix._index_put_
+    T.index_put = _ix.index_put
+    T.nonzero = _ix.nonzero
+    T.argwhere = _ix.argwhere
+    T.masked_fill = _ix.masked_fill
+    T.masked_fill_ = lambda self, mask, value: _C.masked_fill_(self, mask, value)
+    T.masked_select = _ix.masked_select
+    T.sort = _ix.sort
+    T.argsort = _ix.argsort
+    T.topk = _ix.topk
+    T.cumsum = _ix.cumsum
+    T.take_along_dim = _ix.take_along_dim
+
+
+# ---- the torch.* breadth (pydl/_tensor_ops.py) ----
+
+def _inplace_of(fn):
+    """x.op_(...) = x.copy_(op(x, ...)); autograd and the version counter see one in-place write."""
+    def method(self, *args, **kwargs):
+        src = self.clone() if self.requires_grad or (self.grad_fn is not None) else self
+        return self.copy_(fn(src, *args, **kwargs))
+    return method
+
+
+def _method(fn):
+    """A plain function as a method (pybind builtins do not bind as methods)."""
+    return lambda self, *args, **kwargs: fn(self, *args, **kwargs)
+
+
+# name -> function; each also becomes Tensor.<name> and Tensor.<name>_ (in place) where torch has both
+_UNARY_INPLACE = [*_C._unary_ops] + [
+    "absolute", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "deg2rad", "rad2deg", "fix", "frac",
+    "logit", "negative", "sgn", "sinc", "i0", "nan_to_num",
+]
+_BINARY_INPLACE = [n for n in _C._binary_ops if n not in ("maximum", "minimum")] + [  # torch has no maximum_
+    "lcm", "logaddexp", "logaddexp2", "xlogy", "float_power", "true_divide",
+    "divide", "multiply", "subtract", "heaviside", "fmax", "fmin", "ldexp", "lerp", "greater",
+    "greater_equal", "less", "less_equal", "not_equal", "arctan2", "clamp_min", "clamp_max", "addcmul",
+    "addcdiv", "addmm", "addmv", "addr", "addbmm", "baddbmm", "index_add", "index_copy", "index_fill", "cumsum",
+    "cumprod", "clamp", "clip",
+]
+_METHODS_ONLY = [
+    "isclose", "isneginf", "isposinf", "isreal", "mv", "vdot", "inner", "ger", "kron", "cross", "logcumsumexp",
+    "cummax", "cummin", "msort", "kthvalue", "median", "nanmedian", "quantile", "nanquantile", "mode", "bincount",
+    "histc", "unique", "unique_consecutive", "count_nonzero", "aminmax", "nansum", "nanmean", "cov", "corrcoef", "diff",
+    "flip", "fliplr", "flipud", "rot90", "roll", "repeat_interleave", "tile", "movedim", "moveaxis", "swapaxes",
+    "swapdims", "ravel", "broadcast_to", "tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "unflatten",
+    "diag", "diagonal", "diag_embed", "diagflat", "trace", "take", "select", "adjoint", "dist", "is_nonzero",
+    "is_same_size", "is_signed", "softmax", "log_softmax", "bitwise_not", "logical_not", "positive", "signbit",
+    "polygamma", "mvlgamma", "prelu", "hardshrink", "bernoulli", "multinomial", "rsub", "outer", "dot", "matmul",
+]
+
+
+def _install_breadth_methods():
+    import pydl
+    T = Tensor
+    g = vars(_tensor_ops)
+
+    def lookup(name):
+        if name in g and callable(g[name]):
+            return g[name]
+        return getattr(pydl, name, None)
+
+    for name in _UNARY_INPLACE + _BINARY_INPLACE + _METHODS_ONLY:
+        fn = lookup(name)
+        if fn is None:
+            continue
+        if not hasattr(T, name):
+            setattr(T, name, _method(fn))
+        # the in-place form, unless a native one exists (add_, mul_, clamp_, ... write in place in C++)
+        if (name in _UNARY_INPLACE or name in _BINARY_INPLACE) and not hasattr(T, name + "_"):
+            setattr(T, name + "_", _inplace_of(fn))
+    for cmp in ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+                "logical_and", "logical_or", "logical_xor"):
+        # in-place comparisons keep self's dtype: the bool result is cast back
+        fn = lookup(cmp)
+        setattr(T, cmp + "_", (lambda f: lambda self, other: self.copy_(f(self, other).to(self.dtype)))(fn))
+    T.logical_not_ = lambda self: self.copy_(_C.eq(self.bool(), False).to(self.dtype))
+    T.bitwise_not_ = lambda self: self.copy_(bitwise_not(self))
+    T.sigmoid_ = _inplace_of(_C.sigmoid)
+    T.relu_ = relu_
+    T.clamp_min_ = lambda self, min: self.copy_(clamp_min(self.clone() if self.requires_grad else self, min)) \
+        if isinstance(min, Tensor) else _C.clamp_(self, min, None)  # noqa: A002
+    T.clamp_max_ = lambda self, max: self.copy_(clamp_max(self.clone() if self.requires_grad else self, max)) \
+        if isinstance(max, Tensor) else _C.clamp_(self, None, max)  # noqa: A002
+    T.clip_ = lambda self, min=None, max=None: _C.clamp_(self, min, max)  # noqa: A002
+    T.cumsum_ = lambda self, dim, *, dtype=None: self.copy_(_C.cumsum(self.clone() if self.requires_grad else self, dim))
+    T.cumprod_ = lambda self, dim, *, dtype=None: self.copy_(_C.cumprod(self.clone() if self.requires_grad else self, dim))
+    T.lerp_ = lambda self, end, weight: self.copy_(lerp(self.clone() if self.requires_grad else self, end, weight))
+    T.addcmul_ = lambda self, t1, t2, *, value=1: self.add_(t1 * t2 * value)
+    T.addcdiv_ = lambda self, t1, t2, *, value=1: self.add_(t1 / t2 * value)
+    T.index_add_ = lambda self, dim, index, source, *, alpha=1: _C.scatter_add_(
+        self, _wrap(dim, self.ndim, "index_add_"), _index_along(self, dim, index, source.shape)[1],
+        source if alpha == 1 else source * alpha)
+    T.index_fill_ = lambda self, dim, index, value: self.copy_(index_fill(self, dim, index, value))
+    T.index_copy_ = lambda self, dim, index, source: self.copy_(index_copy(self, dim, index, source))
+    T.exponential_ = lambda self, lambd=1.0, *, generator=None: self.copy_(
+        -_C.log1p(-_C.uniform_(_C.empty(list(self.shape), self.dtype), 0.0, 1.0)) / lambd)
+    T.cauchy_ = lambda self, median=0.0, sigma=1.0, *, generator=None: self.copy_(
+        median + sigma * _C.tan(math.pi * (_C.uniform_(_C.empty(list(self.shape), self.dtype), 0.0, 1.0) - 0.5)))
+    T.log_normal_ = lambda self, mean=1.0, std=2.0, *, generator=None: self.copy_(
+        _C.exp(_C.normal_(_C.empty(list(self.shape), self.dtype), mean, std)))
+    T.geometric_ = lambda self, p, *, generator=None: self.copy_(_C.ceil(
+        _C.log1p(-_C.uniform_(_C.empty(list(self.shape), _C.dtype.float64), 0.0, 1.0)) / math.log1p(-p)).to(self.dtype))
+    T.random_ = _random_
+    T.is_cpu = property(lambda self: True)
+    T.is_inference = lambda self: False
+    T.H = property(lambda self: _C.transpose(self, 0, 1) if self.ndim == 2 else self)
+    T.mH = property(lambda self: _C.transpose(self, -2, -1))
+    T.sum_to_size = _sum_to_size
+    T.nbytes = property(lambda self: self.numel() * self.element_size())
+    T.itemsize = property(lambda self: self.element_size())
+    for name, fn in _EXTRA_METHODS.items():
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, fn)
+
+
+def _random_(self, from_=0, to=None, *, generator=None):
+    """Fills with integers uniform in [from, to) (to defaults to 2**24 for float32, 2**53 for float64, 2**63-1 for
+    int64)."""
+    if to is None:
+        from_, to = 0, from_ if from_ else None
+    if to is None:
+        to = {"float32": 2 ** 24, "float64": 2 ** 53, "int64": 2 ** 63 - 1, "bool": 2}[str(self.dtype).split(".")[-1]]
+    u = _C.uniform_(_C.empty(list(self.shape), _C.dtype.float64), 0.0, 1.0)
+    return self.copy_(_C.floor(u * float(to - from_) + float(from_)).to(self.dtype))
+
+
+def _sum_to_size(self, *size):
+    size = list(size[0]) if len(size) == 1 and not isinstance(size[0], int) else list(size)
+    lead = self.ndim - len(size)
+    dims = list(builtins.range(lead)) + [lead + i for i, s in enumerate(size) if s == 1 and self.shape[lead + i] != 1]
+    out = _C.sum(self, dims, True, None) if dims else self
+    return _C.reshape(out, size)
+
+
+_EXTRA_METHODS = {
+    "allclose": lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: __import__("pydl").allclose(
+        self, other, rtol, atol, equal_nan),
+    "equal": lambda self, other: __import__("pydl").equal(self, other),
+    "unsafe_chunk": lambda self, chunks, dim=0: tuple(_C.chunk(self, int(chunks), dim)),
+    "unsafe_split": lambda self, split_size, dim=0: __import__("pydl").split(self, split_size, dim),
+    "unsafe_split_with_sizes": lambda self, split_sizes, dim=0: split_with_sizes(self, split_sizes, dim),
+    "get_device": lambda self: -1,
+    "frexp": frexp, "histogram": lambda self, bins=100, *, range=None, weight=None, density=False: histogram(  # noqa: A002
+        self, bins, range=range, weight=weight, density=density),
+    "select_scatter": select_scatter, "slice_scatter": slice_scatter, "diagonal_scatter": diagonal_scatter,
+    "masked_scatter": masked_scatter, "put": put, "renorm": renorm, "narrow_copy": narrow_copy,
+    "masked_scatter_": lambda self, mask, source: self.copy_(masked_scatter(self, mask, source)),
+    "put_": lambda self, index, source, accumulate=False: self.copy_(put(self, index, source, accumulate)),
+    "renorm_": lambda self, p, dim, maxnorm: self.copy_(renorm(self.clone() if self.requires_grad else self, p, dim,
+                                                                  maxnorm)),
+    "mvlgamma_": lambda self, p: self.copy_(mvlgamma(self.clone() if self.requires_grad else self, p)),
+    "polygamma_": lambda self, n: self.copy_(polygamma(n, self.clone() if self.requires_grad else self)),
+    "fill_diagonal_": lambda self, fill_value, wrap=False: _fill_diagonal_(self, fill_value, wrap),
+    "register_hook": lambda self, hook: _register_hook(self, hook),
+}
+
+
+class _HookHandle:
+    """What Tensor.register_hook returns: remove() unregisters the hook."""
+
+    def __init__(self, hook_id):
+        self.id = hook_id
+
+    def remove(self):
+        _C._remove_hook(self.id)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _register_hook(self, hook):
+    """Runs hook(grad) when the gradient of this tensor is computed; a returned tensor replaces the gradient.
+
+    A hook on a leaf keeps the leaf alive until handle.remove() (it lives on the leaf's accumulator)."""
+    if not callable(hook):
+        raise TypeError(f"[register_hook] hook must be callable, got {type(hook).__name__}")
+    return _HookHandle(_C._register_hook(self, hook))
+
+
+def _fill_diagonal_(self, fill_value, wrap=False):
+    """Writes fill_value on the main diagonal (all dims equal for >2-D; tall matrices restart when wrap)."""
+    if self.ndim < 2:
+        raise ValueError("[fill_diagonal_] dimensions must larger than 1")
+    if self.ndim > 2 and len(set(self.shape)) != 1:
+        raise ValueError("[fill_diagonal_] all dimensions of input must be of equal length")
+    n = builtins.min(self.shape)
+    if self.ndim == 2 and wrap and self.shape[0] > self.shape[1] + 1:
+        step = self.shape[1] + 1
+        flat = _C.arange(0, self.shape[0] * self.shape[1], step, _C.dtype.int64)
+        rows, cols = _C.floor_divide(flat, self.shape[1]), _C.remainder(flat, self.shape[1])
+        idx = (rows, cols)
+    else:
+        idx = tuple(_arange(n) for _ in builtins.range(self.ndim))
+    self.index_put_(idx, _C.full([1], float(fill_value), self.dtype))
+    return self
+
+
+def _install_tensor_methods():
+    """Binds every Python-level Tensor method; later steps add only what is still missing (plus in-place forms)."""
+    _install_core_methods()
+    _install_indexing_methods()  # after: it replaces some simpler forms
+    _install_breadth_methods()
