@@ -19,8 +19,7 @@ from ._functional import _values_indices
 
 __all__ = [
     # unary math (C++ kernels) and aliases
-    "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10", "exp2", "trunc", "fix",
-    "erfc", "erfinv", "lgamma", "digamma", "polygamma", "mvlgamma", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
+    "fix", "polygamma", "mvlgamma", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
     "arctanh", "arctan2", "absolute", "negative", "positive", "sgn", "frac", "sinc", "logit", "deg2rad", "rad2deg",
     "signbit", "i0",
     # binary
@@ -101,12 +100,10 @@ def _arange(n):
 
 # ---- unary math --------------------------------------------------------------------------------
 
-tan, asin, acos, atan = _C.tan, _C.asin, _C.acos, _C.atan
-sinh, cosh, asinh, acosh, atanh = _C.sinh, _C.cosh, _C.asinh, _C.acosh, _C.atanh
-log2, log10, exp2, trunc, erfc, erfinv, lgamma, digamma = (_C.log2, _C.log10, _C.exp2, _C.trunc, _C.erfc, _C.erfinv,
-                                                           _C.lgamma, _C.digamma)
-fix = trunc
-arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = asin, acos, atan, asinh, acosh, atanh, _C.atan2
+# (the C++ unary table's ops themselves reach pydl through pydl/_functional.py; these are torch's aliases)
+fix = _C.trunc
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = _C.asin, _C.acos, _C.atan, _C.asinh, _C.acosh, _C.atanh
+arctan2 = _C.atan2
 absolute = _C.abs
 negative = _C.neg
 sgn = _C.sign
