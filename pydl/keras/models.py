@@ -16,9 +16,8 @@ from .. import _C
 from .._C import Tensor
 from ..autograd import no_grad
 from ..train import metrics as _metrics
-from ..train.callbacks import CallbackList, History
 from ..train import _distributed as _ranks
-from ..train.loop import _epoch_stop, _InterruptGuard, _Progress
+from ..train.loop import _rank_zero_voice, _train_epochs
 from . import losses as _losses
 from . import optimizers as _optimizers
 from .engine import KerasTensor, ShapeLeaf, flatten, map_graph, map_structure, pack_like
@@ -489,50 +488,27 @@ class Model(Layer):
         self._ensure_built(x)
         self._make_optimizer()
         verbose = 1 if verbose == "auto" else int(verbose)
-        callbacks = list(callbacks or [])
         ranks = _ranks.ranks()
         if ranks is not None:  # data-parallel over MPI ranks, as pydl.train.fit
             _broadcast_state(self, ranks)
-            if ranks.rank != 0:
-                verbose = 0
-                callbacks = [cb for cb in callbacks if not getattr(cb, "_rank_zero_only", False)]
-                for cb in callbacks:
-                    if isinstance(getattr(cb, "verbose", None), int):
-                        cb.verbose = 0
-        history = History()
-        cblist = CallbackList([history] + callbacks, model=self, optimizer=self.optimizer,
-                              params={"epochs": epochs, "steps": math.ceil(n / batch_size), "verbose": verbose})
-        self.stop_training = False
-        logs = {}
-        cblist.on_train_begin(logs)
-        with _InterruptGuard(verbose) as guard:
-            try:
-                for epoch in range(initial_epoch, epochs):
-                    cblist.on_epoch_begin(epoch, {})
-                    self.train(True)
-                    progress = _Progress(verbose, math.ceil(n / batch_size), f"Epoch {epoch + 1}/{epochs}")
-                    logs = self._run_epoch(x, ys, ws, n, batch_size, shuffle, True, cblist, progress, guard, ranks)
-                    self.train(False)
-                    if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
-                        vlogs = self._run_epoch(val[0], val[1], val[2], val[3], validation_batch_size or
-                                                max(batch_size, 256), False, False, ranks=ranks)
-                        logs.update({"val_" + k: v for k, v in vlogs.items()})
-                    logs = dict(logs)
-                    logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
-                    progress.close(logs)
-                    cblist.on_epoch_end(epoch, logs)
-                    if _epoch_stop(self.stop_training or guard.requested, ranks):
-                        break
-            except KeyboardInterrupt:
-                history.interrupted = True
-                if verbose:
-                    print(f"\nTraining interrupted: returning the history of the {len(history.epoch)} completed "
-                          "epochs", file=sys.stderr, flush=True)
-            finally:
-                self.train(False)
-        cblist.on_train_end(logs)
-        self.history = history
-        return history
+        callbacks, verbose = _rank_zero_voice(callbacks or [], verbose, ranks)
+
+        def run_epoch(epoch, cblist, progress, guard):
+            self.train(True)
+            logs = self._run_epoch(x, ys, ws, n, batch_size, shuffle, True, cblist, progress, guard, ranks)
+            self.train(False)
+            if val is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                vlogs = self._run_epoch(val[0], val[1], val[2], val[3], validation_batch_size or
+                                        max(batch_size, 256), False, False, ranks=ranks)
+                logs.update({"val_" + k: v for k, v in vlogs.items()})
+            logs = dict(logs)
+            logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
+            return logs
+
+        self.history = _train_epochs(self, self.optimizer, callbacks, epochs=epochs, initial_epoch=initial_epoch,
+                                     steps=math.ceil(n / batch_size), verbose=verbose, ranks=ranks,
+                                     run_epoch=run_epoch, final_mode=False)
+        return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
                  **kwargs):

@@ -235,6 +235,54 @@ def _loss_value(l, name="fit"):
     return l
 
 
+def _rank_zero_voice(callbacks, verbose, ranks):
+    """On ranks other than 0: silent, without rank-zero-only callbacks (EarlyStopping & co. print on rank 0)."""
+    callbacks = list(callbacks)
+    if ranks is None or ranks.rank == 0:
+        return callbacks, verbose
+    callbacks = [cb for cb in callbacks if not getattr(cb, "_rank_zero_only", False)]
+    for cb in callbacks:
+        if isinstance(getattr(cb, "verbose", None), int):
+            cb.verbose = 0
+    return callbacks, 0
+
+
+def _train_epochs(model, optimizer, callbacks, *, epochs, initial_epoch, steps, verbose, ranks, run_epoch,
+                  end_epoch=None, final_mode=True):
+    """The epoch loop that pydl.train.fit and keras Model.fit share: History and callbacks, progress, the
+    end-of-epoch stop rule, graceful Ctrl-C. `run_epoch(epoch, cblist, progress, guard)` trains one epoch
+    and returns its logs (validation and lr included); `end_epoch(logs)` runs after the callbacks saw them.
+    The model is left in train(final_mode)."""
+    history = History()
+    cblist = CallbackList([history] + list(callbacks), model=model, optimizer=optimizer,
+                          params={"epochs": epochs, "steps": steps, "verbose": verbose})
+    model.stop_training = False
+    logs = {}
+    cblist.on_train_begin(logs)
+    with _InterruptGuard(verbose) as guard:
+        try:
+            for epoch in range(initial_epoch, epochs):
+                cblist.on_epoch_begin(epoch, {})
+                progress = _Progress(verbose, steps, f"Epoch {epoch + 1}/{epochs}")
+                logs = run_epoch(epoch, cblist, progress, guard)
+                progress.close(logs)
+                cblist.on_epoch_end(epoch, logs)
+                if end_epoch is not None:
+                    end_epoch(logs)
+                if _epoch_stop(model.stop_training or guard.requested, ranks):
+                    break
+        except KeyboardInterrupt:
+            history.interrupted = True
+            if verbose:
+                done = len(history.epoch)
+                print(f"\nTraining interrupted: returning the history of the {done} completed epoch"
+                      f"{'s' if done != 1 else ''}", file=sys.stderr, flush=True)
+        finally:
+            model.train(final_mode)
+    cblist.on_train_end(logs)
+    return history
+
+
 def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=None, callbacks=(), scheduler=None,
         verbose=1, batch_size=32, shuffle=True, output_fn=None, initial_epoch=0):
     """Trains `model` and returns a History of per-epoch loss and metrics.
@@ -273,82 +321,59 @@ def fit(model, train_data, *, loss, optimizer, epochs=1, metrics=(), val_data=No
         model = train_model.module if train_model is model else model
         loader = ranks.shard(loader, train=True)
         val_loader = ranks.shard(val_loader, train=False) if val_loader is not None else None
-        if ranks.rank != 0:
-            verbose = 0
-            callbacks = [cb for cb in callbacks if not getattr(cb, "_rank_zero_only", False)]
-            for cb in callbacks:  # one voice: EarlyStopping & co. print on rank 0
-                if isinstance(getattr(cb, "verbose", None), int):
-                    cb.verbose = 0
+    callbacks, verbose = _rank_zero_voice(callbacks, verbose, ranks)
     ms = _metric_list(metrics)
     val_ms = [copy.deepcopy(m) for m in ms] if val_loader is not None else []
-    history = History()
-    cbs = [history] + [cb for cb in callbacks]
     try:
         steps = len(loader)
     except TypeError:
         steps = None
-    cblist = CallbackList(cbs, model=model, optimizer=optimizer,
-                          params={"epochs": epochs, "steps": steps, "verbose": verbose})
-    model.stop_training = False
-    logs = {}
-    cblist.on_train_begin(logs)
-    with _InterruptGuard(verbose) as guard:
-        try:
-            for epoch in range(initial_epoch, epochs):
-                cblist.on_epoch_begin(epoch, {})
-                model.train()
-                if ranks is not None:
-                    ranks.set_epoch(loader, epoch)
-                for m in ms:
-                    m.reset()
-                loss_sum, count = 0.0, 0
-                progress = _Progress(verbose, steps, f"Epoch {epoch + 1}/{epochs}")
-                batch_logs = {}
-                for step, batch in enumerate(loader):
-                    x, y = _split(batch)
-                    cblist.on_train_batch_begin(step, {"batch": step, "size": _batch_size(x)})
-                    optimizer.zero_grad()
-                    out = _call(train_model, x)
-                    l = _loss_value(loss_fn(out, y) if y is not None else loss_fn(out))
-                    l.backward()
-                    optimizer.step()
-                    n = _batch_size(x)
-                    lv = l.item()
-                    loss_sum += lv * n
-                    count += n
-                    _update_metrics(ms, out, y, output_fn)
-                    batch_logs = _metric_logs(loss_sum, count, ms)
-                    progress.update(batch_logs)
-                    cblist.on_train_batch_end(step, batch_logs)
-                    if not math.isfinite(lv) and verbose:
-                        print(f"\nwarning: the loss is {lv} at epoch {epoch + 1}, batch {step + 1}", file=sys.stderr)
-                    if guard.requested and ranks is None:  # ranks stop together, at the end of the epoch
-                        raise KeyboardInterrupt
-                if ranks is not None:
-                    loss_sum, count = ranks.reduce(loss_sum, count, ms)
-                    batch_logs = _metric_logs(loss_sum, count, ms)
-                logs = dict(batch_logs) if batch_logs else {"loss": float("nan")}
-                if val_loader is not None:
-                    logs.update(_evaluate(model, val_loader, loss_fn, val_ms, output_fn, prefix="val_", ranks=ranks))
-                if scheduler is not None:
-                    if isinstance(scheduler, _Plateau):
-                        scheduler.step(logs.get("val_loss", logs["loss"]))
-                logs["lr"] = float(optimizer.param_groups[0]["lr"])
-                progress.close(logs)
-                cblist.on_epoch_end(epoch, logs)
-                if scheduler is not None and not isinstance(scheduler, _Plateau):
-                    scheduler.step()
-                if _epoch_stop(model.stop_training or guard.requested, ranks):
-                    break
-        except KeyboardInterrupt:
-            history.interrupted = True
-            if verbose:
-                done = len(history.epoch)
-                print(f"\nTraining interrupted: returning the history of the {done} completed epoch"
-                      f"{'s' if done != 1 else ''}", file=sys.stderr, flush=True)
-        finally:
-            model.train()
-    cblist.on_train_end(logs)
+
+    def run_epoch(epoch, cblist, progress, guard):
+        model.train()
+        if ranks is not None:
+            ranks.set_epoch(loader, epoch)
+        for m in ms:
+            m.reset()
+        loss_sum, count = 0.0, 0
+        batch_logs = {}
+        for step, batch in enumerate(loader):
+            x, y = _split(batch)
+            cblist.on_train_batch_begin(step, {"batch": step, "size": _batch_size(x)})
+            optimizer.zero_grad()
+            out = _call(train_model, x)
+            l = _loss_value(loss_fn(out, y) if y is not None else loss_fn(out))
+            l.backward()
+            optimizer.step()
+            n = _batch_size(x)
+            lv = l.item()
+            loss_sum += lv * n
+            count += n
+            _update_metrics(ms, out, y, output_fn)
+            batch_logs = _metric_logs(loss_sum, count, ms)
+            progress.update(batch_logs)
+            cblist.on_train_batch_end(step, batch_logs)
+            if not math.isfinite(lv) and verbose:
+                print(f"\nwarning: the loss is {lv} at epoch {epoch + 1}, batch {step + 1}", file=sys.stderr)
+            if guard.requested and ranks is None:  # ranks stop together, at the end of the epoch
+                raise KeyboardInterrupt
+        if ranks is not None:
+            loss_sum, count = ranks.reduce(loss_sum, count, ms)
+            batch_logs = _metric_logs(loss_sum, count, ms)
+        logs = dict(batch_logs) if batch_logs else {"loss": float("nan")}
+        if val_loader is not None:
+            logs.update(_evaluate(model, val_loader, loss_fn, val_ms, output_fn, prefix="val_", ranks=ranks))
+        if isinstance(scheduler, _Plateau):
+            scheduler.step(logs.get("val_loss", logs["loss"]))
+        logs["lr"] = float(optimizer.param_groups[0]["lr"])
+        return logs
+
+    def end_epoch(logs):
+        if scheduler is not None and not isinstance(scheduler, _Plateau):
+            scheduler.step()
+
+    history = _train_epochs(model, optimizer, callbacks, epochs=epochs, initial_epoch=initial_epoch, steps=steps,
+                            verbose=verbose, ranks=ranks, run_epoch=run_epoch, end_epoch=end_epoch)
     if ranks is not None:
         ranks.barrier()
     return history
