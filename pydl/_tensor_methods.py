@@ -253,7 +253,7 @@ _UNARY_INPLACE = [*_C._unary_ops] + [
     "logit", "negative", "sgn", "sinc", "i0", "nan_to_num",
 ]
 _BINARY_INPLACE = [n for n in _C._binary_ops if n not in ("maximum", "minimum")] + [  # torch has no maximum_
-    "lcm", "logaddexp", "logaddexp2", "xlogy", "float_power", "true_divide",
+    "lcm", "logaddexp2", "xlogy", "float_power", "true_divide",
     "divide", "multiply", "subtract", "heaviside", "fmax", "fmin", "ldexp", "lerp", "greater",
     "greater_equal", "less", "less_equal", "not_equal", "arctan2", "clamp_min", "clamp_max", "addcmul",
     "addcdiv", "addmm", "addmv", "addr", "addbmm", "baddbmm", "index_add", "index_copy", "index_fill", "cumsum",

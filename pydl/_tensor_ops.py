@@ -23,7 +23,7 @@ __all__ = [
     "arctanh", "arctan2", "absolute", "negative", "positive", "sgn", "frac", "sinc", "logit", "deg2rad", "rad2deg",
     "signbit", "i0",
     # binary
-    "lcm", "bitwise_not", "logaddexp", "logaddexp2", "xlogy", "float_power", "true_divide",
+    "lcm", "bitwise_not", "logaddexp2", "xlogy", "float_power", "true_divide",
     "divide", "multiply", "subtract", "rsub", "heaviside", "fmax", "fmin", "ldexp", "lerp",
     "greater", "greater_equal", "less", "less_equal", "not_equal", "isclose", "isneginf", "isposinf", "isreal",
     "isin", "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "addmm", "addmv", "addr", "addbmm",
@@ -240,18 +240,9 @@ def _trunc_div_int(a, b):
     return _C.floor_divide(_C.sub(a, _C.fmod(a, b)), b)
 
 
-def logaddexp(input, other):
-    """log(exp(a) + exp(b)), computed stably."""
-    a, b = _float(input), _float(_t(other, input))
-    m = _C.maximum(a, b)
-    d = -_C.abs(a - b)
-    out = m + _C.log1p(_C.exp(d))
-    return _C.where(_C.logical_and(_C.eq(a, b), _C.eq(_C.abs(a), math.inf)), a, out)
-
-
 def logaddexp2(input, other):
     """log2(2^a + 2^b), computed stably."""
-    return logaddexp(_float(input) * math.log(2), _float(_t(other, input)) * math.log(2)) / math.log(2)
+    return _C.logaddexp(_float(input) * math.log(2), _float(_t(other, input)) * math.log(2)) / math.log(2)
 
 
 def xlogy(input, other):

@@ -21,6 +21,7 @@
   X(fmod, Fmod, Divisor, (1, 1, 0), g, neg(mul(g, trunc(div(a, b)))))  /* a - b * trunc(a / b) */            \
   X(copysign, Copysign, Float, (1, 0, 1), mul(g, mul(sign(a), sign(r))), mul_scalar(g, 0.0))                  \
   X(hypot, Hypot, Float, (1, 1, 1), mul(g, div(a, r)), mul(g, div(b, r)))                                     \
+  X(logaddexp, Logaddexp, Float, (1, 1, 1), mul(g, exp(sub(a, r))), mul(g, exp(sub(b, r))))                  \
   N(bitwise_and, BitAnd, IntOrBool)                                                                           \
   N(bitwise_or, BitOr, IntOrBool)                                                                             \
   N(bitwise_xor, BitXor, IntOrBool)                                                                           \

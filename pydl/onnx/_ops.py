@@ -97,6 +97,14 @@ def _pow(g, op, a, b):
     return g.node("Pow", [g.cast(a, dt), g.cast(b, dt)])
 
 
+@converter("logaddexp")
+def _logaddexp(g, op, a, b):  # max(a, b) + log(1 + exp(-|a - b|))
+    dt = _out(op).dtype
+    x, y = g.cast(a, dt), g.cast(b, dt)
+    e = g.node("Exp", [g.node("Neg", [g.node("Abs", [g.node("Sub", [x, y])])])])
+    return g.node("Add", [g.node("Max", [x, y]), g.node("Log", [g.node("Add", [e, g.name(1.0, _out(op))])])])
+
+
 @converter("pow_scalar")
 def _pow_scalar(g, op, a, e):
     return g.node("Pow", [g.name(a), g.name(float(e), a.dtype if a.dtype.is_floating_point else _C.dtype.float64)])

@@ -1,4 +1,5 @@
 #pragma once
+#include <cmath>
 // The binary kernels, one line each: X(Name, statements returning op(a, b) for the scalar type T),
 // with kBool<T> / kFloat<T> / kInt<T> to pick a dtype's branch (the integer-only ops are refused
 // for floats by the ops, whose branch returns `a`). Generates the BinaryOp enum and the kernel
@@ -22,7 +23,18 @@
   X(Fmod, return fmod_(a, b);)                                                                              \
   X(Copysign, if constexpr (kFloat<T>) return std::copysign(a, b); else return a;)                          \
   X(Nextafter, if constexpr (kFloat<T>) return std::nextafter(a, b); else return a;)                        \
+  X(Logaddexp, if constexpr (kFloat<T>) return logaddexp(a, b); else return a;)                           \
   X(Hypot, if constexpr (kFloat<T>) return std::hypot(a, b); else return a;)
 
 // The comparisons: X(Name, C++ operator). Generates the CompareOp enum and its switch.
 #define PYDL_COMPARE_KERNELS(X) X(Eq, ==) X(Ne, !=) X(Lt, <) X(Le, <=) X(Gt, >) X(Ge, >=)
+
+namespace pydl::kernels {
+/// log(exp(a) + exp(b)) without overflow (logaddexp, and logcumsumexp's running sum).
+template <typename T>
+inline T logaddexp(T a, T b) {
+  if (a == b) return a + T(M_LN2);  // also +-inf
+  T mx = a > b ? a : b, mn = a > b ? b : a;
+  return mx + std::log1p(std::exp(mn - mx));
+}
+}  // namespace pydl::kernels

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/threads.h"
+#include "kernels/cpu/binary_ops.h"
 
 namespace pydl::kernels {
 namespace {
@@ -13,13 +14,6 @@ void lines(int64_t outer, int64_t R, int64_t inner, F f) {
   parallel_for(outer * inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t b, int64_t e) {
     for (int64_t l = b; l < e; ++l) f((l / inner) * R * inner + l % inner, inner);
   });
-}
-
-template <typename T>
-T logaddexp(T a, T b) {
-  if (a == b) return a + T(M_LN2);  // also +-inf
-  T mx = a > b ? a : b, mn = a > b ? b : a;
-  return mx + std::log1p(std::exp(mn - mx));
 }
 }  // namespace
 
