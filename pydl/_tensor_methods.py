@@ -43,35 +43,33 @@ def _to(self, *args, **kwargs):
     return _C.clone(out) if copy and out is self else out
 
 
+def _ints(args, op):
+    """f(2, 3) or f((2, 3)): the ints of a size / dims argument given either way."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        args = tuple(args[0])
+    return [_index(a, op) for a in args]
+
+
 def _view(self, *shape):
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        if isinstance(shape[0], (_C.dtype, type, np.dtype, str)):
-            raise NotImplementedError("[view] reinterpreting as another dtype is not supported; use .to(dtype)")
-        shape = tuple(shape[0])
-    return _C.view(self, [_index(s, 'shape') for s in shape])
+    if len(shape) == 1 and isinstance(shape[0], (_C.dtype, type, np.dtype, str)):
+        raise NotImplementedError("[view] reinterpreting as another dtype is not supported; use .to(dtype)")
+    return _C.view(self, _ints(shape, "shape"))
 
 
 def _reshape(self, *shape):
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        shape = tuple(shape[0])
-    return _C.reshape(self, [_index(s, 'shape') for s in shape])
+    return _C.reshape(self, _ints(shape, "shape"))
 
 
 def _expand(self, *sizes):
-    if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
-        sizes = tuple(sizes[0])
-    return _C.expand(self, [_index(s, 'expand') for s in sizes])
+    return _C.expand(self, _ints(sizes, "expand"))
 
 
 def _permute(self, *dims):
-    if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
-        dims = tuple(dims[0])
-    return _C.permute(self, [_index(d, 'permute') for d in dims])
+    return _C.permute(self, _ints(dims, "permute"))
 
 
 def _repeat(self, *sizes):
-    if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
-        sizes = tuple(sizes[0])
+    sizes = _ints(sizes, "repeat")
     if len(sizes) < self.ndim:
         raise ValueError(f"[repeat] number of dimensions of repeat dims ({len(sizes)}) can not be smaller than the "
                          f"number of dimensions of tensor ({self.ndim})")
