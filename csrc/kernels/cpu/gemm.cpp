@@ -136,7 +136,11 @@ void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
                   const float* B, int64_t b_rs, int64_t b_cs, float* C, int64_t ldc, bool acc, int nt) {
   const int64_t KC = depth_block(E, K), NC = std::min<int64_t>(cdiv(E.nc, E.nr) * E.nr, cdiv(N, E.nr) * E.nr);
   const int64_t MC = E.mc;
-  Buf bp(static_cast<size_t>(KC * NC));
+  // Depth of B packed per round: all of K when the panel is small (one round, so two barriers
+  // per column panel instead of two per depth block: a barrier costs a sleeping thread's wake-up),
+  // else one depth block.
+  const int64_t KR = K * NC <= (int64_t(1) << 20) ? K : KC;
+  Buf bp(static_cast<size_t>(KR * NC));
   Buf ap(static_cast<size_t>(nt * MC * KC));
   const int64_t mblocks = cdiv(M, MC);
   auto body = [&](int tid, int T) {
@@ -147,28 +151,34 @@ void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
       const int64_t want = T > 1 ? 4 * T : 1;
       const int64_t nsub = std::min<int64_t>(npanels, std::max<int64_t>(1, cdiv(want, mblocks)));
       const int64_t sub = cdiv(npanels, nsub), items = mblocks * cdiv(npanels, sub);
-      for (int64_t p0 = 0; p0 < K; p0 += KC) {
-        const int64_t kc = std::min(KC, K - p0);
-        const float* bsrc = B + p0 * b_rs + j0 * b_cs;
+      for (int64_t q0 = 0; q0 < K; q0 += KR) {
+        const int64_t kr = std::min(KR, K - q0), nblk = cdiv(kr, KC);
+        // depth block p of the round at bp + (p - q0) * NC, its panels kc * nr apart
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t jp = 0; jp < npanels; ++jp)
-          E.pack_b(kc, std::min<int64_t>(E.nr, nc - jp * E.nr), bsrc + jp * E.nr * b_cs, b_rs, b_cs,
-                   bp.p + jp * E.nr * kc);
-        int64_t packed_ic = -1;
+        for (int64_t t = 0; t < nblk * npanels; ++t) {
+          const int64_t p = q0 + (t / npanels) * KC, kc = std::min(KC, K - p), jp = t % npanels;
+          E.pack_b(kc, std::min<int64_t>(E.nr, nc - jp * E.nr), B + p * b_rs + (j0 + jp * E.nr) * b_cs, b_rs, b_cs,
+                   bp.p + (p - q0) * NC + jp * E.nr * kc);
+        }
+        int64_t packed_ic = -1, packed_p = -1;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < items; ++it) {
           const int64_t ic = it / cdiv(npanels, sub), js = it % cdiv(npanels, sub);
           const int64_t i0 = ic * MC, m = std::min(MC, M - i0);
           const int64_t jj = js * sub * E.nr, n = std::min(sub * E.nr, nc - jj);
-          const float* ai = A + i0 * a_rs + p0 * a_cs;
           // Packing A pays only when its panels are reused across several column tiles.
           const bool pack = n > 2 * E.nr;
-          if (pack && ic != packed_ic) {
-            E.pack_a(m, kc, ai, a_rs, a_cs, apt);
-            packed_ic = ic;
+          for (int64_t p = q0; p < q0 + kr; p += KC) {
+            const int64_t kc = std::min(KC, K - p);
+            const float* ai = A + i0 * a_rs + p * a_cs;
+            if (pack && (ic != packed_ic || p != packed_p)) {
+              E.pack_a(m, kc, ai, a_rs, a_cs, apt);
+              packed_ic = ic;
+              packed_p = p;
+            }
+            E.block(m, n, kc, pack ? apt : ai, pack, a_rs, a_cs, bp.p + (p - q0) * NC + js * sub * E.nr * kc,
+                    kc * E.nr, E.nr, C + i0 * ldc + j0 + jj, ldc, acc || p > 0);
           }
-          E.block(m, n, kc, pack ? apt : ai, pack, a_rs, a_cs, bp.p + js * sub * E.nr * kc, kc * E.nr, E.nr,
-                  C + i0 * ldc + j0 + jj, ldc, acc || p0 > 0);
         }
       }
     }
