@@ -132,15 +132,38 @@ void sgemm_direct(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
   for (int64_t it = 0; it < items; ++it) run(it);
 }
 
+// Columns per panel of B in the packed path.
+int64_t column_panel(const SgemmKernels& E, int64_t N) {
+  return std::min<int64_t>(cdiv(E.nc, E.nr) * E.nr, cdiv(N, E.nr) * E.nr);
+}
+
+// B packed whole (sgemm_pack_b): column panel j0 at j0 * K, its depth block p at + p * NC, the
+// block's column panels of E.nr at + jp * E.nr * kc (E.pack_b's layout).
+int64_t packed_b_size(const SgemmKernels& E, int64_t K, int64_t N) {
+  const int64_t NC = column_panel(E, N);
+  return cdiv(N, NC) * NC * K;
+}
+
+// Packs depth [p, p + kc) x columns [j0, j0 + nc) of B into dst (E.pack_b's panels, kc * nr apart);
+// panels [jp0, jp1) only.
+void pack_b_block(const SgemmKernels& E, int64_t p, int64_t kc, int64_t j0, int64_t nc, int64_t jp0, int64_t jp1,
+                  const float* B, int64_t b_rs, int64_t b_cs, float* dst) {
+  for (int64_t jp = jp0; jp < jp1; ++jp)
+    E.pack_b(kc, std::min<int64_t>(E.nr, nc - jp * E.nr), B + p * b_rs + (j0 + jp * E.nr) * b_cs, b_rs, b_cs,
+             dst + jp * E.nr * kc);
+}
+
+// B is packed here unless `Bpre` holds it packed already (sgemm_pack_b).
 void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs,
-                  const float* B, int64_t b_rs, int64_t b_cs, float* C, int64_t ldc, bool acc, int nt) {
-  const int64_t KC = depth_block(E, K), NC = std::min<int64_t>(cdiv(E.nc, E.nr) * E.nr, cdiv(N, E.nr) * E.nr);
+                  const float* B, int64_t b_rs, int64_t b_cs, float* C, int64_t ldc, bool acc, int nt,
+                  const float* Bpre = nullptr) {
+  const int64_t KC = depth_block(E, K), NC = column_panel(E, N);
   const int64_t MC = E.mc;
   // Depth of B packed per round: all of K when the panel is small (one round, so two barriers
   // per column panel instead of two per depth block: a barrier costs a sleeping thread's wake-up),
   // else one depth block.
-  const int64_t KR = K * NC <= (int64_t(1) << 20) ? K : KC;
-  Buf bp(static_cast<size_t>(KR * NC));
+  const int64_t KR = (Bpre || K * NC <= (int64_t(1) << 20)) ? K : KC;
+  Buf bp(static_cast<size_t>(Bpre ? 1 : KR * NC));
   Buf ap(static_cast<size_t>(nt * MC * KC));
   const int64_t mblocks = cdiv(M, MC);
   auto body = [&](int tid, int T) {
@@ -153,12 +176,14 @@ void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
       const int64_t sub = cdiv(npanels, nsub), items = mblocks * cdiv(npanels, sub);
       for (int64_t q0 = 0; q0 < K; q0 += KR) {
         const int64_t kr = std::min(KR, K - q0), nblk = cdiv(kr, KC);
-        // depth block p of the round at bp + (p - q0) * NC, its panels kc * nr apart
+        // depth block p of the round at b0 + (p - q0) * NC, its panels kc * nr apart
+        const float* b0 = Bpre ? Bpre + j0 * K : bp.p;
+        if (!Bpre) {
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t t = 0; t < nblk * npanels; ++t) {
-          const int64_t p = q0 + (t / npanels) * KC, kc = std::min(KC, K - p), jp = t % npanels;
-          E.pack_b(kc, std::min<int64_t>(E.nr, nc - jp * E.nr), B + p * b_rs + (j0 + jp * E.nr) * b_cs, b_rs, b_cs,
-                   bp.p + (p - q0) * NC + jp * E.nr * kc);
+          for (int64_t t = 0; t < nblk * npanels; ++t) {
+            const int64_t p = q0 + (t / npanels) * KC, jp = t % npanels;
+            pack_b_block(E, p, std::min(KC, K - p), j0, nc, jp, jp + 1, B, b_rs, b_cs, bp.p + (p - q0) * NC);
+          }
         }
         int64_t packed_ic = -1, packed_p = -1;
 #pragma omp for schedule(dynamic, 1)
@@ -176,7 +201,7 @@ void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
               packed_ic = ic;
               packed_p = p;
             }
-            E.block(m, n, kc, pack ? apt : ai, pack, a_rs, a_cs, bp.p + (p - q0) * NC + js * sub * E.nr * kc,
+            E.block(m, n, kc, pack ? apt : ai, pack, a_rs, a_cs, b0 + (p - q0) * NC + js * sub * E.nr * kc,
                     kc * E.nr, E.nr, C + i0 * ldc + j0 + jj, ldc, acc || p > 0);
           }
         }
@@ -284,6 +309,34 @@ void sgemm_packed_a(int64_t M, int64_t N, int64_t K, const float* Ap, const floa
       E.block(M, N, kc, Ap + p0 * Mp, true, 0, 0, b, E.nr, b_rs, C, ldc, acc || p0 > 0);
     }
   }
+}
+
+bool sgemm_reads_b_in_place(int64_t M, int64_t N, int64_t K, int64_t b_cs) { return use_direct(*engine(), M, N, K, b_cs); }
+
+int64_t sgemm_packed_b_size(int64_t K, int64_t N) { return packed_b_size(*engine(), K, N); }
+
+void sgemm_pack_b(int64_t K, int64_t N, const float* B, int64_t b_rs, int64_t b_cs, float* dst) {
+  const SgemmKernels& E = *engine();
+  const int64_t KC = depth_block(E, K), NC = column_panel(E, N);
+  for (int64_t j0 = 0; j0 < N; j0 += NC) {
+    const int64_t nc = std::min(NC, N - j0);
+    for (int64_t p = 0; p < K; p += KC)
+      pack_b_block(E, p, std::min(KC, K - p), j0, nc, 0, cdiv(nc, E.nr), B, b_rs, b_cs, dst + j0 * K + p * NC);
+  }
+}
+
+void sgemm_packed_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* Bp,
+                    float* C, int64_t ldc, bool acc) {
+  if (M <= 0 || N <= 0) return;
+  const SgemmKernels& E = *engine();
+  if (K <= 0) {
+    if (!acc)
+      for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
+    return;
+  }
+  int nt = omp_in_parallel() ? 1 : get_num_threads();
+  if (static_cast<double>(M) * N * K < kSerialWork) nt = 1;
+  sgemm_packed(E, M, N, K, A, a_rs, a_cs, nullptr, 0, 0, C, ldc, acc, nt, Bp);
 }
 
 template <typename T>

@@ -32,6 +32,18 @@ void sgemm_pack_a(int64_t M, int64_t K, const float* A, int64_t a_rs, int64_t a_
 void sgemm_packed_a(int64_t M, int64_t N, int64_t K, const float* Ap, const float* B, int64_t b_rs, int64_t b_cs,
                     float* C, int64_t ldc, bool accumulate);
 
+/// Floats of the buffer sgemm_pack_b writes for a (K, N) operand.
+int64_t sgemm_packed_b_size(int64_t K, int64_t N);
+/// Packs B (K, N) (element (p, j) at B[p*b_rs + j*b_cs]) once for many sgemm_packed_b calls: a
+/// weight reused across batches (Linear) skips its per-call packing.
+void sgemm_pack_b(int64_t K, int64_t N, const float* B, int64_t b_rs, int64_t b_cs, float* dst);
+/// C (M,N) (+)= A (M,K) @ B (K,N) with B packed by sgemm_pack_b; A any strides; threaded as sgemm.
+void sgemm_packed_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* Bp,
+                    float* C, int64_t ldc, bool accumulate);
+
+/// Whether sgemm reads this B (K, N) in place rather than packing it (small, row-major operands).
+bool sgemm_reads_b_in_place(int64_t M, int64_t N, int64_t K, int64_t b_cs);
+
 /// "avx512", "avx2" or "baseline": the level of the engine sgemm runs on.
 const char* sgemm_engine_name();
 

@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/allocator.h"
@@ -32,6 +33,31 @@ struct Scratch {
   T* data() { return p; }
 };
 
+// A recurrent weight as B (K, N) of every step's GEMM (element (p, j) at b[p*rs + j*cs]). float32
+// packs it once per sequence where the engine would otherwise pack it at every step (large
+// hidden sizes); small ones it reads in place.
+template <typename T>
+struct StepWeight {
+  const T* b;
+  int64_t K, N, rs, cs;
+  std::unique_ptr<Scratch<float>> packed;
+  StepWeight(const T* b_, int64_t K_, int64_t N_, int64_t rs_, int64_t cs_, int64_t rows)
+      : b(b_), K(K_), N(N_), rs(rs_), cs(cs_) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (!sgemm_reads_b_in_place(rows, N, K, cs)) {
+        packed = std::make_unique<Scratch<float>>(static_cast<size_t>(sgemm_packed_b_size(K, N)));
+        sgemm_pack_b(K, N, b, rs, cs, packed->data());
+      }
+    }
+  }
+  // C (m, N) = A (m, K) @ B, A rows lda apart, C rows ldc apart.
+  void operator()(int64_t m, const T* A, int64_t lda, T* C, int64_t ldc) const {
+    if constexpr (std::is_same_v<T, float>)
+      if (packed) return sgemm_packed_b(m, N, K, A, lda, 1, packed->data(), C, ldc, false);
+    gemm_any<T>(m, N, K, A, lda, 1, b, rs, cs, C, ldc, false);
+  }
+};
+
 template <typename T>
 inline T sigm(T x) { return T(1) / (T(1) + std::exp(-x)); }
 
@@ -55,6 +81,8 @@ struct Layer {
   bool active(int64_t t, int64_t b) const { return !a.lengths || t < a.lengths[b]; }
   // Rows per thread: the gate math of one step is split by batch rows.
   int64_t row_grain() const { return std::max<int64_t>(1, 8192 / std::max<int64_t>(G * H, 1)); }
+  // Rows of the batch one thread's step GEMMs take (about).
+  int64_t rows_per_thread() const { return std::max<int64_t>(1, (B + get_num_threads() - 1) / get_num_threads()); }
 
   void forward() {
     const int64_t GH = G * H;
@@ -83,6 +111,8 @@ struct Layer {
     for (int64_t g = 0; g < GH; ++g)
       for (int64_t h = 0; h < H; ++h) whh_t.data()[h * GH + g] = Whh(g, h);
 
+    const StepWeight<T> whh_step(whh_t.data(), H, GH, GH, 1, rows_per_thread());
+
     // Batch rows never interact, so each thread runs its rows through every step on its
     // own: one parallel region for the whole sequence, single-threaded GEMMs inside.
     parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {
@@ -97,7 +127,7 @@ struct Layer {
         T* cprev = cs ? cs + s * B * H : nullptr;
         T* cnext = cs ? cs + (s + 1) * B * H : nullptr;
         // (rows,H) x (GH,H)^T -> (rows,GH)
-        gemm_any<T>(b1 - b0, GH, H, hprev + b0 * H, H, 1, whh_t.data(), GH, 1, hp + b0 * GH, GH, false);
+        whh_step(b1 - b0, hprev + b0 * H, H, hp + b0 * GH, GH);
         auto Hn = blk(hnext, b0, b1, 0, H, H);
         switch (a.mode) {
           case RnnMode::Tanh:
@@ -166,6 +196,7 @@ struct Layer {
     const bool shared = a.mode != RnnMode::GRU && !a.reverse;
     Scratch<T> dxp(static_cast<size_t>(T_ * B * GH)), dhp_own(shared ? 1 : static_cast<size_t>(T_ * B * GH));
     T* dhp = shared ? dxp.data() : dhp_own.data();
+    const StepWeight<T> whh_step(Whh.data(), GH, H, H, 1, rows_per_thread());
 
     parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {  // rows are independent, as in forward
       for (int64_t s = T_ - 1; s >= 0; --s) {
@@ -242,7 +273,7 @@ struct Layer {
           }
         }
         // dh_prev = dHp (rows,GH) x W_hh (GH,H) + the direct path
-        gemm_any<T>(b1 - b0, H, GH, dHp + b0 * GH, GH, 1, Whh.data(), H, 1, dh.data() + b0 * H, H, false);
+        whh_step(b1 - b0, dHp + b0 * GH, GH, dh.data() + b0 * H, H);
         MapM<T>(dh.data() + b0 * H, b1 - b0, H) += MapM<T>(direct.data() + b0 * H, b1 - b0, H);
       }
     });
