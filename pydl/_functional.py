@@ -1,6 +1,7 @@
 """Functional forms: pydl.add, sum, max, cat, reshape, ... parse PyTorch's arguments and call one op of pydl._C.
 
-The elementwise ops come straight from the C++ tables (pydl._C._unary_ops, _binary_ops).
+The elementwise ops come straight from the C++ tables (pydl._C._unary_ops, _binary_ops), the reductions by their
+argument form (pydl._C._reductions).
 """
 import builtins
 import collections
@@ -12,8 +13,7 @@ from ._C import Tensor
 from ._args import _default_dtype, _dims, _dt, _index
 
 __all__ = [
-    "clamp", "clip", "matmul", "mm", "bmm", "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
-    "var", "std", "logsumexp", "cat", "concat", "stack", "split", "chunk", "reshape", "flatten", "transpose",
+    "clamp", "clip", "matmul", "mm", "bmm", "max", "min", "cat", "concat", "stack", "split", "chunk", "reshape", "flatten", "transpose",
     "permute", "squeeze", "unsqueeze", "allclose", "equal", "clone", "logical_not", "outer", "dot", "unbind",
     "isnan", "isinf", "isfinite", "narrow", "tril", "triu", "norm",
 ]
@@ -37,6 +37,36 @@ def _out(result, out, op):
 # definition below (add's alpha, round's decimals, pow of a scalar exponent) takes the name over.
 globals().update({_name: getattr(_C, _name) for _name in _C._unary_ops + _C._binary_ops})
 __all__ += _C._unary_ops + _C._binary_ops
+
+
+def _reduction(name, form):
+    """pydl.<name> for a reduction of csrc/ops/reduce_ops.h: torch's arguments of its form, parsed here and passed
+    to pydl._C.<name>, looked up at each call (ONNX tracing swaps it)."""
+    if form == "Correction":
+        def reduction(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+            if isinstance(dim, builtins.bool):  # var(x, False): the old `unbiased` positional form
+                dim, unbiased = None, dim
+            if correction is None:
+                correction = 1.0 if unbiased in (None, True) else 0.0
+            return getattr(_C, name)(input, _dims(dim), float(correction), keepdim)
+    else:
+        dims, takes_dtype = (_dims if form.startswith("Dims") else (lambda d: d)), form.endswith("Dtype")
+
+        def reduction(input, dim=None, keepdim=False, dtype=None):
+            if dtype is not None and not takes_dtype:
+                raise TypeError(f"[{name}] got an unexpected keyword argument 'dtype'")
+            return getattr(_C, name)(input, dims(dim), keepdim, *((_dtype(dtype),) if takes_dtype else ()))
+    reduction.__name__ = reduction.__qualname__ = name
+    reduction.__doc__ = f"torch.{name}: the {form} form of csrc/ops/reduce_ops.h."
+    return reduction
+
+
+def _dtype(dtype):
+    return None if dtype is None else _dt(dtype)
+
+
+globals().update({_name: _reduction(_name, _form) for _name, _form in _C._reductions})
+__all__ += tuple(_name for _name, _ in _C._reductions)
 
 
 def add(input, other, alpha=1, *, out=None):
@@ -131,30 +161,6 @@ def outer(input, vec2):
     return _C.mul(_C.unsqueeze(input, 1), _C.unsqueeze(vec2, 0))
 
 
-def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001
-    return _C.sum(input, _dims(dim), keepdim, None if dtype is None else _dt(dtype))
-
-
-def mean(input, dim=None, keepdim=False, dtype=None):
-    if dtype is not None:
-        input = input.to(dtype)
-    return _C.mean(input, _dims(dim), keepdim)
-
-
-def prod(input, dim=None, keepdim=False, dtype=None):
-    if dtype is not None:
-        input = input.to(dtype)
-    return _C.prod(input, dim, keepdim)
-
-
-def amax(input, dim=(), keepdim=False):
-    return _C.amax(input, _dims(dim), keepdim)
-
-
-def amin(input, dim=(), keepdim=False):
-    return _C.amin(input, _dims(dim), keepdim)
-
-
 def max(input, dim=None, keepdim=False):  # noqa: A001
     """max(x): the largest value; max(x, dim): (values, indices); max(x, other): elementwise."""
     if isinstance(dim, Tensor):
@@ -171,36 +177,6 @@ def min(input, dim=None, keepdim=False):  # noqa: A001
     if dim is None:
         return _C.amin(input, [], False)
     return _values_indices(*_C.min_dim(input, _index(dim, 'min'), keepdim))
-
-
-def argmax(input, dim=None, keepdim=False):
-    return _C.argmax(input, dim, keepdim)
-
-
-def argmin(input, dim=None, keepdim=False):
-    return _C.argmin(input, dim, keepdim)
-
-
-def _correction(unbiased, correction):
-    if correction is not None:
-        return float(correction)
-    return 1.0 if unbiased in (None, True) else 0.0
-
-
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    if isinstance(dim, builtins.bool):  # var(x, False): the old `unbiased` positional form
-        dim, unbiased = None, dim
-    return _C.var(input, _dims(dim), _correction(unbiased, correction), keepdim)
-
-
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    if isinstance(dim, builtins.bool):
-        dim, unbiased = None, dim
-    return _C.std(input, _dims(dim), _correction(unbiased, correction), keepdim)
-
-
-def logsumexp(input, dim, keepdim=False):
-    return _C.logsumexp(input, _dims(dim), keepdim)
 
 
 def cat(tensors, dim=0):

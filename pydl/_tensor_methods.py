@@ -143,18 +143,10 @@ def _install_core_methods():
     T.split = lambda self, s, dim=0: split(self, s, dim)
     T.chunk = lambda self, c, dim=0: chunk(self, c, dim)
     T.unbind = lambda self, dim=0: unbind(self, dim)
-    T.sum = sum
-    T.mean = mean
-    T.prod = prod
+    for name, _ in _C._reductions:  # sum, mean, ..., logsumexp: csrc/ops/reduce_ops.h
+        setattr(T, name, globals()[name])
     T.max = max
     T.min = min
-    T.amax = amax
-    T.amin = amin
-    T.argmax = argmax
-    T.argmin = argmin
-    T.var = var
-    T.std = std
-    T.logsumexp = logsumexp
     T.all = _all
     T.any = _any
     T.matmul = matmul
@@ -210,24 +202,12 @@ def _type(self, dtype=None, non_blocking=False, **kwargs):
 
 def _install_indexing_methods():
     T = Tensor
-    T.index_select = _ix.index_select
-    T.gather = _ix.gather
-    T.scatter_add = _ix.scatter_add
-    T.scatter = _ix.scatter
-    T.scatter_ = _ix._scatter_
-    T.scatter_add_ = _ix._scatter_add_
-    T.index_put_ = _ix._index_put_
-    T.index_put = _ix.index_put
-    T.nonzero = _ix.nonzero
-    T.argwhere = _ix.argwhere
-    T.masked_fill = _ix.masked_fill
+    for name in ("index_select", "gather", "scatter_add", "scatter", "index_put", "nonzero", "argwhere", "masked_fill",
+                 "masked_select", "sort", "argsort", "topk", "cumsum", "take_along_dim"):
+        setattr(T, name, getattr(_ix, name))
+    for name in ("scatter_", "scatter_add_", "index_put_"):  # pydl/_indexing.py's in-place forms
+        setattr(T, name, getattr(_ix, "_" + name))
     T.masked_fill_ = lambda self, mask, value: _C.masked_fill_(self, mask, value)
-    T.masked_select = _ix.masked_select
-    T.sort = _ix.sort
-    T.argsort = _ix.argsort
-    T.topk = _ix.topk
-    T.cumsum = _ix.cumsum
-    T.take_along_dim = _ix.take_along_dim
 
 
 # ---- the torch.* breadth (pydl/_tensor_ops.py) ----

@@ -245,6 +245,35 @@ def test_sum_mean(dim, keepdim):
     check(lambda a: a.mean(**kw), lambda a: np.mean(a, **npkw), [(2, 3, 4)], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["sum", "mean", "prod"])
+def test_reduction_dtype(name):
+    # dtype= converts the input first (torch's rule), here int64 -> float64, with the gradient through the cast
+    a = np.arange(1, 13).reshape(3, 4)
+    dim = 1 if name == "prod" else (0, 1)
+    out = getattr(pydl, name)(pydl.tensor(a), dim, dtype=pydl.float64)
+    assert out.dtype == pydl.float64
+    np.testing.assert_allclose(out.numpy(), getattr(np, name)(a.astype(np.float64), axis=dim))
+    x = pydl.tensor(a.astype(np.float32), requires_grad=True)
+    getattr(x, name)(dim, dtype=pydl.float64).sum().backward()
+    assert x.grad.dtype == pydl.float32 and x.grad.shape == x.shape
+
+
+def test_reductions_from_the_table():
+    # each reduction of csrc/ops/reduce_ops.h is pydl.<name> and Tensor.<name>, forms with torch's keywords
+    assert {n for n, _ in pydl._C._reductions} >= {"sum", "mean", "prod", "amax", "amin", "argmax", "var", "logsumexp"}
+    x = pydl.tensor(np.arange(6.0).reshape(2, 3))
+    for name, _ in pydl._C._reductions:
+        npfn = getattr(np, {"amax": "max", "amin": "min", "logsumexp": "max"}.get(name, name))
+        ref = npfn(x.numpy(), axis=1, **({"ddof": 1} if name in ("var", "std") else {}))
+        if name == "logsumexp":
+            ref = ref + np.log(np.sum(np.exp(x.numpy() - ref[:, None]), axis=1))
+        np.testing.assert_allclose(getattr(pydl, name)(x, 1).numpy(), ref, rtol=1e-6)
+        np.testing.assert_allclose(getattr(x, name)(1).numpy(), getattr(pydl, name)(x, 1).numpy())
+    np.testing.assert_allclose(pydl._C.mean(x, dim=[1], keepdim=True).numpy(), [[1.0], [4.0]])
+    with pytest.raises(TypeError, match=r"\[amax\].*dtype"):
+        pydl.amax(x, 0, dtype=pydl.float64)
+
+
 @pytest.mark.parametrize("dim", [None, 0, 1, (0, 2), (-1, 0)])
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_var_std(dim, keepdim):

@@ -160,35 +160,14 @@ Tensor softmax_impl(const Tensor& x, int64_t dim_, bool log) {
 
 }  // namespace
 
-Tensor leaky_relu(const Tensor& x, double s) { return act(x, K::Act::LeakyRelu, s, 0, "leaky_relu", "LeakyReluBackward"); }
-Tensor elu(const Tensor& x, double a) { return act(x, K::Act::Elu, a, 0, "elu", "EluBackward"); }
-Tensor gelu(const Tensor& x, bool t) { return act(x, t ? K::Act::GeluTanh : K::Act::Gelu, 0, 0, "gelu", "GeluBackward"); }
-Tensor silu(const Tensor& x) { return act(x, K::Act::Silu, 0, 0, "silu", "SiluBackward"); }
-Tensor softplus(const Tensor& x, double beta, double threshold) {
-  PYDL_CHECK(beta != 0, ValueError, "[softplus] beta must be nonzero");
-  return act(x, K::Act::Softplus, beta, threshold, "softplus", "SoftplusBackward");
-}
-Tensor hardtanh(const Tensor& x, double lo, double hi) {
-  PYDL_CHECK(lo <= hi, ValueError, "[hardtanh] min_val (", lo, ") cannot be greater than max_val (", hi, ")");
-  return act(x, K::Act::Hardtanh, lo, hi, "hardtanh", "HardtanhBackward");
-}
-Tensor hardswish(const Tensor& x) { return act(x, K::Act::Hardswish, 0, 0, "hardswish", "HardswishBackward"); }
-Tensor hardsigmoid(const Tensor& x) { return act(x, K::Act::Hardsigmoid, 0, 0, "hardsigmoid", "HardsigmoidBackward"); }
-Tensor mish(const Tensor& x) { return act(x, K::Act::Mish, 0, 0, "mish", "MishBackward"); }
-Tensor selu(const Tensor& x) { return act(x, K::Act::Selu, 0, 0, "selu", "SeluBackward"); }
-Tensor celu(const Tensor& x, double alpha) {
-  PYDL_CHECK(alpha != 0, ValueError, "[celu] ZeroDivisionError: alpha cannot be 0");
-  return act(x, K::Act::Celu, alpha, 0, "celu", "CeluBackward");
-}
-Tensor softsign(const Tensor& x) { return act(x, K::Act::Softsign, 0, 0, "softsign", "SoftsignBackward"); }
-Tensor softshrink(const Tensor& x, double l) {
-  PYDL_CHECK(l >= 0, ValueError, "[softshrink] lambda must be greater or equal to 0, but found to be ", l);
-  return act(x, K::Act::Softshrink, l, 0, "softshrink", "SoftshrinkBackward");
-}
-Tensor hardshrink(const Tensor& x, double l) { return act(x, K::Act::Hardshrink, l, 0, "hardshrink", "HardshrinkBackward"); }
-Tensor tanhshrink(const Tensor& x) { return act(x, K::Act::Tanhshrink, 0, 0, "tanhshrink", "TanhshrinkBackward"); }
-Tensor threshold(const Tensor& x, double t, double v) { return act(x, K::Act::Threshold, t, v, "threshold", "ThresholdBackward"); }
-Tensor logsigmoid(const Tensor& x) { return act(x, K::Act::LogSigmoid, 0, 0, "logsigmoid", "LogSigmoidBackward"); }
+#define PYDL_DEFINE_ACT(NAME, NODE, PARAMS, KERNEL, A, B, CHECK) \
+  Tensor NAME(const Tensor& x PYDL_UNPAREN PARAMS) {                 \
+    using Act = K::Act;                                             \
+    CHECK;                                                          \
+    return act(x, KERNEL, A, B, #NAME, #NODE "Backward");           \
+  }
+PYDL_ACTIVATIONS(PYDL_DEFINE_ACT)
+#undef PYDL_DEFINE_ACT
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, false); }
 Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, true); }
 

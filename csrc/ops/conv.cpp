@@ -17,6 +17,17 @@ IntList two(const IntList& v, const char* what) {
   return v.size() == 1 ? IntList{v[0], v[0]} : v;
 }
 
+// A conv backward's saved input and weight (contiguous), incoming gradient, and the gradients the graph needs
+// (bias: bias_len values).
+struct ConvGrads { Tensor x, w, gy, gx, gw, gb; };
+ConvGrads conv_grads(FunctionNode& n, const TensorList& gr, int64_t bias_len) {
+  ConvGrads c{contig(n.get(0)), contig(n.get(1)), contig(gr[0]), Tensor(), Tensor(), Tensor()};
+  if (n.next_edges[0].fn) c.gx = empty(c.x->shape, c.x->dtype);
+  if (n.next_edges[1].fn) c.gw = empty(c.w->shape, c.w->dtype);
+  if (n.next_edges.size() > 2 && n.next_edges[2].fn) c.gb = empty({bias_len}, c.x->dtype);
+  return c;
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stride, IntList padding, IntList dilation,
@@ -70,12 +81,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stri
     });
   if (any_requires_grad({&x, &w, &b})) {
     auto node = make_node("Conv2dBackward", {x, w, b}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
-      bool need_x = bool(n.next_edges[0].fn), need_w = bool(n.next_edges[1].fn);
-      bool need_b = n.next_edges.size() > 2 && n.next_edges[2].fn;
-      Tensor x = contig(n.get(0)), w = contig(n.get(1)), gy = contig(gr[0]);
-      Tensor gx = need_x ? empty(x->shape, x->dtype) : Tensor();
-      Tensor gw = need_w ? empty(w->shape, w->dtype) : Tensor();
-      Tensor gb = need_b ? empty({g.O}, x->dtype) : Tensor();
+      ConvGrads c = conv_grads(n, gr, g.O);
+      const Tensor &x = c.x, &w = c.w, &gy = c.gy, &gx = c.gx, &gw = c.gw, &gb = c.gb;
       PYDL_DISPATCH_FLOAT(x->dtype, "conv2d", [&] {
         if (g.N * g.OH * g.OW == 0 || g.C == 0) {
           for (const Tensor& t : {gx, gw, gb}) if (t) K::fill(*t, 0.0);
@@ -87,10 +94,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stri
       });
       return {gx, gw, gb};
     });
-    node->saved.emplace_back(x, false);
-    node->saved.emplace_back(w, false);
-    node->once_differentiable = true;  // backward runs raw kernels
-    set_history(out, node);
+    set_fused_history(out, node, {x, w});
   }
   return out;
 }
@@ -144,12 +148,8 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
   });
   if (any_requires_grad({&x, &w, &b})) {
     auto node = make_node("ConvTranspose2dBackward", {x, w, b}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
-      bool need_x = bool(n.next_edges[0].fn), need_w = bool(n.next_edges[1].fn);
-      bool need_b = n.next_edges.size() > 2 && n.next_edges[2].fn;
-      Tensor x = contig(n.get(0)), w = contig(n.get(1)), gy = contig(gr[0]);
-      Tensor gx = need_x ? empty(x->shape, x->dtype) : Tensor();
-      Tensor gw = need_w ? empty(w->shape, w->dtype) : Tensor();
-      Tensor gb = need_b ? empty({g.C}, x->dtype) : Tensor();
+      ConvGrads c = conv_grads(n, gr, g.C);
+      const Tensor &x = c.x, &w = c.w, &gy = c.gy, &gx = c.gx, &gw = c.gw, &gb = c.gb;
       PYDL_DISPATCH_FLOAT(x->dtype, "conv_transpose2d", [&] {
         using T = scalar_t;
         // gx = conv2d(gy, w); gw = conv2d weight-gradient with (input gy, output-gradient x); gb = sum of gy
@@ -159,10 +159,7 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
       });
       return {gx, gw, gb};
     });
-    node->saved.emplace_back(x, false);
-    node->saved.emplace_back(w, false);
-    node->once_differentiable = true;  // backward runs raw kernels
-    set_history(out, node);
+    set_fused_history(out, node, {x, w});
   }
   return out;
 }

@@ -171,7 +171,6 @@ void record_binary(const char* name, const Tensor& a, const Tensor& b, const Ten
 }  // namespace
 
 // The ops of ops/binary_ops.h.
-#define PYDL_UNPAREN(...) __VA_ARGS__
 #define PYDL_BINARY_GRAD(EXPR)                                                                                  \
   [](const Tensor& g, [[maybe_unused]] const Tensor& a, [[maybe_unused]] const Tensor& b,                      \
      [[maybe_unused]] const Tensor& r) -> Tensor { return EXPR; }
@@ -194,7 +193,6 @@ PYDL_BINARY_OPS(PYDL_DEFINE_BINARY, PYDL_DEFINE_BINARY_N)
 #undef PYDL_DEFINE_BINARY
 #undef PYDL_DEFINE_BINARY_N
 #undef PYDL_BINARY_GRAD
-#undef PYDL_UNPAREN
 
 Tensor pow_scalar(const Tensor& a, double e) {
   DType dt = (std::floor(e) == e && !is_floating(a->dtype)) ? a->dtype : float_type(a);

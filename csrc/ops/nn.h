@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "ops/activation_ops.h"
 #include "ops/ops.h"
 
 namespace pydl {
@@ -19,28 +20,21 @@ inline void check_window(const IntList& v, const char* op, const char* what) {
                " is too large (each value must be below 2**31)");
 }
 
+/// Makes `node`, the backward of a fused kernel (it runs raw kernels, so it is not differentiable again), the
+/// history of `out`, saving the inputs `saved` that it reads.
+inline void set_fused_history(const Tensor& out, const std::shared_ptr<FunctionNode>& node, const TensorList& saved) {
+  for (const Tensor& t : saved) node->saved.emplace_back(t, false);
+  node->once_differentiable = true;
+  set_history(out, node);
+}
+
 // ---- activation.cpp ------------------------------------------------------------------
 /// x @ weight^T + bias over the last dim of x (any leading dims); one GEMM with fused bias.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
-Tensor leaky_relu(const Tensor& x, double slope);
-Tensor elu(const Tensor& x, double alpha);
-Tensor gelu(const Tensor& x, bool tanh_approx);
-Tensor silu(const Tensor& x);
-Tensor softplus(const Tensor& x, double beta, double threshold);
+#define PYDL_DECLARE_ACT(NAME, NODE, PARAMS, ...) Tensor NAME(const Tensor& x PYDL_UNPAREN PARAMS);
+PYDL_ACTIVATIONS(PYDL_DECLARE_ACT)  // leaky_relu, ..., logsigmoid: ops/activation_ops.h
+#undef PYDL_DECLARE_ACT
 Tensor softmax(const Tensor& x, int64_t dim);
-Tensor hardtanh(const Tensor& x, double min_val, double max_val);
-Tensor hardswish(const Tensor& x);
-Tensor hardsigmoid(const Tensor& x);
-Tensor mish(const Tensor& x);
-Tensor selu(const Tensor& x);
-Tensor celu(const Tensor& x, double alpha);
-Tensor softsign(const Tensor& x);
-Tensor softshrink(const Tensor& x, double lambd);
-Tensor hardshrink(const Tensor& x, double lambd);
-Tensor tanhshrink(const Tensor& x);
-/// x if x > threshold else value.
-Tensor threshold(const Tensor& x, double threshold, double value);
-Tensor logsigmoid(const Tensor& x);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 /// Zeroes elements with probability p and scales the rest by 1/(1-p); identity unless training.
 Tensor dropout(const Tensor& x, double p, bool training);

@@ -72,10 +72,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Ten
       });
       return {gx, gw, gb};
     });
-    node->saved.emplace_back(x, false);
-    node->saved.emplace_back(w, false);
-    node->once_differentiable = true;  // backward runs raw kernels
-    set_history(out, node);
+    set_fused_history(out, node, {x, w});
   }
   return out;
 }
@@ -123,10 +120,7 @@ Tensor layer_norm(const Tensor& x, IntList ns, const Tensor& w, const Tensor& b,
       if (gb && w) gb = reshape(gb, w->shape);
       return {gx, gw, gb};
     });
-    node->saved.emplace_back(x, false);
-    node->saved.emplace_back(w, false);
-    node->once_differentiable = true;  // backward runs raw kernels
-    set_history(out, node);
+    set_fused_history(out, node, {x, w});
   }
   return out;
 }

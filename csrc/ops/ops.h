@@ -8,11 +8,14 @@
 #include "autograd/node.h"
 #include "core/tensor.h"
 #include "ops/binary_ops.h"
+#include "ops/reduce_ops.h"
 #include "ops/unary_ops.h"
 
 namespace pydl {
 
 using IntList = std::vector<int64_t>;
+/// Strips one pair of parentheses: the op tables' parenthesised columns.
+#define PYDL_UNPAREN(...) __VA_ARGS__
 
 // ---- elementwise.cpp ---------------------------------------------------------------
 /// NumPy broadcast of two shapes; ValueError naming `op` if incompatible.
@@ -93,20 +96,16 @@ TensorList split_size(const Tensor& a, int64_t size, int64_t dim);
 TensorList chunk(const Tensor& a, int64_t chunks, int64_t dim);
 
 // ---- reduce.cpp ----------------------------------------------------------------------
-/// Dims to reduce; empty = all. Negative dims allowed; duplicates rejected.
-Tensor sum(const Tensor& a, IntList dims, bool keepdim, std::optional<DType> dtype = std::nullopt);
-Tensor mean(const Tensor& a, IntList dims, bool keepdim);
-Tensor prod(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
-Tensor amax(const Tensor& a, IntList dims, bool keepdim);
-Tensor amin(const Tensor& a, IntList dims, bool keepdim);
+/// Dims to reduce; empty = all. Negative dims allowed; duplicates rejected. dtype defaults to none.
+#define PYDL_DECLARE_REDUCE(NAME, FORM) Tensor NAME(const Tensor& a, PYDL_REDUCE_PARAMS_##FORM);
+PYDL_REDUCE_OPS(PYDL_DECLARE_REDUCE)  // sum, mean, ..., logsumexp: ops/reduce_ops.h
+#undef PYDL_DECLARE_REDUCE
+inline Tensor sum(const Tensor& a, IntList dims, bool keepdim) { return sum(a, std::move(dims), keepdim, std::nullopt); }
+inline Tensor mean(const Tensor& a, IntList dims, bool keepdim) { return mean(a, std::move(dims), keepdim, std::nullopt); }
+inline Tensor prod(const Tensor& a, std::optional<int64_t> dim, bool keepdim) { return prod(a, dim, keepdim, std::nullopt); }
 /// max/min along one dim: (values, indices).
 std::pair<Tensor, Tensor> max_dim(const Tensor& a, int64_t dim, bool keepdim);
 std::pair<Tensor, Tensor> min_dim(const Tensor& a, int64_t dim, bool keepdim);
-Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
-Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim);
-Tensor var(const Tensor& a, IntList dims, double correction, bool keepdim);
-Tensor std(const Tensor& a, IntList dims, double correction, bool keepdim);
-Tensor logsumexp(const Tensor& a, IntList dims, bool keepdim);
 /// The p-norm of `a` over `dims` (empty = all): ord 2, 1, any p, +-inf (max/min |x|), 0 (nonzeros).
 Tensor vector_norm(const Tensor& a, double ord, IntList dims, bool keepdim);
 

@@ -98,7 +98,8 @@ Tensor sum(const Tensor& a, IntList dims, bool keepdim, std::optional<DType> dty
   return out;
 }
 
-Tensor mean(const Tensor& a, IntList dims, bool keepdim) {
+Tensor mean(const Tensor& in, IntList dims, bool keepdim, std::optional<DType> dtype) {
+  const Tensor& a = dtype ? to_dtype(in, *dtype) : in;
   PYDL_CHECK(is_floating(a->dtype), TypeError, "[mean] could not infer output dtype. Input dtype must be either a "
              "floating point or complex dtype. Got: ", dtype_name(a->dtype));
   Layout L = layout(a, dims, keepdim, "mean");
@@ -106,7 +107,8 @@ Tensor mean(const Tensor& a, IntList dims, bool keepdim) {
   return mul_scalar(s, L.R == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / static_cast<double>(L.R));
 }
 
-Tensor prod(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+Tensor prod(const Tensor& in, std::optional<int64_t> dim, bool keepdim, std::optional<DType> dtype) {
+  const Tensor& a = dtype ? to_dtype(in, *dtype) : in;
   IntList dims = dim ? IntList{*dim} : IntList{};
   Layout L = layout(a, dims, keepdim, "prod");
   DType dt = is_floating(a->dtype) ? a->dtype : DType::Int64;

@@ -1,4 +1,4 @@
-// Bindings for the issue-13 breadth ops (pydl._C.<name>): activations, unary math, scans,
+// Bindings for the issue-13 breadth ops (pydl._C.<name>): unary math, scans,
 // CTC loss and the NAdam / RAdam / Adamax / ASGD / Rprop / SparseAdam steps. GIL released.
 #include <atomic>
 #include <map>
@@ -91,21 +91,8 @@ void remove_hook(int64_t id) {
 }  // namespace
 
 void init_breadth(py::module_& m) {
-  using UnFn = Tensor (*)(const Tensor&);
-  const std::pair<const char*, UnFn> uns[] = {
-      {"hardswish", &hardswish}, {"hardsigmoid", &hardsigmoid}, {"mish", &mish}, {"selu", &selu},
-      {"softsign", &softsign}, {"tanhshrink", &tanhshrink}, {"logsigmoid", &logsigmoid},
-      {"trigamma", &trigamma},  // the rest of the unary math is bound from ops/unary_ops.h
-  };
-  for (auto& u : uns) {
-    UnFn f = u.second;
-    m.def(u.first, [f](const Tensor& a) { return nogil([&] { return f(a); }); }, py::arg("input"));
-  }
-  m.def("hardtanh", [](const Tensor& x, double lo, double hi) { return nogil([&] { return hardtanh(x, lo, hi); }); });
-  m.def("celu", [](const Tensor& x, double a) { return nogil([&] { return celu(x, a); }); });
-  m.def("softshrink", [](const Tensor& x, double l) { return nogil([&] { return softshrink(x, l); }); });
-  m.def("hardshrink", [](const Tensor& x, double l) { return nogil([&] { return hardshrink(x, l); }); });
-  m.def("threshold", [](const Tensor& x, double t, double v) { return nogil([&] { return threshold(x, t, v); }); });
+  // the rest of the unary math is bound from ops/unary_ops.h, the activations from ops/activation_ops.h
+  m.def("trigamma", [](const Tensor& a) { return nogil([&] { return trigamma(a); }); }, py::arg("input"));
 
   m.def("cumprod", [](const Tensor& a, int64_t d) { return nogil([&] { return cumprod(a, d); }); });
   m.def("logcumsumexp", [](const Tensor& a, int64_t d) { return nogil([&] { return logcumsumexp(a, d); }); });

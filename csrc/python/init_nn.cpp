@@ -14,16 +14,19 @@ auto nogil(F&& f) {
 }
 Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
 using OT = std::optional<Tensor>;
+// pydl._C.<name>(input, ...) for op f, run without the GIL.
+template <typename... A>
+void def_nogil(py::module_& m, const char* name, Tensor (*f)(const Tensor&, A...)) {
+  m.def(name, [f](const Tensor& x, A... rest) { return nogil([&] { return f(x, rest...); }); });
+}
 }  // namespace
 
 void init_nn(py::module_& m) {
   m.def("linear", [](const Tensor& x, const Tensor& w, OT b) { return nogil([&] { return linear(x, w, opt(b)); }); },
         py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
-  m.def("leaky_relu", [](const Tensor& x, double s) { return nogil([&] { return leaky_relu(x, s); }); });
-  m.def("elu", [](const Tensor& x, double a) { return nogil([&] { return elu(x, a); }); });
-  m.def("gelu", [](const Tensor& x, bool t) { return nogil([&] { return gelu(x, t); }); });
-  m.def("silu", [](const Tensor& x) { return nogil([&] { return silu(x); }); });
-  m.def("softplus", [](const Tensor& x, double b, double t) { return nogil([&] { return softplus(x, b, t); }); });
+#define PYDL_BIND_ACT(NAME, ...) def_nogil(m, #NAME, &NAME);
+  PYDL_ACTIVATIONS(PYDL_BIND_ACT)  // leaky_relu, ..., logsigmoid: ops/activation_ops.h
+#undef PYDL_BIND_ACT
   m.def("softmax", [](const Tensor& x, int64_t d) { return nogil([&] { return softmax(x, d); }); });
   m.def("log_softmax", [](const Tensor& x, int64_t d) { return nogil([&] { return log_softmax(x, d); }); });
   m.def("dropout", [](const Tensor& x, double p, bool tr) { return nogil([&] { return dropout(x, p, tr); }); });

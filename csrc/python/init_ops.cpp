@@ -37,6 +37,19 @@ Tensor logical_and(const Tensor& a, const Tensor& b) { return mul(to_dtype(a, DT
 Tensor logical_or(const Tensor& a, const Tensor& b) { return add(to_dtype(a, DType::Bool), to_dtype(b, DType::Bool)); }
 Tensor logical_xor(const Tensor& a, const Tensor& b) { return compare(Cmp::Ne, to_dtype(a, DType::Bool), to_dtype(b, DType::Bool)); }
 
+// The keywords of each form of ops/reduce_ops.h, after the input.
+#define PYDL_REDUCE_ARGS_Dims py::arg("dim"), py::arg("keepdim") = false
+#define PYDL_REDUCE_ARGS_DimsDtype PYDL_REDUCE_ARGS_Dims, py::arg("dtype") = py::none()
+#define PYDL_REDUCE_ARGS_OptDim py::arg("dim") = py::none(), py::arg("keepdim") = false
+#define PYDL_REDUCE_ARGS_OptDimDtype PYDL_REDUCE_ARGS_OptDim, py::arg("dtype") = py::none()
+#define PYDL_REDUCE_ARGS_Correction py::arg("dim"), py::arg("correction"), py::arg("keepdim") = false
+
+// pydl._C.<name>(input, ...) for reduction f, the GIL released on large inputs.
+template <typename... A, typename... Args>
+void def_reduction(py::module_& m, const char* name, Tensor (*f)(const Tensor&, A...), const Args&... args) {
+  m.def(name, [f](const Tensor& a, A... rest) { return nogil(a->numel, [&] { return f(a, rest...); }); }, py::arg("input"), args...);
+}
+
 }  // namespace
 
 void init_ops(py::module_& m) {
@@ -173,18 +186,17 @@ void init_ops(py::module_& m) {
   m.def("chunk", &chunk);
 
   // reductions
-  m.def("sum", [](const Tensor& a, IntList d, bool k, std::optional<DType> dt) { return nogil(a->numel, [&] { return sum(a, d, k, dt); }); });
-  m.def("mean", [](const Tensor& a, IntList d, bool k) { return nogil(a->numel, [&] { return mean(a, d, k); }); });
-  m.def("prod", &prod);
-  m.def("amax", &amax);
-  m.def("amin", &amin);
+  // the ops of ops/reduce_ops.h: pydl._C.<name>, with the keywords of the op's form (pydl/_functional.py parses
+  // torch's arguments for pydl.<name> and Tensor.<name>)
+  py::list reductions;  // (name, form) pairs: pydl._C._reductions
+#define PYDL_BIND_REDUCE(NAME, FORM)                                                                                  \
+  def_reduction(m, #NAME, static_cast<Tensor (*)(const Tensor&, PYDL_REDUCE_PARAMS_##FORM)>(&NAME), PYDL_REDUCE_ARGS_##FORM); \
+  reductions.append(py::make_tuple(#NAME, #FORM));
+  PYDL_REDUCE_OPS(PYDL_BIND_REDUCE)
+#undef PYDL_BIND_REDUCE
+  m.attr("_reductions") = py::tuple(reductions);
   m.def("max_dim", &max_dim);
   m.def("min_dim", &min_dim);
-  m.def("argmax", &argmax);
-  m.def("argmin", &argmin);
-  m.def("var", &var);
-  m.def("std", &std);
-  m.def("logsumexp", &logsumexp);
   m.def("vector_norm", [](const Tensor& a, double ord, IntList d, bool k) { return nogil(a->numel, [&] { return vector_norm(a, ord, d, k); }); });
   m.def("tril", &tril);
   m.def("triu", &triu);

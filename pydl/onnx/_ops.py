@@ -430,7 +430,7 @@ for _n, _o in {"sum": "ReduceSum", "mean": "ReduceMean", "amax": "ReduceMax", "a
 
 
 @converter("prod")
-def _prod(g, op, x, dim=None, keepdim=False):
+def _prod(g, op, x, dim=None, keepdim=False, dtype=None):  # the cast to dtype is the one to the result's
     n = g.cast(x, _out(op).dtype)
     return g.reduce("ReduceProd", n, [] if dim is None else [_norm(int(dim), x.dim())], keepdim)
 

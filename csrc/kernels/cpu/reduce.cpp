@@ -10,32 +10,27 @@ namespace pydl::kernels {
 namespace {
 
 template <typename T>
-struct Ident {
-  static T sum() { return T(0); }
-  static T prod() { return T(1); }
-  static T max() { return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest(); }
-  static T min() { return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max(); }
-};
+T lowest() { return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest(); }
+template <typename T>
+T highest() { return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max(); }
+template <typename T>
+T qnan() { return std::numeric_limits<T>::quiet_NaN(); }
+template <typename T>
+bool isnan_(T v) { if constexpr (std::is_floating_point_v<T>) return v != v; else return false; }
+
+#define PYDL_REDUCE_COMBINE(NAME, IDENTITY, COMBINE, ...) case ReduceOp::NAME: return COMBINE;
+#define PYDL_REDUCE_IDENTITY(NAME, IDENTITY, ...) case ReduceOp::NAME: return IDENTITY;
+#define PYDL_REDUCE_RUN(NAME, IDENTITY, COMBINE, RUN) case ReduceOp::NAME: return RUN;
 
 template <typename T>
 inline T combine(ReduceOp op, T a, T b) {
-  switch (op) {
-    case ReduceOp::Sum: return a + b;
-    case ReduceOp::Prod: return a * b;
-    case ReduceOp::Max: if constexpr (std::is_floating_point_v<T>) { if (b != b) return b; } return b > a ? b : a;
-    case ReduceOp::Min: if constexpr (std::is_floating_point_v<T>) { if (b != b) return b; } return b < a ? b : a;
-  }
+  switch (op) { PYDL_REDUCE_KERNELS(PYDL_REDUCE_COMBINE) }
   return a;
 }
 
 template <typename T>
 T identity(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::Sum: return Ident<T>::sum();
-    case ReduceOp::Prod: return Ident<T>::prod();
-    case ReduceOp::Max: return Ident<T>::max();
-    case ReduceOp::Min: return Ident<T>::min();
-  }
+  switch (op) { PYDL_REDUCE_KERNELS(PYDL_REDUCE_IDENTITY) }
   return T(0);
 }
 
@@ -45,12 +40,8 @@ Acc reduce_run(ReduceOp op, const In* p, int64_t n) {
   if constexpr (std::is_floating_point_v<In> && std::is_same_v<Acc, In>) {
     Eigen::Map<const Eigen::Array<In, Eigen::Dynamic, 1>> m(p, n);
     if (n == 0) return identity<Acc>(op);
-    switch (op) {
-      case ReduceOp::Sum: return m.sum();
-      case ReduceOp::Prod: return m.prod();
-      case ReduceOp::Max: if (m.hasNaN()) return std::numeric_limits<In>::quiet_NaN(); return m.maxCoeff();
-      case ReduceOp::Min: if (m.hasNaN()) return std::numeric_limits<In>::quiet_NaN(); return m.minCoeff();
-    }
+    using T = In;
+    switch (op) { PYDL_REDUCE_KERNELS(PYDL_REDUCE_RUN) }
   }
   Acc acc = identity<Acc>(op);
   for (int64_t i = 0; i < n; ++i) acc = combine<Acc>(op, acc, static_cast<Acc>(p[i]));

@@ -4,7 +4,18 @@
 
 namespace pydl::kernels {
 
-enum class ReduceOp { Sum, Prod, Max, Min };
+// The reduction kernels, one line each: X(Name, identity, combine, run) for the scalar type T, combine
+// folding the next value b into the running a (NaN wins in Max / Min), run reducing an Eigen array m of
+// floats at once (vectorised, several accumulators). Generates ReduceOp and the switches of reduce.cpp.
+#define PYDL_REDUCE_KERNELS(X)                                                                 \
+  X(Sum, T(0), a + b, m.sum())                                                                 \
+  X(Prod, T(1), a * b, m.prod())                                                               \
+  X(Max, lowest<T>(), (isnan_(b) || b > a) ? b : a, m.hasNaN() ? qnan<T>() : m.maxCoeff())      \
+  X(Min, highest<T>(), (isnan_(b) || b < a) ? b : a, m.hasNaN() ? qnan<T>() : m.minCoeff())
+
+#define PYDL_REDUCE_ENUM(NAME, ...) NAME,
+enum class ReduceOp { PYDL_REDUCE_KERNELS(PYDL_REDUCE_ENUM) };
+#undef PYDL_REDUCE_ENUM
 
 /// out[o, i] = reduce_r in[o, r, i]; `in` contiguous, `out` contiguous with outer*inner elements.
 /// `out` may have a wider dtype than `in` (sum of bool/int64 into int64).
