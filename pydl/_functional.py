@@ -161,22 +161,22 @@ def outer(input, vec2):
     return _C.mul(_C.unsqueeze(input, 1), _C.unsqueeze(vec2, 0))
 
 
-def max(input, dim=None, keepdim=False):  # noqa: A001
-    """max(x): the largest value; max(x, dim): (values, indices); max(x, other): elementwise."""
-    if isinstance(dim, Tensor):
-        return _C.maximum(input, dim)
-    if dim is None:
-        return _C.amax(input, [], False)
-    return _values_indices(*_C.max_dim(input, _index(dim, 'max'), keepdim))
+def _max_min(name, elementwise, whole, along):
+    """pydl.max / pydl.min: of all elements (x), (values, indices) along a dim (x, dim), elementwise (x, other)."""
+    def max_min(input, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return getattr(_C, elementwise)(input, dim)
+        if dim is None:
+            return getattr(_C, whole)(input, [], False)
+        return _values_indices(*getattr(_C, along)(input, _index(dim, name), keepdim))
+    max_min.__name__ = max_min.__qualname__ = name
+    max_min.__doc__ = f"{name}(x): the {'largest' if name == 'max' else 'smallest'} value; {name}(x, dim): " \
+        f"(values, indices); {name}(x, other): elementwise."
+    return max_min
 
 
-def min(input, dim=None, keepdim=False):  # noqa: A001
-    """min(x): the smallest value; min(x, dim): (values, indices); min(x, other): elementwise."""
-    if isinstance(dim, Tensor):
-        return _C.minimum(input, dim)
-    if dim is None:
-        return _C.amin(input, [], False)
-    return _values_indices(*_C.min_dim(input, _index(dim, 'min'), keepdim))
+max = _max_min("max", "maximum", "amax", "max_dim")  # noqa: A001
+min = _max_min("min", "minimum", "amin", "min_dim")  # noqa: A001
 
 
 def cat(tensors, dim=0):
