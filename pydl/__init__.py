@@ -63,8 +63,8 @@ def show_config():
     lines = [
         f"pydl {__version__}",
         f"  compiler:        {cfg['compiler']}",
-        f"  instruction set: {cfg['isa']} (CPU: {cfg['isa_detected']}; core -march={cfg['arch']}; "
-        "PYDL_ISA=avx512|avx2|baseline lowers it)",
+        f"  instruction set: {cfg['isa']} (CPU: {cfg['isa_detected']}; PYDL_ISA=avx512|avx2|baseline lowers it)",
+        f"  kernels at {cfg['isa']}: gemm {cfg['isa_kernels']} (the rest of the core: -march={cfg['arch']})",
         f"  GEMM (float32):  pydl packed, {cfg['gemm']} kernels",
         f"  OpenMP:          {cfg['openmp']} ({get_num_threads()} threads)",
         f"  Eigen:           {cfg['eigen']}",

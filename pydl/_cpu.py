@@ -1,7 +1,9 @@
 """Checks at import that this CPU can run the instruction set pydl's core was built for.
 
-The GEMM engine picks its AVX-512, AVX2 or SSE kernels at load time from CPUID
-(csrc/core/cpu_features.cpp); the rest of the core runs at the build's -march (PYDL_ARCH)."""
+The core builds for x86-64-v2 (PYDL_ARCH); the hot kernel families (GEMM, elementwise,
+reductions, activations, norms, convolution, pooling, RNN, optimizers) also have AVX2+FMA and
+AVX-512 copies, picked at load time from CPUID and XGETBV (csrc/core/cpu_features.cpp,
+csrc/kernels/cpu/dispatch.cpp), so this check refuses only CPUs older than x86-64-v2."""
 
 
 def _cpu_flags():

@@ -9,6 +9,7 @@ void init_engine(py::module_& m) {
   cfg["isa"] = isa_name(active_isa());
   cfg["isa_detected"] = isa_name(detected_isa());
   cfg["gemm"] = gemm_engine_name();
+  cfg["isa_kernels"] = PYDL_ISA_KERNEL_NAMES;  // the families compiled per ISA (CMakeLists.txt)
   m.def("_fma_peak_gflops", [](const std::string& isa, int threads, double seconds) {
     NoGil nogil;
     return fma_peak_gflops(isa, threads, seconds);

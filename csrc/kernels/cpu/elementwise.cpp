@@ -7,7 +7,9 @@
 
 #include "kernels/cpu/loops.h"
 
-namespace pydl::kernels {
+#include "kernels/cpu/isa.h"
+
+namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 
 constexpr int64_t kGrainCheap = 1 << 16;  // add, mul, copy: memory bound
@@ -300,4 +302,4 @@ void fill(const TensorImpl& out, double value) {
   });
 }
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS

@@ -9,7 +9,9 @@
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"
 
-namespace pydl::kernels {
+#include "kernels/cpu/isa.h"
+
+namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 constexpr int64_t kGrain = 1 << 13;
 constexpr double kSqrt2Pi = 0.7978845608028654;  // sqrt(2/pi)
@@ -214,4 +216,4 @@ void broadcast_rows(int64_t rows, int64_t cols, const T* row, T* y) {
 INST(float)
 INST(double)
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS

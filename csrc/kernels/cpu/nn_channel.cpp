@@ -5,7 +5,9 @@
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"
 
-namespace pydl::kernels {
+#include "kernels/cpu/isa.h"
+
+namespace pydl::kernels::PYDL_ISA_NS {
 
 template <typename T>
 void channel_fill(int64_t N, int64_t C, int64_t P, const T* b, T* y) {
@@ -40,4 +42,4 @@ void channel_sum(int64_t N, int64_t C, int64_t P, const T* x, T* s) {
 INST(float)
 INST(double)
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS

@@ -13,7 +13,9 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/nn.h"
 
-namespace pydl::kernels {
+#include "kernels/cpu/isa.h"
+
+namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 
 inline int64_t div_floor(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -238,4 +240,4 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
 INST(float)
 INST(double)
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS

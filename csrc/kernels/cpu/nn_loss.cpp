@@ -8,7 +8,9 @@
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"
 
-namespace pydl::kernels {
+#include "kernels/cpu/isa.h"
+
+namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 template <typename T>
 using CArr = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>>;
@@ -214,4 +216,4 @@ void point_loss_backward(PointLoss op, int64_t n, const T* x, const T* y, const 
 INST(float)
 INST(double)
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS

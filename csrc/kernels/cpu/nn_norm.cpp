@@ -9,7 +9,9 @@
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"
 
-namespace pydl::kernels {
+#include "kernels/cpu/isa.h"
+
+namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 template <typename T>
 using CArr = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
@@ -180,4 +182,4 @@ void bn_running_stats(int64_t C, const T* rm, int64_t sm, const T* rv, int64_t s
 INST(float)
 INST(double)
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS

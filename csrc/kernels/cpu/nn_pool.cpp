@@ -8,7 +8,9 @@
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"
 
-namespace pydl::kernels {
+#include "kernels/cpu/isa.h"
+
+namespace pydl::kernels::PYDL_ISA_NS {
 
 // m, im = v, iv when v > m or v is NaN; without a branch.
 template <typename T>
@@ -220,4 +222,4 @@ void adaptive_max_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, i
 INST(float)
 INST(double)
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS

@@ -6,7 +6,9 @@
 
 #include "core/threads.h"
 
-namespace pydl::kernels {
+#include "kernels/cpu/isa.h"
+
+namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 
 template <typename T>
@@ -123,4 +125,4 @@ void arg_reduce(bool is_max, const TensorImpl* values, const TensorImpl& indices
   });
 }
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS

@@ -10,7 +10,9 @@
 #include "core/threads.h"
 #include "kernels/cpu/gemm.h"
 
-namespace pydl::kernels {
+#include "kernels/cpu/isa.h"
+
+namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 
 template <typename T>
@@ -315,4 +317,4 @@ void rnn_backward(DType dt, const RnnArgs& a, const void* grad_out, const void* 
   else throw TypeError(str("[rnn] expected float32 or float64, got ", dtype_name(dt)));
 }
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS
