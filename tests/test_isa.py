@@ -218,10 +218,11 @@ def _disassemble():
         if mnemonic in _PADDING:
             padded = True
             continue
-        if padded and last in ("ret", "jmp", "ud2") and addr % 16 == 0:
-            starts.append(addr)  # a local function after the previous one's padding
+        if (padded and last in ("ret", "jmp", "ud2") and addr % 16 == 0) or last == "noreturn":
+            starts.append(addr)  # a local function after the previous one's padding, or a cold block
             names.append(_LOCAL + f"{addr:x}")
-        last, padded = mnemonic, False
+        noreturn = mnemonic == "call" and any(s in line for s in ("__cxa_throw", "_Unwind_Resume", "__throw_"))
+        last, padded = "noreturn" if noreturn else mnemonic, False
         insns.append((addr, len(names) - 1, line))
 
     branches = []  # (address, function index, target, target's function index, line)
