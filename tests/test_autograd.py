@@ -504,6 +504,8 @@ def test_double_backward_through_kernel_backward_raises_not_silently_zero():
 @pytest.mark.parametrize("name,kw", [
     ("gelu", {}), ("gelu", {"approximate": "tanh"}), ("silu", {}), ("elu", {"alpha": 0.7}),
     ("softplus", {"beta": 2.0, "threshold": 1.5}), ("leaky_relu", {"negative_slope": 0.2}),
+    ("mish", {}), ("selu", {}), ("celu", {"alpha": 0.6}), ("softsign", {}), ("logsigmoid", {}),
+    ("tanhshrink", {}), ("hardswish", {}), ("hardtanh", {}), ("hardsigmoid", {}),
 ])
 def test_activation_double_backward_gradgradcheck(name, kw):
     """Fused first-order kernels, second derivatives written with ops: checked by finite differences

@@ -67,7 +67,38 @@ Tensor act_second(K::Act op, const Tensor& x, double a, double b) {
   auto mask = [&](Cmp c, const Tensor& t, double v) { return to_dtype(compare(c, t, scalar_tensor(v, t->dtype)), t->dtype); };
   auto one_minus = [](const Tensor& t) { return add_scalar(neg(t), 1.0); };
   switch (op) {
-    case K::Act::LeakyRelu: return Tensor();
+    // piecewise linear: f'' = 0 almost everywhere
+    case K::Act::LeakyRelu:
+    case K::Act::Hardtanh:
+    case K::Act::Hardsigmoid:
+    case K::Act::Softshrink:
+    case K::Act::Hardshrink:
+    case K::Act::Threshold: return Tensor();
+    case K::Act::Hardswish:  // x (x + 3) / 6 on (-3, 3): 1/3 there
+      return mul_scalar(mul(mask(Cmp::Gt, x, -3.0), mask(Cmp::Lt, x, 3.0)), 1.0 / 3.0);
+    case K::Act::Selu:  // scale alpha e^x for x <= 0
+      return mul(mul_scalar(exp(x), 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717),
+                 mask(Cmp::Le, x, 0.0));
+    case K::Act::Celu:  // e^(x/alpha) / alpha for x <= 0
+      return mul(mul_scalar(exp(mul_scalar(x, 1.0 / a)), 1.0 / a), mask(Cmp::Le, x, 0.0));
+    case K::Act::Softsign: {  // -2 sign(x) / (1 + |x|)^3
+      Tensor d = add_scalar(abs(x), 1.0);
+      return div(mul_scalar(sign(x), -2.0), mul(square(d), d));
+    }
+    case K::Act::LogSigmoid: {  // -s (1 - s)
+      Tensor sg = sigmoid(x);
+      return neg(mul(sg, one_minus(sg)));
+    }
+    case K::Act::Tanhshrink: {  // x - tanh x: 2 t (1 - t^2)
+      Tensor t = tanh(x);
+      return mul_scalar(mul(t, one_minus(square(t))), 2.0);
+    }
+    case K::Act::Mish: {  // x t, t = tanh(softplus x), s = sigmoid x: (1 - t^2)(2 s + x s (1 - s) - 2 x t s^2)
+      Tensor sp = add(relu(x), log1p(exp(neg(abs(x)))));  // softplus without overflow
+      Tensor t = tanh(sp), sg = sigmoid(x), sech2 = one_minus(square(t));
+      Tensor inner = add(mul_scalar(sg, 2.0), mul(x, sub(mul(sg, one_minus(sg)), mul_scalar(mul(t, square(sg)), 2.0))));
+      return mul(sech2, inner);
+    }
     case K::Act::Elu: return mul(mul_scalar(exp(x), a), mask(Cmp::Le, x, 0.0));
     case K::Act::Gelu:  // phi(x) (2 - x^2)
       return mul(mul_scalar(exp(mul_scalar(square(x), -0.5)), 0.3989422804014327), add_scalar(neg(square(x)), 2.0));
@@ -89,7 +120,7 @@ Tensor act_second(K::Act op, const Tensor& x, double a, double b) {
       return mul(mul_scalar(mul(sg, one_minus(sg)), a), mask(Cmp::Le, mul_scalar(x, a), b));
     }
   }
-  return Tensor();
+  return Tensor();  // unreachable: every Act has its case above (-Wswitch names a missing one)
 }
 
 // g * f'(x) by the fused kernel; differentiable again (create_graph) through act_second.
