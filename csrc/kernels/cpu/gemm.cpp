@@ -90,6 +90,12 @@ struct Buf {
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// C (M, N) of an empty product (K = 0): zeros, or unchanged when accumulating.
+void zero_unless_accumulating(int64_t M, int64_t N, float* C, int64_t ldc, bool acc) {
+  if (!acc)
+    for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
+}
+
 // Depth per block: K split into equal blocks of at most E.kc (a multiple of 8), so that no
 // short last block pays the tiles' load and store of C for a few steps of k (288 = 144 + 144,
 // not 256 + 32).
@@ -261,11 +267,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_
   if (M <= 0 || N <= 0) return;
   const SgemmKernels* E = engine();
   if (!E) return eigen_gemm<float>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, serial);
-  if (K <= 0) {
-    if (!acc)
-      for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
-    return;
-  }
+  if (K <= 0) return zero_unless_accumulating(M, N, C, ldc, acc);
   int nt = (serial || omp_in_parallel()) ? 1 : get_num_threads();
   if (static_cast<double>(M) * N * K < kSerialWork) nt = 1;
   if (use_direct(*E, M, N, K, b_cs))
@@ -291,11 +293,7 @@ void sgemm_packed_a(int64_t M, int64_t N, int64_t K, const float* Ap, const floa
                     float* C, int64_t ldc, bool acc) {
   if (M <= 0 || N <= 0) return;
   const SgemmKernels& E = *engine();
-  if (K <= 0) {
-    if (!acc)
-      for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
-    return;
-  }
+  if (K <= 0) return zero_unless_accumulating(M, N, C, ldc, acc);
   const int64_t Mp = padded_rows(E, M), KC = depth_block(E, K);
   std::unique_ptr<Buf> bp;  // B packed per depth block unless its rows are contiguous
   if (b_cs != 1) bp = std::make_unique<Buf>(static_cast<size_t>(KC * cdiv(N, E.nr) * E.nr));
@@ -329,11 +327,7 @@ void sgemm_packed_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_r
                     float* C, int64_t ldc, bool acc) {
   if (M <= 0 || N <= 0) return;
   const SgemmKernels& E = *engine();
-  if (K <= 0) {
-    if (!acc)
-      for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, N * sizeof(float));
-    return;
-  }
+  if (K <= 0) return zero_unless_accumulating(M, N, C, ldc, acc);
   int nt = omp_in_parallel() ? 1 : get_num_threads();
   if (static_cast<double>(M) * N * K < kSerialWork) nt = 1;
   sgemm_packed(E, M, N, K, A, a_rs, a_cs, nullptr, 0, 0, C, ldc, acc, nt, Bp);
