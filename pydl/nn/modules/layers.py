@@ -233,8 +233,8 @@ class AdaptiveAvgPool2d(Module):
         return F.adaptive_avg_pool2d(input, self.output_size)
 
 
-class Dropout(Module):
-    """Zeroes each element with probability p in training and scales the rest by 1/(1-p)."""
+class _DropoutNd(Module):
+    """The dropout layers' common part (as torch's): the probability p and inplace."""
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
@@ -245,6 +245,10 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    """Zeroes each element with probability p in training and scales the rest by 1/(1-p)."""
 
     def forward(self, input):
         return F.dropout(input, self.p, self.training, self.inplace)
