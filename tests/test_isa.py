@@ -83,6 +83,8 @@ def compute():
         out["conv_xgrad" + sfx] = xi.grad.numpy()
         out["conv_wgrad" + sfx] = wi.grad.numpy()
         out["conv_bgrad" + sfx] = bi.grad.numpy()
+    edges = _t(EXP_EDGES)  # where exp under- or overflows: a subnormal, a huge finite value, inf (tiled past a vector)
+    out["exp_edges"], out["expm1_edges"] = pydl.exp(edges).numpy(), pydl.expm1(edges).numpy()
     pydl.manual_seed(0)
     for mode in ("LSTM", "GRU"):
         rnn = getattr(pydl.nn, mode)(9, 17, batch_first=True)
@@ -103,6 +105,10 @@ def compute():
             opt.step()
         out["opt_" + name] = prm.detach().numpy()
     return out
+
+
+EXP_EDGES = np.array([-104.0, -103.0, -95.0, -88.3, -87.5, -20.0, -1e-6, 0.0, 1e-6, 20.0, 88.3, 88.6, 88.7, 89.0] * 5,
+                     np.float32)
 
 
 def _numpy_refs(rng_seed=0):
@@ -130,6 +136,8 @@ def _numpy_refs(rng_seed=0):
         mu, var = x.mean(1, keepdims=True), x.var(1, keepdims=True)
         ref["layer_norm" + sfx] = (x - mu) / np.sqrt(var + 1e-5) * w + b
         rng.uniform(-1, 1, (3, 5, 11, 13)), rng.uniform(-1, 1, (7, 5, 3, 3)), rng.uniform(-1, 1, (7,))  # keep in step
+    e64 = EXP_EDGES.astype(np.float64)
+    ref["exp_edges"], ref["expm1_edges"] = np.exp(e64).astype(np.float32), np.expm1(e64).astype(np.float32)
     return ref
 
 
@@ -160,8 +168,9 @@ def test_kernels_at_every_isa_level(level, tmp_path):
     for name, v in here.items():
         np.testing.assert_allclose(got[name], v, **_tol(name), err_msg=f"{name} at {level} vs default level")
     for name, v in _numpy_refs().items():
-        np.testing.assert_allclose(got[name], v, **(dict(rtol=1e-5, atol=1e-4) if name.endswith("32") else
-                                                   dict(rtol=1e-10, atol=1e-10)), err_msg=f"{name} at {level} vs NumPy")
+        tol = (dict(rtol=1e-6, atol=3e-45) if name.endswith("edges") else  # a few ulp, subnormals too
+               dict(rtol=1e-5, atol=1e-4) if name.endswith("32") else dict(rtol=1e-10, atol=1e-10))
+        np.testing.assert_allclose(got[name], v, **tol, err_msg=f"{name} at {level} vs NumPy")
 
 
 def test_isa_level_names_the_kernels():

@@ -1,6 +1,6 @@
 #include "kernels/cpu/attention.h"
 
-#include <Eigen/Core>
+#include "kernels/cpu/eigen.h"
 #include <cmath>
 #include <limits>
 #include <vector>

@@ -1,6 +1,6 @@
 #include "kernels/cpu/elementwise.h"
 
-#include <Eigen/Core>
+#include "kernels/cpu/eigen.h"
 #include <unsupported/Eigen/SpecialFunctions>
 #include <cmath>
 #include <cstring>

@@ -5,7 +5,7 @@
 // packing. float64 and int64 use Eigen.
 #include "kernels/cpu/gemm.h"
 
-#include <Eigen/Core>
+#include "kernels/cpu/eigen.h"
 #include <algorithm>
 #include <cstring>
 #include <memory>

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <vector>
 
-#include <Eigen/Core>
+#include "kernels/cpu/eigen.h"
 #include <unsupported/Eigen/SpecialFunctions>
 
 #include "core/rng.h"

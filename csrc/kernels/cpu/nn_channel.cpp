@@ -1,5 +1,5 @@
 // Per-channel fills, adds and sums over (N, C, P) tensors (biases of conv and conv-transpose).
-#include <Eigen/Core>
+#include "kernels/cpu/eigen.h"
 #include <algorithm>
 
 #include "core/threads.h"

@@ -2,7 +2,7 @@
 // positions; backward: a block of samples) one at a time, each with its own column buffer
 // (Cg*kh*kw, chunk: see col_chunk), which stays in L2 between im2col and the GEMM. A 1x1, stride-1, unpadded convolution uses the input
 // directly as the column matrix.
-#include <Eigen/Core>
+#include "kernels/cpu/eigen.h"
 #include <algorithm>
 #include <cstring>
 #include <memory>

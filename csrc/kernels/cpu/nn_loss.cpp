@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include <Eigen/Core>
+#include "kernels/cpu/eigen.h"
 
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"

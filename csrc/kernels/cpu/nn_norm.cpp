@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include <Eigen/Core>
+#include "kernels/cpu/eigen.h"
 
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"

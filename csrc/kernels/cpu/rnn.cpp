@@ -1,6 +1,6 @@
 #include "kernels/cpu/rnn.h"
 
-#include <Eigen/Core>
+#include "kernels/cpu/eigen.h"
 #include <cmath>
 #include <cstring>
 #include <memory>
