@@ -15,21 +15,25 @@ except ImportError:  # pragma: no cover - a build without the file
     _ARCH = None
 if _ARCH:
     _cpu.check_cpu(_ARCH)
-# OpenMP threads that spin while they wait take the cores from a descheduled teammate when
-# another process shares the machine (measured on 2 busy cores: MnistNet training at 2 threads
-# ran at 0.04x its 1-thread speed spinning, 1.1-1.2x passive). libgomp reads this once, when
-# _C loads it; OMP_WAIT_POLICY=ACTIVE in the environment brings the spinning back. The variable
-# is removed again afterwards so that other libraries (PyTorch's own libgomp) keep their default.
-_set_wait_policy = "OMP_WAIT_POLICY" not in _os.environ
-if _set_wait_policy:
-    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+# How long an OpenMP worker spins at the end of a parallel region before it sleeps. libgomp's
+# default (about 3 ms of spinning) takes the cores from a descheduled teammate when another process
+# shares the machine; never spinning (OMP_WAIT_POLICY=PASSIVE) pays a sleeping thread's wake-up at
+# every region, which made 2-thread matmul 128 run at 40 GFLOP/s against 170 on one thread. A short
+# spin (10000 rounds, about 0.1 ms) keeps the team awake across back-to-back kernels, and the team
+# size follows the load (core/threads.cpp) so that a busy neighbour does not meet spinning workers.
+# libgomp reads the variable once, when _C loads it; OMP_WAIT_POLICY or GOMP_SPINCOUNT in the
+# environment take precedence. It is removed again afterwards so that other libraries (PyTorch's
+# own libgomp) keep their default.
+_set_spin = "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ
+if _set_spin:
+    _os.environ["GOMP_SPINCOUNT"] = "10000"
 try:
     from . import _C
 except ImportError as _e:  # pragma: no cover - a failed build or a missing wheel
     raise ImportError(f"pydl's compiled core could not be loaded: {_e}") from _e
 finally:
-    if _set_wait_policy:
-        del _os.environ["OMP_WAIT_POLICY"]
+    if _set_spin:
+        del _os.environ["GOMP_SPINCOUNT"]
 
 from ._C import Tensor, dtype, from_numpy, from_dlpack, set_num_threads, get_num_threads, manual_seed, initial_seed
 from ._tensor import *  # noqa: F401,F403  (factories and functional forms)

@@ -6,9 +6,12 @@
 
 namespace pydl {
 
-/// Number of OpenMP threads kernels use (process-wide; also syncs the calling thread's
-/// OpenMP setting, which Eigen reads). 1 in a child made by fork().
+/// Number of OpenMP threads kernels use now: the requested number, less the CPUs that other
+/// processes are running on (re-read every 50 ms; PYDL_THREADS_FOLLOW_LOAD=0 turns this off).
+/// Also syncs the calling thread's OpenMP setting, which Eigen reads. 1 in a child made by fork().
 int get_num_threads();
+/// The number set by set_num_threads (else OpenMP's default): what pydl.get_num_threads() reports.
+int requested_num_threads();
 /// Sets the number of OpenMP threads (and Eigen's) kernels use, for every thread; n >= 1.
 void set_num_threads(int n);
 

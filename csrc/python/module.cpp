@@ -46,7 +46,8 @@ PYBIND11_MODULE(_C, m) {
   init_resample(m);
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Sets the number of threads used by kernels.");
-  m.def("get_num_threads", &get_num_threads, "Number of threads used by kernels.");
+  m.def("get_num_threads", &requested_num_threads, "Number of threads kernels may use (set_num_threads); fewer run while other processes keep CPUs busy.");
+  m.def("_active_threads", &get_num_threads, "Threads the next kernel runs on (the load-following team size).");
   m.def("empty_cache", &empty_cache, "Returns cached memory blocks to the system.");
   m.def("cached_bytes", &cached_bytes, "Bytes held by the allocator's cache.");
   py::dict cfg;
