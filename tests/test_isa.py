@@ -16,7 +16,7 @@ import pydl.nn.functional as F
 
 LEVELS = ("baseline", "avx2", "avx512")
 # The kernel families compiled per ISA (CMakeLists.txt PYDL_ISA_KERNELS) and one public function of each.
-FAMILIES = {"elementwise": "binary", "reduce": "reduce", "nn_act": "softmax_forward", "nn_loss": "cross_entropy_forward",
+FAMILIES = {"elementwise": "binary", "gemm_eigen": "eigen_gemm", "reduce": "reduce", "nn_act": "softmax_forward", "nn_loss": "cross_entropy_forward",
             "nn_channel": "channel_add", "nn_norm": "ln_forward", "nn_conv": "conv2d_forward",
             "nn_pool": "max_pool2d_forward", "rnn": "rnn_forward", "nn_optim": "adam_step"}
 

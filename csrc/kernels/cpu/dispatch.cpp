@@ -5,6 +5,7 @@
 // first call from active_isa() (CPUID + XGETBV at load, lowered by PYDL_ISA).
 #include "core/cpu_features.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/nn.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/rnn.h"
@@ -21,6 +22,10 @@
     (out, cond, a, b))                                                                                                \
   X(copy, (const TensorImpl& out, const TensorImpl& a), (out, a))                                                     \
   X(fill, (const TensorImpl& out, double value), (out, value))                                                        \
+  /* gemm_eigen.cpp */                                                                                                \
+  X(eigen_gemm, (DType dt, int64_t M, int64_t N, int64_t K, const void* A, int64_t a_rs, int64_t a_cs, const void* B, \
+                 int64_t b_rs, int64_t b_cs, void* C, int64_t ldc, bool acc, bool serial),                           \
+    (dt, M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, serial))                                                 \
   /* reduce.cpp */                                                                                                    \
   X(reduce, (ReduceOp op, const TensorImpl& out, const TensorImpl& in, int64_t outer, int64_t R, int64_t inner),      \
     (op, out, in, outer, R, inner))                                                                                   \

@@ -2,10 +2,9 @@
 // panels shared by all threads, each thread packs its own mc x kc blocks of A, and the
 // (A block, B column chunk) work items are handed out dynamically, so a thread the OS
 // deschedules holds up one item, not a fixed share. Small or row-major-B products skip the
-// packing. float64 and int64 use Eigen.
+// packing. float64 and int64 use Eigen (gemm_eigen.cpp, per ISA).
 #include "kernels/cpu/gemm.h"
 
-#include "kernels/cpu/eigen.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,52 +20,6 @@ namespace pydl::kernels {
 namespace {
 
 constexpr double kSerialWork = 1 << 20;  // M*N*K below which one thread is faster (about 100^3)
-
-template <typename T>
-using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using ColMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
-using OStride = Eigen::OuterStride<>;
-
-// Calls f with an Eigen map of the (rows, cols) operand at p: row-major when its
-// column stride is 1, else column-major (its row stride is then 1).
-template <typename T, typename F>
-void with_map(const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, const F& f) {
-  if (cs == 1) {
-    Eigen::Map<const RowMat<T>, 0, OStride> m(p, rows, cols, OStride(rs));
-    f(m);
-  } else {
-    Eigen::Map<const ColMat<T>, 0, OStride> m(p, rows, cols, OStride(cs));
-    f(m);
-  }
-}
-
-template <typename T>
-void eigen_one(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
-               int64_t b_cs, T* C, int64_t ldc, bool acc) {
-  Eigen::Map<RowMat<T>, 0, OStride> c(C, M, N, OStride(ldc));
-  if (K == 0) { if (!acc) c.setZero(); return; }
-  with_map<T>(A, M, K, a_rs, a_cs, [&](const auto& a) {
-    with_map<T>(B, K, N, b_rs, b_cs, [&](const auto& b) {
-      if (acc) c.noalias() += a * b;
-      else c.noalias() = a * b;
-    });
-  });
-}
-
-// Eigen threads one large product itself; small ones run on the calling thread alone.
-template <typename T>
-void eigen_gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
-                int64_t b_cs, T* C, int64_t ldc, bool acc, bool serial) {
-  if (serial || static_cast<double>(M) * N * K < kSerialWork) {
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(1);
-    eigen_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc);
-    omp_set_num_threads(saved);
-  } else {
-    eigen_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc);
-  }
-}
 
 const SgemmKernels* engine() {
   static const SgemmKernels* e = []() -> const SgemmKernels* {
@@ -240,7 +193,8 @@ void gemm_typed(int64_t batch, int64_t M, int64_t N, int64_t K, const T* A, int6
     if constexpr (std::is_same_v<T, float>)
       sgemm(M, N, K, A + i * a_bs, a_rs, a_cs, B + i * b_bs, b_rs, b_cs, C + i * c_bs, N, acc, serial);
     else
-      eigen_gemm<T>(M, N, K, A + i * a_bs, a_rs, a_cs, B + i * b_bs, b_rs, b_cs, C + i * c_bs, N, acc, serial);
+      eigen_gemm(dtype_of<T>::value, M, N, K, A + i * a_bs, a_rs, a_cs, B + i * b_bs, b_rs, b_cs, C + i * c_bs, N, acc,
+                 serial);
   };
   if (batch == 1) { one(0, false); return; }
   // Many products: one per thread at a time, each single-threaded.
@@ -255,7 +209,7 @@ void gemm_typed(int64_t batch, int64_t M, int64_t N, int64_t K, const T* A, int6
 
 }  // namespace
 
-const char* sgemm_engine_name() { return engine() ? engine()->isa : "eigen"; }
+const char* sgemm_engine_name() { return engine()->isa; }
 
 double fma_peak_gflops(const std::string& isa, int threads, double seconds) {
   PYDL_CHECK(isa == "avx512" || isa == "avx2" || isa == "baseline", ValueError,
@@ -278,7 +232,6 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_
            int64_t b_cs, float* C, int64_t ldc, bool acc, bool serial) {
   if (M <= 0 || N <= 0) return;
   const SgemmKernels* E = engine();
-  if (!E) return eigen_gemm<float>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, serial);
   if (K <= 0) return zero_unless_accumulating(M, N, C, ldc, acc);
   int nt = (serial || omp_in_parallel()) ? 1 : get_num_threads();
   if (static_cast<double>(M) * N * K < kSerialWork) nt = 1;
@@ -351,7 +304,7 @@ void gemm_any(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t
   if constexpr (std::is_same_v<T, float>)
     sgemm(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, serial);
   else
-    eigen_gemm<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, serial || omp_in_parallel());
+    eigen_gemm(dtype_of<T>::value, M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, serial);
 }
 template void gemm_any<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t,
                               float*, int64_t, bool, bool);

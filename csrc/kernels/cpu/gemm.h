@@ -23,6 +23,11 @@ template <typename T>
 void gemm_any(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
               int64_t b_cs, T* C, int64_t ldc, bool accumulate, bool serial = false);
 
+/// C (M,N) (+)= A (M,K) @ B (K,N) for float64 and int64 on Eigen (compiled per ISA, see
+/// kernels/cpu/dispatch.cpp), any strides as in sgemm; threaded unless small, `serial` or inside
+/// a parallel region.
+void eigen_gemm(DType dt, int64_t M, int64_t N, int64_t K, const void* A, int64_t a_rs, int64_t a_cs, const void* B,
+                int64_t b_rs, int64_t b_cs, void* C, int64_t ldc, bool accumulate, bool serial);
 /// Floats of the buffer sgemm_pack_a writes for an (M, K) operand.
 int64_t sgemm_packed_a_size(int64_t M, int64_t K);
 /// Packs A (M, K) (element (i, p) at A[i*a_rs + p*a_cs]) once for many sgemm_packed_a calls: a
