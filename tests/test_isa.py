@@ -16,7 +16,7 @@ import pydl.nn.functional as F
 
 LEVELS = ("baseline", "avx2", "avx512")
 # The kernel families compiled per ISA (CMakeLists.txt PYDL_ISA_KERNELS) and one public function of each.
-FAMILIES = {"elementwise": "binary", "gemm_eigen": "eigen_gemm", "reduce": "reduce", "nn_act": "softmax_forward", "nn_loss": "cross_entropy_forward",
+FAMILIES = {"attention": "sdpa_forward", "elementwise": "binary", "gemm_eigen": "eigen_gemm", "reduce": "reduce", "nn_act": "softmax_forward", "nn_loss": "cross_entropy_forward",
             "nn_channel": "channel_add", "nn_norm": "ln_forward", "nn_conv": "conv2d_forward",
             "nn_pool": "max_pool2d_forward", "rnn": "rnn_forward", "nn_optim": "adam_step"}
 
@@ -83,6 +83,10 @@ def compute():
         out["conv_xgrad" + sfx] = xi.grad.numpy()
         out["conv_wgrad" + sfx] = wi.grad.numpy()
         out["conv_bgrad" + sfx] = bi.grad.numpy()
+    q, k, v = (_t(rng.uniform(-1, 1, (2, 3, 19, 24)).astype(np.float32), True) for _ in range(3))
+    att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    (att * att).sum().backward()
+    out["sdpa"], out["sdpa_qgrad"], out["sdpa_vgrad"] = att.detach().numpy(), q.grad.numpy(), v.grad.numpy()
     edges = _t(EXP_EDGES)  # where exp under- or overflows: a subnormal, a huge finite value, inf (tiled past a vector)
     out["exp_edges"], out["expm1_edges"] = pydl.exp(edges).numpy(), pydl.expm1(edges).numpy()
     pydl.manual_seed(0)

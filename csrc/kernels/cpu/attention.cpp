@@ -7,8 +7,9 @@
 
 #include "core/rng.h"
 #include "core/threads.h"
+#include "kernels/cpu/isa.h"
 
-namespace pydl::kernels {
+namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 
 template <typename T>
@@ -151,4 +152,4 @@ PYDL_INST(float)
 PYDL_INST(double)
 #undef PYDL_INST
 
-}  // namespace pydl::kernels
+}  // namespace pydl::kernels::PYDL_ISA_NS

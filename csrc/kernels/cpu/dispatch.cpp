@@ -4,6 +4,7 @@
 // (declared in the families' headers) forward to the baseline, avx2 or avx512 copy, picked on the
 // first call from active_isa() (CPUID + XGETBV at load, lowered by PYDL_ISA).
 #include "core/cpu_features.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/nn.h"
@@ -39,6 +40,10 @@
 
 // ... and for each template of kernels/cpu/nn.h (T = float and double).
 #define PYDL_ISA_TEMPLATES(X)                                                                                          \
+  /* attention.cpp */                                                                                                 \
+  X(sdpa_forward, (const AttnGeom& g, const T* q, const T* k, const T* v, T* out, T* P), (g, q, k, v, out, P))        \
+  X(sdpa_backward, (const AttnGeom& g, const T* q, const T* k, const T* v, const T* P, const T* gout, T* gq, T* gk,   \
+                    T* gv, T* gs), (g, q, k, v, P, gout, gq, gk, gv, gs))                                             \
   /* nn_act.cpp */                                                                                                    \
   X(act_forward, (Act op, int64_t n, const T* x, T* y, double a, double b), (op, n, x, y, a, b))                      \
   X(act_backward, (Act op, int64_t n, const T* g, const T* x, T* gx, double a, double b), (op, n, g, x, gx, a, b))    \
