@@ -1,4 +1,4 @@
-// matmul: 1-D, 2-D and batched with broadcast batch dims, on Eigen's GEMM.
+// matmul: 1-D, 2-D and batched with broadcast batch dims, on kernels::gemm (pydl's packed float32 engine; Eigen for float64 and int64).
 #include "kernels/cpu/gemm.h"
 #include "ops/ops.h"
 
