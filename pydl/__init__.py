@@ -72,7 +72,8 @@ def show_config():
         f"  GEMM (float32):  pydl packed, {cfg['gemm']} kernels",
         f"  OpenMP:          {cfg['openmp']} ({get_num_threads()} threads)",
         f"  Eigen:           {cfg['eigen']}",
-        f"  CUDA:            {'on' if cfg['cuda'] else 'off'}",
+        f"  CUDA:            "
+        + (f"on ({_C.cuda_device_count()} device(s) visible)" if cfg['cuda'] else "off (CPU-only build)"),
         f"  Python:          {_sysconfig.get_python_version()}",
     ]
     print("\n".join(lines))

@@ -30,16 +30,17 @@ def set_default_dtype(d):
     _default_dtype[0] = d
 
 
-# Device types PyTorch names; only "cpu" holds tensors in pydl, the others exist so that programs
-# can build and compare them (placing a tensor there raises a clear error).
+# Device types PyTorch names; "cpu" and (in a CUDA build, on a machine with a GPU) "cuda" hold
+# tensors in pydl, the others exist so that programs can build and compare them (placing a tensor
+# there raises a clear error).
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "mtia", "hpu", "privateuseone")
 
 
 class device:
     """A device: ``device("cpu")``, ``device("cuda:0")``, ``device("cuda", 0)``, ``device(0)``.
 
-    Only "cpu" holds tensors in pydl; the other types PyTorch names can be built and compared,
-    and moving a tensor there raises RuntimeError.
+    "cpu" and "cuda" (a PYDL_CUDA=ON build on a machine with a GPU) hold tensors; the other types
+    PyTorch names can be built and compared, and moving a tensor there raises RuntimeError.
     """
 
     def __init__(self, type="cpu", index=None):  # noqa: A002
@@ -92,10 +93,36 @@ _CPU = device("cpu")
 
 
 def _check_device(d, op):
+    """The pydl.device `d` names (None stays None); RuntimeError naming `op` unless it can hold tensors here."""
     if d is None:
-        return
-    if device(d).type != "cpu":
-        raise RuntimeError(f"[{op}] device {d!s} is not available: this pydl build runs on the CPU only")
+        return None
+    d = device(d)
+    if d.type == "cuda":
+        _C.check_device("cuda", -1 if d.index is None else d.index, op)
+    elif d.type != "cpu":
+        raise RuntimeError(f"[{op}] device {d!s} is not available: pydl places tensors on cpu and cuda only")
+    return d
+
+
+def _on(t, dev, non_blocking=False):
+    """`t` moved to device `dev` (None: left where it is), a differentiable copy."""
+    if dev is None or _device_of(t) == _on_index(dev):
+        return t
+    index = dev.index
+    if index is None and dev.type == "cuda":
+        from . import cuda
+        index = cuda._current[0]
+    return _C.to_device(t, dev.type, -1 if index is None else index, builtins.bool(non_blocking))
+
+
+def _device_of(t):
+    kind, index = _C._device_of(t)
+    return _CPU if kind == "cpu" else device(kind, index)
+
+
+def _on_index(d):
+    """`d` with the index a tensor placed there reports: cuda -> cuda:0, cpu stays cpu."""
+    return device(d.type, 0) if d.type == "cuda" and d.index is None else d
 
 
 def _dt(dtype, default=None):

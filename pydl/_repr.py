@@ -7,6 +7,8 @@ from ._args import _default_dtype
 
 def _repr(self):
     """Values like PyTorch: tensor([[1., 2.]], requires_grad=True)."""
+    if self.is_cuda:
+        return _repr(self.detach().cpu())[:-1] + f", device='{self.device}')"
     arr = self.detach().numpy()
     if arr.dtype == np.float32 or arr.dtype == np.float64:
         body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4, floatmode="fixed")

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _C
 from ._C import Tensor
-from ._args import _CPU, _check_device, _dims, _dt, _index, device
+from ._args import _CPU, _check_device, _device_of, _dims, _dt, _index, _on, _on_index, device
 from ._factories import _LEGACY_NAMES, _LegacyTensorType, empty, full, ones, tensor, zeros
 from ._functional import *  # noqa: F401,F403  (sum, max, clamp, ...: Tensor methods too)
 from ._functional import round  # noqa: A004
@@ -26,21 +26,35 @@ from ._tensor_ops import (_arange, _index_along, _wrap, bitwise_not, clamp_max, 
 
 
 def _to(self, *args, **kwargs):
-    """to(dtype), to(device), to(device, dtype), to(other): dtype conversion (a copy) or self."""
+    """to(dtype), to(device), to(device, dtype), to(other), non_blocking=, copy=: a converted copy, or self.
+
+    A copy to or from a CUDA device with ``non_blocking=True`` runs asynchronously when the host
+    side is pinned memory (``pin_memory()``); ``pydl.cuda.synchronize()`` waits for it.
+    """
     dtype = kwargs.pop("dtype", None)
     dev = kwargs.pop("device", None)
-    kwargs.pop("non_blocking", None)
+    non_blocking = kwargs.pop("non_blocking", False)
     copy = kwargs.pop("copy", False)
     for a in args:
         if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, (str, device)):
+            dtype, dev = a.dtype, a.device
+        elif isinstance(a, (str, device)) or (isinstance(a, int) and not isinstance(a, builtins.bool)):
             dev = a
+        elif isinstance(a, builtins.bool):
+            non_blocking = a
         elif a is not None:
             dtype = a
-    _check_device(dev, "to")
-    out = self if dtype is None else _C.to_dtype(self, _dt(dtype))
+    dev = _check_device(dev, "to")
+    out = self if dev is None or _device_of(self) == _on_index(dev) else _on(self, dev, non_blocking)
+    out = out if dtype is None else _C.to_dtype(out, _dt(dtype))
     return _C.clone(out) if copy and out is self else out
+
+
+def _cuda(self, device=None, non_blocking=False, memory_format=None):
+    """A copy on CUDA device `device` (an index, a string or a device; None: the current one)."""
+    d = globals()["device"]
+    dev = d("cuda") if device is None else d("cuda", device) if isinstance(device, int) else d(device)
+    return _on(self, _check_device(dev, "cuda"), non_blocking)
 
 
 def _ints(args, op):
@@ -121,10 +135,12 @@ def _install_core_methods():
     T.int = lambda self: _C.to_dtype(self, _C.dtype.int64)
     T.bool = lambda self: _C.to_dtype(self, _C.dtype.bool)
     T.type_as = lambda self, other: _C.to_dtype(self, other.dtype)
-    T.cpu = lambda self: self
-    T.cuda = lambda self, *a, **k: _check_device("cuda", "cuda")
-    T.device = property(lambda self: _CPU)
-    T.is_cuda = property(lambda self: False)
+    T.cpu = lambda self, memory_format=None: _on(self, _CPU)
+    T.cuda = _cuda
+    T.device = property(_device_of)
+    T.is_cuda = property(lambda self: _C._device_of(self)[0] == "cuda")
+    T.pin_memory = lambda self, device=None: _C.pin_memory(self)
+    T.is_pinned = lambda self, device=None: _C.is_pinned(self)
     T.view = _view
     T.view_as = lambda self, other: _C.view(self, list(other.shape))
     T.reshape = _reshape

@@ -1,7 +1,7 @@
 """pydl.accelerator: which accelerator (if any) this build can run on, as ``torch.accelerator``.
 
-pydl runs its kernels on the CPU. A PYDL_CUDA=ON build with a visible GPU reports "cuda";
-every other build reports no accelerator, so programs that pick
+A PYDL_CUDA=ON build with a visible GPU reports "cuda" (tensors can be placed there); every
+other build reports no accelerator, so programs that pick
 ``torch.accelerator.current_accelerator()`` when ``torch.accelerator.is_available()`` go on
 on the CPU.
 """
@@ -36,17 +36,18 @@ def current_device_index():
     """Index of the current accelerator device; RuntimeError without one (as PyTorch)."""
     if not is_available():
         raise RuntimeError("[accelerator.current_device_index] no accelerator is available in this build")
-    return 0
+    return _cuda.current_device()
 
 
 def set_device_index(device):
-    """Selects the accelerator device (only index 0 exists)."""
+    """Selects the accelerator device by index (or device)."""
     from ._tensor import device as _device
     idx = device.index if isinstance(device, _device) else device
-    if not is_available() or (idx or 0) != 0:
+    if not is_available() or not 0 <= (idx or 0) < device_count():
         raise RuntimeError(f"[accelerator.set_device_index] accelerator device {device} is not available")
+    _cuda.set_device(idx or 0)
 
 
 def synchronize(device=None):
-    """Waits for queued accelerator work; pydl runs kernels synchronously, so returns at once."""
-    return None
+    """Waits for queued accelerator work (returns at once without an accelerator)."""
+    _cuda.synchronize(device)

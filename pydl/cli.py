@@ -47,7 +47,9 @@ def _parser():
     t.add_argument("--out", metavar="DIR", default=None, help="output folder (default: runs/<model>-<dataset>)")
     t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help=argparse.SUPPRESS)
     t.add_argument("--limit", type=_positive_int, default=None, help=argparse.SUPPRESS)  # for tests
-    sub.add_parser("info", help="print the build configuration (pydl.show_config())")
+    i = sub.add_parser("info", help="print the build configuration (pydl.show_config())")
+    i.add_argument("--cuda-selftest", action="store_true",
+                   help="compare every CUDA kernel with its CPU kernel on the GPU (says so when there is none)")
     return p
 
 
@@ -197,6 +199,9 @@ def main(argv=None):
     if args.command == "info":
         import pydl
         pydl.show_config()
+        if args.cuda_selftest:
+            from pydl.utils import cuda_selftest
+            return cuda_selftest.main()
         return 0
     if args.command == "train":
         return train_main(args)

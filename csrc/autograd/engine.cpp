@@ -59,7 +59,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, b
     if (!g) {
       PYDL_CHECK(r->numel == 1, RuntimeError, "[backward] grad can be implicitly created only for scalar outputs; "
                  "got a tensor of shape ", shape_str(r->shape), ": pass gradient=");
-      g = full(r->shape, 1.0, r->dtype);
+      g = full(r->shape, 1.0, r->dtype, r->device());
     } else {
       PYDL_CHECK(g->shape == r->shape, RuntimeError, "[backward] gradient of shape ", shape_str(g->shape),
                  " does not match the output's shape ", shape_str(r->shape));
@@ -135,7 +135,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, b
     TensorList out;
     if (any) {
       for (size_t i = 0; i < grads.size(); ++i)
-        if (!grads[i]) grads[i] = zeros(node->outputs[i].shape, node->outputs[i].dtype);
+        if (!grads[i]) grads[i] = zeros(node->outputs[i].shape, node->outputs[i].dtype, node->outputs[i].device);
       TensorList incoming = create_graph ? grads : TensorList();
       out = node->apply(std::move(grads));
       if (!retain_graph) node->release_saved();

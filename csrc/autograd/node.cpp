@@ -95,7 +95,7 @@ Tensor SavedVariable::unpack(const char* node_name) const {
 }
 
 AccumulateGrad::AccumulateGrad(Tensor v) : variable(std::move(v)) {
-  outputs.push_back({variable->shape, variable->dtype});
+  outputs.push_back({variable->shape, variable->dtype, variable->device()});
 }
 
 std::mutex& grad_mutex(const TensorImpl* t) {
@@ -170,7 +170,7 @@ void set_history(const TensorList& outputs, const std::shared_ptr<Node>& node) {
       t->grad_fn = node;
       t->output_nr = nr;
       t->requires_grad = true;
-      node->outputs.push_back({t->shape, t->dtype});
+      node->outputs.push_back({t->shape, t->dtype, t->device()});
     } else {
       node->outputs.push_back({{}, DType::Float32});
     }

@@ -18,11 +18,12 @@ struct Edge {
   uint32_t input_nr = 0;
 };
 
-/// Shape and dtype of one output of a node, used to make zero gradients and to
+/// Shape, dtype and device of one output of a node, used to make zero gradients and to
 /// check the shapes that backward functions return.
 struct OutputMeta {
   Shape shape;
   DType dtype;
+  Device device = Device{};
 };
 
 /// A tensor kept for backward. Records the version at save time so that an in-place

@@ -44,6 +44,11 @@ Generator& default_generator() {
   return g;
 }
 
+Generator& cuda_generator() {
+  static Generator g(0x5eed);
+  return g;
+}
+
 namespace {
 // As for the allocator: the generator's lock is held across fork() so the child gets it free.
 const bool g_fork_safe = [] {

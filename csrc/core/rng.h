@@ -38,5 +38,8 @@ inline uint64_t splitmix64(uint64_t& state) {
 
 /// The process-wide default generator.
 Generator& default_generator();
+/// The generator of CUDA kernels (dropout on the GPU): pydl.manual_seed seeds it too,
+/// pydl.cuda.manual_seed_all seeds it alone.
+Generator& cuda_generator();
 
 }  // namespace pydl

@@ -7,10 +7,15 @@
 
 namespace pydl {
 
-Storage::Storage(size_t n) : data(alloc_bytes(n)), nbytes(n) {}
+Storage::Storage(size_t n, Device d, bool pin)
+    : data(pin ? alloc_pinned(n) : device_alloc(d, n)), nbytes(n), device(d), pinned(pin) {}
 Storage::Storage(void* d, size_t n, std::shared_ptr<void> owner) : data(d), nbytes(n), external(std::move(owner)) {}
 Storage::~Storage() {
-  if (!external) free_bytes(data, nbytes);
+  if (external) return;
+  if (pinned)
+    free_pinned(data);
+  else
+    device_free(device, data, nbytes);
 }
 
 TensorImpl::TensorImpl(std::shared_ptr<Storage> s, Shape sh, Shape st, int64_t off, DType dt)
@@ -53,19 +58,29 @@ int64_t checked_numel(const Shape& shape, const char* op) {
   return n;
 }
 
-Tensor empty(const Shape& shape, DType dtype) {
+Tensor empty(const Shape& shape, DType dtype, Device device) {
   int64_t n = checked_numel(shape, "empty");
-  auto storage = std::make_shared<Storage>(static_cast<size_t>(n) * itemsize(dtype));
+  auto storage = std::make_shared<Storage>(static_cast<size_t>(n) * itemsize(dtype), device);
   return std::make_shared<TensorImpl>(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
-Tensor zeros(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  std::memset(t->raw(), 0, t->numel * t->itemsize());
+Tensor zeros(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  device_memset0(device, t->storage->data, t->numel * t->itemsize());
   return t;
 }
 
-Tensor full(const Shape& shape, double value, DType dtype) {
+Tensor copy_contiguous_to(const Tensor& t, Device device, bool non_blocking) {
+  if (t->device() == device) return t;
+  PYDL_CHECK(t->is_contiguous(), RuntimeError, "[to] internal: copy_contiguous_to needs a contiguous tensor");
+  Tensor out = empty(t->shape, t->dtype, device);
+  const char* src = static_cast<const char*>(t->storage->data) + t->offset * static_cast<int64_t>(t->itemsize());
+  copy_bytes(out->storage->data, device, src, t->device(), t->numel * t->itemsize(), non_blocking);
+  return out;
+}
+
+Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+  if (device.is_cuda()) return copy_contiguous_to(full(shape, value, dtype), device);  // filled on the host
   Tensor t = empty(shape, dtype);
   PYDL_DISPATCH_ALL(dtype, "full", [&] {
     scalar_t v = static_cast<scalar_t>(value);
@@ -75,7 +90,7 @@ Tensor full(const Shape& shape, double value, DType dtype) {
   return t;
 }
 
-Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
+Tensor scalar_tensor(double value, DType dtype, Device device) { return full({}, value, dtype, device); }
 
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
   auto v = std::make_shared<TensorImpl>(base->storage, std::move(shape), std::move(strides), offset, base->dtype);
@@ -99,6 +114,12 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
 double item(const Tensor& t) {
   PYDL_CHECK(t->numel == 1, ValueError, "[item] a Tensor with ", t->numel,
              " elements cannot be converted to Scalar");
+  if (t->device().is_cuda()) {  // one element back to the host
+    Tensor h = empty({}, t->dtype);
+    const char* src = static_cast<const char*>(t->storage->data) + t->offset * static_cast<int64_t>(t->itemsize());
+    copy_bytes(h->raw(), Device{}, src, t->device(), t->itemsize());
+    return item(h);
+  }
   return PYDL_DISPATCH_ALL(t->dtype, "item", [&] { return static_cast<double>(*t->data<scalar_t>()); });
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
 
@@ -22,7 +23,9 @@ struct Storage {
   size_t nbytes = 0;
   std::shared_ptr<void> external;  // set when the memory belongs to someone else (numpy, dlpack)
   uint64_t version = 0;
-  Storage(size_t nbytes);                                   // owned, from the allocator
+  Device device;        // where `data` lives
+  bool pinned = false;  // page-locked host memory (pin_memory), freed with free_pinned
+  Storage(size_t nbytes, Device device = Device{}, bool pinned = false);  // owned, from the device's allocator
   Storage(void* data, size_t nbytes, std::shared_ptr<void> owner);  // borrowed
   ~Storage();
   Storage(const Storage&) = delete;
@@ -54,7 +57,15 @@ struct TensorImpl {
   bool is_leaf() const { return grad_fn == nullptr; }
   bool is_contiguous() const;
   size_t itemsize() const { return pydl::itemsize(dtype); }
-  void* raw() const { return static_cast<char*>(storage->data) + offset * static_cast<int64_t>(itemsize()); }
+  Device device() const { return storage->device; }
+  /// The first element. For a CUDA tensor only inside a CudaKernelScope (kernels/dispatch.h):
+  /// a CPU kernel must never be handed device memory.
+  void* raw() const {
+#ifdef PYDL_WITH_CUDA
+    if (storage->device.is_cuda()) check_cuda_pointer_access();
+#endif
+    return static_cast<char*>(storage->data) + offset * static_cast<int64_t>(itemsize());
+  }
   template <typename T> T* data() const { return static_cast<T*>(raw()); }
   /// Marks an in-place change (autograd checks saved versions against this).
   void bump_version() { ++storage->version; }
@@ -65,14 +76,17 @@ struct TensorImpl {
 Shape contiguous_strides(const Shape& shape);
 /// Product of the dims; throws ValueError on negative dims, MemoryError on overflow.
 int64_t checked_numel(const Shape& shape, const char* op);
-/// A new uninitialised contiguous tensor.
-Tensor empty(const Shape& shape, DType dtype);
+/// A new uninitialised contiguous tensor on `device`.
+Tensor empty(const Shape& shape, DType dtype, Device device = Device{});
 /// A new tensor of zeros.
-Tensor zeros(const Shape& shape, DType dtype);
+Tensor zeros(const Shape& shape, DType dtype, Device device = Device{});
 /// A tensor filled with `value`.
-Tensor full(const Shape& shape, double value, DType dtype);
+Tensor full(const Shape& shape, double value, DType dtype, Device device = Device{});
 /// A 0-d tensor holding `value`.
-Tensor scalar_tensor(double value, DType dtype);
+Tensor scalar_tensor(double value, DType dtype, Device device = Device{});
+/// A contiguous tensor `t` (same geometry) copied to `device` (no autograd); `non_blocking`
+/// as in copy_bytes. Returns `t` itself when it is already there.
+Tensor copy_contiguous_to(const Tensor& t, Device device, bool non_blocking = false);
 /// A tensor sharing `base`'s storage with the given geometry (a view).
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset);
 /// A new tensor sharing storage and version counter with `t`, with no autograd history.

@@ -2,8 +2,7 @@
 #include <cmath>
 
 #include "core/rng.h"
-#include "kernels/cpu/gemm.h"
-#include "kernels/cpu/nn.h"
+#include "kernels/dispatch.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -32,15 +31,15 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   }
   Shape out_shape = x->shape;
   out_shape.back() = outF;
-  Tensor out = empty(out_shape, x->dtype);
+  Device dev = common_device("linear", {x.get(), w.get(), b.get()});
+  Tensor out = empty(out_shape, x->dtype, dev);
   const int64_t M = in == 0 ? x->numel : x->numel / in;
   if (out->numel > 0) {
     Tensor xc = contig(x), wc = contig(w), bc = b ? contig(b) : Tensor();
     PYDL_DISPATCH_FLOAT(x->dtype, "linear", [&] {
-      scalar_t* o = out->data<scalar_t>();
-      if (bc) K::broadcast_rows<scalar_t>(M, outF, bc->data<scalar_t>(), o);
+      if (bc) PYDL_KERNEL(dev, broadcast_rows<scalar_t>, M, outF, bc->data<scalar_t>(), out->data<scalar_t>());
       // (M,in) x (in,out): weight read transposed (row stride 1, col stride in)
-      K::gemm(x->dtype, 1, M, outF, in, xc->raw(), in, 1, 0, wc->raw(), 1, in, 0, o, 0, bool(bc));
+      PYDL_KERNEL(dev, gemm, x->dtype, 1, M, outF, in, xc->raw(), in, 1, 0, wc->raw(), 1, in, 0, out->raw(), 0, bool(bc));
     });
   }
   if (any_requires_grad({&x, &w, &b})) {
@@ -169,16 +168,20 @@ Tensor softmax_impl(const Tensor& x, int64_t dim_, bool log) {
   for (int64_t i = 0; i < dim; ++i) outer *= x->shape[i];
   for (int64_t i = dim + 1; i < x->dim(); ++i) inner *= x->shape[i];
   Tensor xc = contig(x);
-  Tensor out = empty(x->shape, x->dtype);
+  Tensor out = empty(x->shape, x->dtype, x->device());
   if (x->numel > 0)
-    PYDL_DISPATCH_FLOAT(x->dtype, name, [&] { K::softmax_forward<scalar_t>(outer, D, inner, xc->data<scalar_t>(), out->data<scalar_t>(), log); });
+    PYDL_DISPATCH_FLOAT(x->dtype, name, [&] {
+      PYDL_KERNEL(x->device(), softmax_forward<scalar_t>, outer, D, inner, xc->data<scalar_t>(), out->data<scalar_t>(), log);
+    });
   if (any_requires_grad({&x})) {
     auto node = make_node(log ? "LogSoftmaxBackward" : "SoftmaxBackward", {x}, [outer, D, inner, log, name](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor y = n.get(0), gc = contig(g[0]);
-      Tensor gx = empty(y->shape, y->dtype);
+      Device dev = common_device(name, {y.get(), gc.get()});
+      Tensor gx = empty(y->shape, y->dtype, dev);
       if (y->numel > 0)
         PYDL_DISPATCH_FLOAT(y->dtype, name, [&] {
-          K::softmax_backward<scalar_t>(outer, D, inner, gc->data<scalar_t>(), y->data<scalar_t>(), gx->data<scalar_t>(), log);
+          PYDL_KERNEL(dev, softmax_backward<scalar_t>, outer, D, inner, gc->data<scalar_t>(), y->data<scalar_t>(),
+                      gx->data<scalar_t>(), log);
         });
       return {gx};
     });
@@ -206,14 +209,16 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   PYDL_CHECK(p >= 0 && p <= 1, ValueError, "[dropout] probability has to be between 0 and 1, but got ", p);
   PYDL_CHECK(is_floating(x->dtype), TypeError, "[dropout] expected a floating tensor, got ", dtype_name(x->dtype));
   if (!training || p == 0) return x;
-  Tensor mask = empty(x->shape, x->dtype);
+  Tensor mask = empty(x->shape, x->dtype, x->device());
   uint64_t seed;
   {
-    Generator& gen = default_generator();
+    Generator& gen = x->device().is_cuda() ? cuda_generator() : default_generator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     seed = gen.next_u64();
   }
-  PYDL_DISPATCH_FLOAT(x->dtype, "dropout", [&] { K::dropout_mask<scalar_t>(mask->numel, seed, p, mask->data<scalar_t>()); });
+  PYDL_DISPATCH_FLOAT(x->dtype, "dropout", [&] {
+    PYDL_KERNEL(x->device(), dropout_mask<scalar_t>, mask->numel, seed, p, mask->data<scalar_t>());
+  });
   return mul(x, mask);
 }
 

@@ -2,8 +2,7 @@
 // conv1d is conv2d with a height of 1 (pydl/nn/functional.py).
 #include <algorithm>
 
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cpu/nn.h"
+#include "kernels/dispatch.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -19,12 +18,13 @@ IntList two(const IntList& v, const char* what) {
 
 // A conv backward's saved input and weight (contiguous), incoming gradient, and the gradients the graph needs
 // (bias: bias_len values).
-struct ConvGrads { Tensor x, w, gy, gx, gw, gb; };
-ConvGrads conv_grads(FunctionNode& n, const TensorList& gr, int64_t bias_len) {
-  ConvGrads c{contig(n.get(0)), contig(n.get(1)), contig(gr[0]), Tensor(), Tensor(), Tensor()};
-  if (n.next_edges[0].fn) c.gx = empty(c.x->shape, c.x->dtype);
-  if (n.next_edges[1].fn) c.gw = empty(c.w->shape, c.w->dtype);
-  if (n.next_edges.size() > 2 && n.next_edges[2].fn) c.gb = empty({bias_len}, c.x->dtype);
+struct ConvGrads { Tensor x, w, gy, gx, gw, gb; Device dev; };
+ConvGrads conv_grads(const char* op, FunctionNode& n, const TensorList& gr, int64_t bias_len) {
+  ConvGrads c{contig(n.get(0)), contig(n.get(1)), contig(gr[0]), Tensor(), Tensor(), Tensor(), Device{}};
+  c.dev = common_device(op, {c.x.get(), c.gy.get()});
+  if (n.next_edges[0].fn) c.gx = empty(c.x->shape, c.x->dtype, c.dev);
+  if (n.next_edges[1].fn) c.gw = empty(c.w->shape, c.w->dtype, c.dev);
+  if (n.next_edges.size() > 2 && n.next_edges[2].fn) c.gb = empty({bias_len}, c.x->dtype, c.dev);
   return c;
 }
 
@@ -68,29 +68,32 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stri
   }
   K::ConvGeom g{N, C, H, W, O, kh, kw, stride[0], stride[1], padding[0], padding[1], padding[2], padding[3],
                 dilation[0], dilation[1], groups, (Hp - ekh) / stride[0] + 1, (Wp - ekw) / stride[1] + 1};
-  Tensor out = empty({N, O, g.OH, g.OW}, x->dtype);
+  Device dev = common_device("conv2d", {x.get(), w.get(), b.get()});
+  Tensor out = empty({N, O, g.OH, g.OW}, x->dtype, dev);
   Tensor xc = contig(x), wc = contig(w), bc = b ? contig(b) : Tensor();
   if (out->numel > 0)
     PYDL_DISPATCH_FLOAT(x->dtype, "conv2d", [&] {
       if (C == 0 || kh * kw == 0) {
-        K::channel_fill<scalar_t>(N, O, g.OH * g.OW, bc ? bc->data<scalar_t>() : nullptr, out->data<scalar_t>());
+        PYDL_KERNEL(dev, channel_fill<scalar_t>, N, O, g.OH * g.OW, bc ? bc->data<scalar_t>() : nullptr,
+                    out->data<scalar_t>());
         return;
       }
-      K::conv2d_forward<scalar_t>(g, xc->data<scalar_t>(), wc->data<scalar_t>(), bc ? bc->data<scalar_t>() : nullptr,
-                                  out->data<scalar_t>());
+      PYDL_KERNEL(dev, conv2d_forward<scalar_t>, g, xc->data<scalar_t>(), wc->data<scalar_t>(),
+                  bc ? bc->data<scalar_t>() : nullptr, out->data<scalar_t>());
     });
   if (any_requires_grad({&x, &w, &b})) {
     auto node = make_node("Conv2dBackward", {x, w, b}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
-      ConvGrads c = conv_grads(n, gr, g.O);
+      ConvGrads c = conv_grads("conv2d", n, gr, g.O);
       const Tensor &x = c.x, &w = c.w, &gy = c.gy, &gx = c.gx, &gw = c.gw, &gb = c.gb;
+      const Device dev = c.dev;
       PYDL_DISPATCH_FLOAT(x->dtype, "conv2d", [&] {
         if (g.N * g.OH * g.OW == 0 || g.C == 0) {
-          for (const Tensor& t : {gx, gw, gb}) if (t) K::fill(*t, 0.0);
+          for (const Tensor& t : {gx, gw, gb}) if (t) PYDL_KERNEL(dev, fill, *t, 0.0);
           return;
         }
-        K::conv2d_backward<scalar_t>(g, x->data<scalar_t>(), w->data<scalar_t>(), gy->data<scalar_t>(),
-                                     gx ? gx->data<scalar_t>() : nullptr, gw ? gw->data<scalar_t>() : nullptr,
-                                     gb ? gb->data<scalar_t>() : nullptr);
+        PYDL_KERNEL(dev, conv2d_backward<scalar_t>, g, x->data<scalar_t>(), w->data<scalar_t>(), gy->data<scalar_t>(),
+                    gx ? gx->data<scalar_t>() : nullptr, gw ? gw->data<scalar_t>() : nullptr,
+                    gb ? gb->data<scalar_t>() : nullptr);
       });
       return {gx, gw, gb};
     });
@@ -148,7 +151,7 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
   });
   if (any_requires_grad({&x, &w, &b})) {
     auto node = make_node("ConvTranspose2dBackward", {x, w, b}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
-      ConvGrads c = conv_grads(n, gr, g.C);
+      ConvGrads c = conv_grads("conv_transpose2d", n, gr, g.C);
       const Tensor &x = c.x, &w = c.w, &gy = c.gy, &gx = c.gx, &gw = c.gw, &gb = c.gb;
       PYDL_DISPATCH_FLOAT(x->dtype, "conv_transpose2d", [&] {
         using T = scalar_t;

@@ -3,7 +3,7 @@
 #include <array>
 #include <cmath>
 
-#include "kernels/cpu/elementwise.h"
+#include "kernels/dispatch.h"
 #include "ops/ops.h"
 
 namespace pydl {
@@ -35,9 +35,31 @@ Tensor broadcast_view(const Tensor& t, const Shape& s) {
 
 Tensor cast_raw(const Tensor& t, DType dt) {
   if (t->dtype == dt) return t;
-  Tensor out = empty(t->shape, dt);
-  K::copy(*out, *t);
+  Tensor out = empty(t->shape, dt, t->device());
+  PYDL_KERNEL(t->device(), copy, *out, *t);
   return out;
+}
+
+Device operand_device(const char* op, std::initializer_list<Tensor*> ts) {
+  Device dev;
+  for (Tensor* t : ts)
+    if (*t && (*t)->device().is_cuda()) {
+      dev = (*t)->device();
+      break;
+    }
+  const TensorImpl* first = nullptr;
+  for (Tensor* t : ts) {
+    if (!*t) continue;
+    if (dev.is_cuda() && (*t)->dim() == 0 && (*t)->device().is_cpu() && !(*t)->requires_grad) {
+      // written by the fill kernel (the value travels as its argument): no copy, no wait
+      Tensor on = empty({}, (*t)->dtype, dev);
+      PYDL_KERNEL(dev, fill, *on, item(*t));
+      *t = on;
+    }
+    if (first) common_device(op, {first, t->get()});
+    else first = t->get();
+  }
+  return first ? first->device() : dev;
 }
 
 namespace {
@@ -48,22 +70,23 @@ Tensor grad_for(const Tensor& g, const Shape& shape, DType dt) {
   return r->dtype == dt ? r : to_dtype(r, dt);
 }
 
-Tensor binary_raw(K::BinaryOp op, const Tensor& a, const Tensor& b, DType dt, const char* name) {
+Tensor binary_raw(K::BinaryOp op, Tensor a, Tensor b, DType dt, const char* name) {
   PYDL_CHECK(a && b, TypeError, "[", name, "] expected tensors, got None");
+  Device dev = operand_device(name, {&a, &b});
   if (a->shape == b->shape && a->dtype == dt && b->dtype == dt) {
-    Tensor out = empty(a->shape, dt);
-    K::binary(op, *out, *a, *b);
+    Tensor out = empty(a->shape, dt, dev);
+    PYDL_KERNEL(dev, binary, op, *out, *a, *b);
     return out;
   }
   Shape s = broadcast_shapes(a->shape, b->shape, name);
-  Tensor out = empty(s, dt);
-  K::binary(op, *out, *broadcast_view(cast_raw(a, dt), s), *broadcast_view(cast_raw(b, dt), s));
+  Tensor out = empty(s, dt, dev);
+  PYDL_KERNEL(dev, binary, op, *out, *broadcast_view(cast_raw(a, dt), s), *broadcast_view(cast_raw(b, dt), s));
   return out;
 }
 
 Tensor unary_raw(K::UnaryOp op, const Tensor& a, DType dt) {
-  Tensor out = empty(a->shape, dt);
-  K::unary(op, *out, *cast_raw(a, dt));
+  Tensor out = empty(a->shape, dt, a->device());
+  PYDL_KERNEL(a->device(), unary, op, *out, *cast_raw(a, dt));
   return out;
 }
 
@@ -96,7 +119,7 @@ Tensor sum_to(const Tensor& t, const Shape& shape) {
 Tensor wrap_scalar(double v, bool is_int, const Tensor& like) {
   DType dt = is_floating(like->dtype) ? like->dtype : (is_int ? DType::Int64 : DType::Float32);
   if (is_int && like->dtype == DType::Bool && (v == 0 || v == 1)) dt = DType::Int64;
-  return scalar_tensor(v, dt);
+  return scalar_tensor(v, dt);  // on the CPU: operand_device hands it to a CUDA op as a kernel argument
 }
 
 namespace {
@@ -273,11 +296,11 @@ Tensor trigamma(const Tensor& a) {
 
 Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
   PYDL_CHECK(lo || hi, ValueError, "[clamp] at least one of 'min' or 'max' must not be None");
-  Tensor out = empty(a->shape, a->dtype);
-  K::clamp(*out, *a, lo.has_value(), lo.value_or(0), hi.has_value(), hi.value_or(0));
+  Tensor out = empty(a->shape, a->dtype, a->device());
+  PYDL_KERNEL(a->device(), clamp, *out, *a, lo.has_value(), lo.value_or(0), hi.has_value(), hi.value_or(0));
   record_unary("ClampBackward", a, out, true, false, [lo, hi](FunctionNode& n, const Tensor& g) {
     Tensor x = n.get(0);
-    Tensor m = full(x->shape, 1.0, g->dtype);
+    Tensor m = full(x->shape, 1.0, g->dtype, x->device());
     // gradient passes where lo <= x <= hi
     if (lo) m = mul(m, to_dtype(compare(Cmp::Ge, x, scalar_tensor(*lo, x->dtype)), g->dtype));
     if (hi) m = mul(m, to_dtype(compare(Cmp::Le, x, scalar_tensor(*hi, x->dtype)), g->dtype));
@@ -286,12 +309,15 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
   return out;
 }
 
-Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  PYDL_CHECK(cond->dtype == DType::Bool, TypeError, "[where] condition must be a bool tensor, got ", dtype_name(cond->dtype));
+Tensor where(const Tensor& cond_, const Tensor& a_, const Tensor& b_) {
+  PYDL_CHECK(cond_->dtype == DType::Bool, TypeError, "[where] condition must be a bool tensor, got ", dtype_name(cond_->dtype));
+  Tensor cond = cond_, a = a_, b = b_;
+  Device dev = operand_device("where", {&cond, &a, &b});
   DType dt = promote(a->dtype, b->dtype);
   Shape s = broadcast_shapes(broadcast_shapes(cond->shape, a->shape, "where"), b->shape, "where");
-  Tensor out = empty(s, dt);
-  K::where(*out, *broadcast_view(cond, s), *broadcast_view(cast_raw(a, dt), s), *broadcast_view(cast_raw(b, dt), s));
+  Tensor out = empty(s, dt, dev);
+  PYDL_KERNEL(dev, where, *out, *broadcast_view(cond, s), *broadcast_view(cast_raw(a, dt), s),
+              *broadcast_view(cast_raw(b, dt), s));
   if (any_requires_grad({&a, &b})) {
     auto node = make_node("WhereBackward", {a, b}, [sa = a->shape, sb = b->shape, da = a->dtype, db = b->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor c = n.get(0), z = scalar_tensor(0, g[0]->dtype);
@@ -303,17 +329,19 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor compare(Cmp op, const Tensor& a, const Tensor& b) {
+Tensor compare(Cmp op, const Tensor& a_, const Tensor& b_) {
+  Tensor a = a_, b = b_;
+  Device dev = operand_device("compare", {&a, &b});
   DType dt = promote(a->dtype, b->dtype);
   Shape s = broadcast_shapes(a->shape, b->shape, "compare");
-  Tensor out = empty(s, DType::Bool);
+  Tensor out = empty(s, DType::Bool, dev);
   K::CompareOp kop = K::CompareOp::Eq;
   switch (op) {
 #define PYDL_KERNEL_CMP(NAME, KOP) case Cmp::KOP: kop = K::CompareOp::KOP; break;
     PYDL_COMPARE_OPS(PYDL_KERNEL_CMP)
 #undef PYDL_KERNEL_CMP
   }
-  K::compare(kop, *out, *broadcast_view(cast_raw(a, dt), s), *broadcast_view(cast_raw(b, dt), s));
+  PYDL_KERNEL(dev, compare, kop, *out, *broadcast_view(cast_raw(a, dt), s), *broadcast_view(cast_raw(b, dt), s));
   return out;
 }
 
@@ -326,8 +354,8 @@ Tensor to_dtype(const Tensor& a, DType dtype) {
 }
 
 Tensor contiguous_copy(const Tensor& a) {
-  Tensor out = empty(a->shape, a->dtype);
-  K::copy(*out, *a);
+  Tensor out = empty(a->shape, a->dtype, a->device());
+  PYDL_KERNEL(a->device(), copy, *out, *a);
   return out;
 }
 
@@ -355,7 +383,8 @@ void rebase_inplace(const Tensor& self, const Tensor& result, const char* op) {
              " doesn't match the broadcast shape ", shape_str(result->shape));
   {
     AutoGradMode off(false);
-    K::copy(*self, *result);
+    Device dev = common_device(op, {self.get(), result.get()});
+    PYDL_KERNEL(dev, copy, *self, *result);
   }
   self->bump_version();
   if (self->retains_grad && self->grad_fn && result->grad_fn) {
@@ -384,7 +413,7 @@ void check_no_internal_overlap(const Tensor& self, const char* op) {
 // The value `v` written over all of self, as a graph result: the old self gets a zero
 // gradient (self * 0 + v would turn inf into nan), v gets the incoming one.
 Tensor overwrite(const Tensor& self, const Tensor& v) {
-  return where(full(self->shape, 1.0, DType::Bool), v, clone(self));
+  return where(full(self->shape, 1.0, DType::Bool, self->device()), v, clone(self));
 }
 
 template <typename OutOfPlace>
@@ -401,7 +430,11 @@ void inplace_binary(const Tensor& self, const Tensor& other, K::BinaryOp op, con
   Shape s = broadcast_shapes(self->shape, other->shape, name);
   PYDL_CHECK(s == self->shape, ValueError, "[", name, "] output with shape ", shape_str(self->shape),
              " doesn't match the broadcast shape ", shape_str(s));
-  K::binary(op, *self, *self, *broadcast_view(cast_raw(other, self->dtype), s));
+  Tensor o = other;
+  Tensor me = self;
+  if (o->dim() == 0) operand_device(name, {&me, &o});  // a 0-d CPU operand may join a CUDA self
+  Device dev = common_device(name, {self.get(), o.get()});
+  PYDL_KERNEL(dev, binary, op, *self, *self, *broadcast_view(cast_raw(o, self->dtype), s));
   self->bump_version();
 }
 }  // namespace
@@ -435,7 +468,9 @@ void copy_(const Tensor& self, const Tensor& src) {
     rebase_inplace(self, overwrite(self, src), "copy_");
     return;
   }
-  K::copy(*self, *broadcast_view(src, s));
+  // across devices: the source goes over first (contiguous), then the strided copy runs on self's device
+  Tensor from = src->device() == self->device() ? src : copy_contiguous_to(contig(src), self->device());
+  PYDL_KERNEL(self->device(), copy, *self, *broadcast_view(from, s));
   self->bump_version();
 }
 
@@ -445,7 +480,7 @@ void fill_(const Tensor& self, double value) {
     rebase_inplace(self, overwrite(self, scalar_tensor(value, self->dtype)), "fill_");
     return;
   }
-  K::fill(*self, value);
+  PYDL_KERNEL(self->device(), fill, *self, value);
   self->bump_version();
 }
 
@@ -458,7 +493,7 @@ void clamp_(const Tensor& self, std::optional<double> lo, std::optional<double> 
     return;
   }
   PYDL_CHECK(lo || hi, ValueError, "[clamp_] at least one of 'min' or 'max' must not be None");
-  K::clamp(*self, *self, lo.has_value(), lo.value_or(0), hi.has_value(), hi.value_or(0));
+  PYDL_KERNEL(self->device(), clamp, *self, *self, lo.has_value(), lo.value_or(0), hi.has_value(), hi.value_or(0));
   self->bump_version();
 }
 
@@ -469,7 +504,7 @@ void relu_(const Tensor& self) {
     rebase_inplace(self, relu(self), "relu_");  // relu saves its output, not self: no clone needed
     return;
   }
-  K::unary(K::UnaryOp::Relu, *self, *self);
+  PYDL_KERNEL(self->device(), unary, K::UnaryOp::Relu, *self, *self);
   self->bump_version();
 }
 

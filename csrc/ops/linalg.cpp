@@ -1,5 +1,6 @@
-// matmul: 1-D, 2-D and batched with broadcast batch dims, on kernels::gemm (pydl's packed float32 engine; Eigen for float64 and int64).
-#include "kernels/cpu/gemm.h"
+// matmul: 1-D, 2-D and batched with broadcast batch dims, on the device's GEMM (CPU: pydl's packed
+// float32 engine, Eigen for float64 and int64; CUDA: cuBLAS).
+#include "kernels/dispatch.h"
 #include "ops/ops.h"
 
 namespace pydl {
@@ -43,7 +44,8 @@ Tensor bmm_raw(Tensor a, Tensor b) {
   for (int64_t d : out_shape) batch *= d;
   out_shape.push_back(M);
   out_shape.push_back(N);
-  Tensor out = empty(out_shape, a->dtype);
+  Device dev = common_device("matmul", {a.get(), b.get()});
+  Tensor out = empty(out_shape, a->dtype, dev);
   if (out->numel == 0) return out;
   int64_t ars, acs, abs_, brs, bcs, bbs;
   if (!gemm_strides(a, ars, acs) || !batch_stride(a, abs_)) {
@@ -58,10 +60,11 @@ Tensor bmm_raw(Tensor a, Tensor b) {
   }
   // A shared right operand and a row-major left one: fold the batch into M (one big GEMM).
   if (batch > 1 && bbs == 0 && acs == 1 && abs_ == M * ars) {
-    kernels::gemm(a->dtype, 1, batch * M, N, K, a->raw(), ars, 1, 0, b->raw(), brs, bcs, 0, out->raw(), 0, false);
+    PYDL_KERNEL(dev, gemm, a->dtype, 1, batch * M, N, K, a->raw(), ars, 1, 0, b->raw(), brs, bcs, 0, out->raw(), 0, false);
     return out;
   }
-  kernels::gemm(a->dtype, batch, M, N, K, a->raw(), ars, acs, abs_, b->raw(), brs, bcs, bbs, out->raw(), M * N, false);
+  PYDL_KERNEL(dev, gemm, a->dtype, batch, M, N, K, a->raw(), ars, acs, abs_, b->raw(), brs, bcs, bbs, out->raw(), M * N,
+              false);
   return out;
 }
 
@@ -70,6 +73,7 @@ Tensor bmm_raw(Tensor a, Tensor b) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   PYDL_CHECK(a->dim() > 0 && b->dim() > 0, ValueError, "[matmul] both arguments need to be at least 1D, but they are ",
              a->dim(), "D and ", b->dim(), "D");
+  common_device("matmul", {a.get(), b.get()});
   PYDL_CHECK(a->dtype == b->dtype, TypeError, "[matmul] expected both operands to have the same dtype, but got ",
              dtype_name(a->dtype), " and ", dtype_name(b->dtype));
   PYDL_CHECK(a->dtype != DType::Bool, TypeError, "[matmul] not supported for bool tensors");

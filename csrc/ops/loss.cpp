@@ -2,7 +2,7 @@
 // losses. Checks, forward and backward side by side.
 #include <cmath>
 
-#include "kernels/cpu/nn.h"
+#include "kernels/dispatch.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -39,7 +39,8 @@ ClassLayout class_layout(const Tensor& x, const Tensor& t, const Tensor& w, int6
     PYDL_CHECK(w->dtype == x->dtype, TypeError, "[", op, "] weight dtype ", dtype_name(w->dtype), " != input dtype ",
                dtype_name(x->dtype));
   }
-  Tensor tc = contig(t);
+  common_device(op, {x.get(), t.get(), w.get()});
+  Tensor tc = copy_contiguous_to(contig(t), Device{});  // checked on the host (a copy from a GPU)
   const int64_t* tp = tc->data<int64_t>();
   for (int64_t i = 0; i < tc->numel; ++i)
     PYDL_CHECK((tp[i] >= 0 && tp[i] < L.C) || tp[i] == ignore, IndexError, "[", op, "] target ", tp[i],
@@ -58,14 +59,15 @@ double sum_of(const T* p, int64_t n) {
 Tensor finish(const Tensor& loss, const Tensor& wsum, Reduction red, const Shape& tshape, double& scale) {
   scale = 1;
   if (red == Reduction::None) { loss->shape = tshape; loss->strides = contiguous_strides(tshape); return loss; }
+  Tensor lh = copy_contiguous_to(loss, Device{}), wh = copy_contiguous_to(wsum, Device{});  // summed in double on the host
   return PYDL_DISPATCH_FLOAT(loss->dtype, "loss", [&] {
-    double s = sum_of(loss->data<scalar_t>(), loss->numel);
+    double s = sum_of(lh->data<scalar_t>(), lh->numel);
     if (red == Reduction::Mean) {
-      double wt = sum_of(wsum->data<scalar_t>(), wsum->numel);
+      double wt = sum_of(wh->data<scalar_t>(), wh->numel);
       scale = 1.0 / wt;
       s = s / wt;
     }
-    return scalar_tensor(s, loss->dtype);
+    return scalar_tensor(s, loss->dtype, loss->device());
   });
 }
 
@@ -76,11 +78,12 @@ Tensor cross_entropy(const Tensor& x, const Tensor& t, const Tensor& w, Reductio
   PYDL_CHECK(ls >= 0 && ls <= 1, ValueError, "[cross_entropy] label_smoothing must be between 0.0 and 1.0, got ", ls);
   Tensor xc = contig(x), tc = contig(t), wc = w ? contig(w) : Tensor();
   const int64_t R = L.N * L.inner;
-  Tensor loss = empty({R}, x->dtype), lse = empty({R}, x->dtype), wsum = empty({R}, x->dtype);
+  Device dev = x->device();
+  Tensor loss = empty({R}, x->dtype, dev), lse = empty({R}, x->dtype, dev), wsum = empty({R}, x->dtype, dev);
   PYDL_DISPATCH_FLOAT(x->dtype, "cross_entropy", [&] {
-    K::cross_entropy_forward<scalar_t>(L.N, L.C, L.inner, xc->data<scalar_t>(), tc->data<int64_t>(),
-                                       wc ? wc->data<scalar_t>() : nullptr, ignore, ls, loss->data<scalar_t>(),
-                                       lse->data<scalar_t>(), wsum->data<scalar_t>());
+    PYDL_KERNEL(dev, cross_entropy_forward<scalar_t>, L.N, L.C, L.inner, xc->data<scalar_t>(), tc->data<int64_t>(),
+                wc ? wc->data<scalar_t>() : nullptr, ignore, ls, loss->data<scalar_t>(), lse->data<scalar_t>(),
+                wsum->data<scalar_t>());
   });
   double scale;
   Tensor out = finish(loss, wsum, red, L.tshape, scale);
@@ -88,11 +91,12 @@ Tensor cross_entropy(const Tensor& x, const Tensor& t, const Tensor& w, Reductio
     PYDL_CHECK(!w || !w->requires_grad, RuntimeError, "[cross_entropy] gradient with respect to weight is not supported");
     auto node = make_node("CrossEntropyBackward", {x}, [L, ignore, ls, lse, scale, red](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor x = contig(n.get(0)), t = n.get(1), w = n.get(2), gc = contig(g[0]);
-      Tensor gx = empty(x->shape, x->dtype);
+      Device dev = common_device("cross_entropy", {x.get(), gc.get()});
+      Tensor gx = empty(x->shape, x->dtype, dev);
       PYDL_DISPATCH_FLOAT(x->dtype, "cross_entropy", [&] {
-        K::cross_entropy_backward<scalar_t>(L.N, L.C, L.inner, x->data<scalar_t>(), t->data<int64_t>(),
-                                            w ? w->data<scalar_t>() : nullptr, ignore, ls, lse->data<scalar_t>(),
-                                            gc->data<scalar_t>(), red == Reduction::None ? 1 : 0, scale, gx->data<scalar_t>());
+        PYDL_KERNEL(dev, cross_entropy_backward<scalar_t>, L.N, L.C, L.inner, x->data<scalar_t>(), t->data<int64_t>(),
+                    w ? w->data<scalar_t>() : nullptr, ignore, ls, lse->data<scalar_t>(), gc->data<scalar_t>(),
+                    red == Reduction::None ? 1 : 0, scale, gx->data<scalar_t>());
       });
       return {gx};
     });
@@ -109,20 +113,22 @@ Tensor nll_loss(const Tensor& x, const Tensor& t, const Tensor& w, Reduction red
   ClassLayout L = class_layout(x, t, w, ignore, "nll_loss");
   Tensor xc = contig(x), tc = contig(t), wc = w ? contig(w) : Tensor();
   const int64_t R = L.N * L.inner;
-  Tensor loss = empty({R}, x->dtype), wsum = empty({R}, x->dtype);
+  Device dev = x->device();
+  Tensor loss = empty({R}, x->dtype, dev), wsum = empty({R}, x->dtype, dev);
   PYDL_DISPATCH_FLOAT(x->dtype, "nll_loss", [&] {
-    K::nll_forward<scalar_t>(L.N, L.C, L.inner, xc->data<scalar_t>(), tc->data<int64_t>(), wc ? wc->data<scalar_t>() : nullptr,
-                             ignore, loss->data<scalar_t>(), wsum->data<scalar_t>());
+    PYDL_KERNEL(dev, nll_forward<scalar_t>, L.N, L.C, L.inner, xc->data<scalar_t>(), tc->data<int64_t>(),
+                wc ? wc->data<scalar_t>() : nullptr, ignore, loss->data<scalar_t>(), wsum->data<scalar_t>());
   });
   double scale;
   Tensor out = finish(loss, wsum, red, L.tshape, scale);
   if (any_requires_grad({&x})) {
     auto node = make_node("NllLossBackward", {x}, [L, ignore, scale, red, xs = x->shape, dt = x->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor t = n.get(0), w = n.get(1), gc = contig(g[0]);
-      Tensor gx = empty(xs, dt);
+      Device dev = common_device("nll_loss", {t.get(), gc.get()});
+      Tensor gx = empty(xs, dt, dev);
       PYDL_DISPATCH_FLOAT(dt, "nll_loss", [&] {
-        K::nll_backward<scalar_t>(L.N, L.C, L.inner, t->data<int64_t>(), w ? w->data<scalar_t>() : nullptr, ignore,
-                                  gc->data<scalar_t>(), red == Reduction::None ? 1 : 0, scale, gx->data<scalar_t>());
+        PYDL_KERNEL(dev, nll_backward<scalar_t>, L.N, L.C, L.inner, t->data<int64_t>(), w ? w->data<scalar_t>() : nullptr,
+                    ignore, gc->data<scalar_t>(), red == Reduction::None ? 1 : 0, scale, gx->data<scalar_t>());
       });
       return {gx};
     });

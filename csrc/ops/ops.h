@@ -22,6 +22,10 @@ using IntList = std::vector<int64_t>;
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 /// A stride-0 view of `t` broadcast to `s` (no autograd; for kernels to read).
 Tensor broadcast_view(const Tensor& t, const Shape& s);
+/// The one device of an op's operands (null ones skipped); 0-d CPU tensors among them (Python
+/// scalars) are moved onto a CUDA operand's device first, as PyTorch allows. RuntimeError
+/// "[op] expected all tensors on the same device, got cpu and cuda:0" otherwise.
+Device operand_device(const char* op, std::initializer_list<Tensor*> ts);
 /// `t` converted to dtype `dt` (itself if already so), no autograd.
 Tensor cast_raw(const Tensor& t, DType dt);
 /// Sums `t` down to `shape` (the reverse of broadcasting), used by backward formulas.

@@ -1,6 +1,6 @@
 // Fused optimizer steps over lists of parameters: argument checks, then one kernel
 // call per parameter, in place; every written tensor's version counter is bumped.
-#include "kernels/cpu/nn.h"
+#include "kernels/dispatch.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -16,6 +16,7 @@ void check_lists(const char* op, const TensorList& params, std::initializer_list
     PYDL_CHECK(p, TypeError, "[", op, "] params[", i, "] is None");
     PYDL_CHECK(is_floating(p->dtype), TypeError, "[", op, "] params[", i, "] must be floating, got ", dtype_name(p->dtype));
     PYDL_CHECK(p->is_contiguous(), ValueError, "[", op, "] params[", i, "] of shape ", shape_str(p->shape), " must be contiguous");
+    common_device(op, {params[0].get(), p.get()});
   }
   for (auto& [name, l] : lists) {
     PYDL_CHECK(l->size() == params.size(), ValueError, "[", op, "] got ", params.size(), " params but ", l->size(), " ", name);
@@ -27,6 +28,7 @@ void check_lists(const char* op, const TensorList& params, std::initializer_list
       PYDL_CHECK(t->dtype == params[i]->dtype, TypeError, "[", op, "] ", name, "[", i, "] has dtype ", dtype_name(t->dtype),
                  " but the parameter has dtype ", dtype_name(params[i]->dtype));
       PYDL_CHECK(t->is_contiguous(), ValueError, "[", op, "] ", name, "[", i, "] must be contiguous");
+      common_device(op, {params[i].get(), t.get()});
     }
   }
 }
@@ -41,6 +43,17 @@ std::vector<int64_t> sizes(const TensorList& ps) {
 
 constexpr int64_t kGrain = 1 << 15;
 
+// Calls f(i, begin, end) over the parameters' elements: on the CPU split across threads in one
+// parallel region; on a GPU one whole parameter per call (one kernel launch each).
+template <typename F>
+void for_segments(const TensorList& params, const F& f) {
+  if (!params.empty() && params[0]->device().is_cuda()) {
+    for (size_t i = 0; i < params.size(); ++i) f(i, 0, params[i]->numel);
+    return;
+  }
+  K::parallel_segments(sizes(params), kGrain, f);
+}
+
 }  // namespace
 
 void sgd_(const TensorList& params, const TensorList& grads, const TensorList& bufs, const std::vector<bool>& fresh,
@@ -51,12 +64,12 @@ void sgd_(const TensorList& params, const TensorList& grads, const TensorList& b
              fresh.size(), " fresh flags");
   PYDL_CHECK(!nesterov || (momentum > 0 && dampening == 0), ValueError,
              "[sgd_] Nesterov momentum requires a momentum and zero dampening");
-  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
+  for_segments(params, [&](size_t i, int64_t b, int64_t e) {
     const Tensor& p = params[i];
     Tensor buf = momentum != 0 ? bufs[i] : Tensor();
     PYDL_DISPATCH_FLOAT(p->dtype, "sgd_", [&] {
-      K::sgd_step<scalar_t>(e - b, ptr<scalar_t>(p, b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(buf, b),
-                            momentum != 0 && fresh[i], lr, momentum, dampening, wd, nesterov, maximize);
+      PYDL_KERNEL(p->device(), sgd_step<scalar_t>, e - b, ptr<scalar_t>(p, b), ptr<scalar_t>(grads[i], b),
+                  ptr<scalar_t>(buf, b), momentum != 0 && fresh[i], lr, momentum, dampening, wd, nesterov, maximize);
     });
   });
   for (size_t i = 0; i < params.size(); ++i) {
@@ -73,11 +86,11 @@ void adam_(const TensorList& params, const TensorList& grads, const TensorList& 
   PYDL_CHECK(steps.size() == params.size(), ValueError, "[adam_] got ", params.size(), " params but ", steps.size(), " steps");
   for (size_t i = 0; i < params.size(); ++i)
     PYDL_CHECK(steps[i] >= 1, ValueError, "[adam_] steps[", i, "] must be >= 1 (the count after incrementing), got ", steps[i]);
-  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
+  for_segments(params, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "adam_", [&] {
-      K::adam_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
-                             ptr<scalar_t>(v[i], b), amsgrad ? ptr<scalar_t>(vmax[i], b) : nullptr, steps[i], lr, b1, b2, eps,
-                             wd, amsgrad, maximize, decoupled);
+      PYDL_KERNEL(params[i]->device(), adam_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b),
+                  ptr<scalar_t>(m[i], b), ptr<scalar_t>(v[i], b), amsgrad ? ptr<scalar_t>(vmax[i], b) : nullptr, steps[i],
+                  lr, b1, b2, eps, wd, amsgrad, maximize, decoupled);
     });
   });
   for (size_t i = 0; i < params.size(); ++i) {

@@ -1,6 +1,6 @@
 // Pooling: max_pool2d (with indices), avg_pool2d, adaptive_avg_pool2d; checks, forward
 // and backward side by side. Inputs are (N, C, H, W) or (C, H, W).
-#include "kernels/cpu/nn.h"
+#include "kernels/dispatch.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -71,18 +71,20 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, IntList k, IntList s, IntL
   K::PoolGeom g = pool_geom(x, k, s, p, d, ceil_mode, "max_pool2d");
   Tensor xc = contig(x);
   Shape os = out_shape(x, g);
-  Tensor out = empty(os, x->dtype), idx = empty(os, DType::Int64);
+  Device dev = x->device();
+  Tensor out = empty(os, x->dtype, dev), idx = empty(os, DType::Int64, dev);
   if (out->numel > 0)
     PYDL_DISPATCH_FLOAT(x->dtype, "max_pool2d", [&] {
-      K::max_pool2d_forward<scalar_t>(g, xc->data<scalar_t>(), out->data<scalar_t>(), idx->data<int64_t>());
+      PYDL_KERNEL(dev, max_pool2d_forward<scalar_t>, g, xc->data<scalar_t>(), out->data<scalar_t>(), idx->data<int64_t>());
     });
   if (any_requires_grad({&x})) {
     auto node = make_node("MaxPool2dBackward", {x}, [g, xs = x->shape, dt = x->dtype](FunctionNode& n, const TensorList& gr) -> TensorList {
       Tensor idx = n.get(0), gy = contig(gr[0]);
-      Tensor gx = empty(xs, dt);
+      Device dev = common_device("max_pool2d", {idx.get(), gy.get()});
+      Tensor gx = empty(xs, dt, dev);
       PYDL_DISPATCH_FLOAT(dt, "max_pool2d", [&] {
         if (gx->numel == 0) return;
-        K::max_pool2d_backward<scalar_t>(g, gy->data<scalar_t>(), idx->data<int64_t>(), gx->data<scalar_t>());
+        PYDL_KERNEL(dev, max_pool2d_backward<scalar_t>, g, gy->data<scalar_t>(), idx->data<int64_t>(), gx->data<scalar_t>());
       });
       // gx is the scatter-add of gy at the saved indices; its gradient gathers at them
       record_linear_grad("MaxPool2dBackwardBackward", gr[0], gx, [g, idx, ys = gr[0]->shape](const Tensor& ggx) {

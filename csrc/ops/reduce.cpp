@@ -3,8 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cpu/reduce.h"
+#include "kernels/dispatch.h"
 #include "ops/ops.h"
 
 namespace pydl {
@@ -61,8 +60,8 @@ Layout layout(const Tensor& a, IntList dims, bool keepdim, const char* op) {
 }
 
 Tensor reduce_raw(K::ReduceOp op, const Tensor& a, const Layout& L, bool keepdim, DType out_dtype) {
-  Tensor out = empty(keepdim ? L.keep_shape : L.out_shape, out_dtype);
-  K::reduce(op, *out, *L.in, L.outer, L.R, L.inner);
+  Tensor out = empty(keepdim ? L.keep_shape : L.out_shape, out_dtype, a->device());
+  PYDL_KERNEL(a->device(), reduce, op, *out, *L.in, L.outer, L.R, L.inner);
   (void)a;
   return out;
 }
@@ -168,15 +167,15 @@ std::pair<Tensor, Tensor> minmax_dim(const Tensor& a, int64_t dim, bool keepdim,
   PYDL_CHECK(L.R > 0, IndexError, "[", name, "] cannot compute ", name, " over an empty dimension ", d,
              " of a tensor of shape ", shape_str(a->shape));
   Shape s = keepdim ? L.keep_shape : L.out_shape;
-  Tensor vals = empty(s, a->dtype), idx = empty(s, DType::Int64);
-  K::arg_reduce(is_max, vals.get(), *idx, *L.in, L.outer, L.R, L.inner);
+  Tensor vals = empty(s, a->dtype, a->device()), idx = empty(s, DType::Int64, a->device());
+  PYDL_KERNEL(a->device(), arg_reduce, is_max, vals.get(), *idx, *L.in, L.outer, L.R, L.inner);
   if (any_requires_grad({&a})) {
     auto node = make_node(is_max ? "MaxBackward" : "MinBackward", {a}, [d, ks = L.keep_shape, in = a->shape](FunctionNode& n, const TensorList& g) -> TensorList {
       // one-hot of the chosen index along d
       Tensor ix = reshape(n.get(0), ks);
       Shape ar(in.size(), 1);
       if (!in.empty()) ar[d] = in[d];
-      Tensor pos = reshape(arange(0, in.empty() ? 1 : in[d], 1, DType::Int64), ar);
+      Tensor pos = reshape(copy_contiguous_to(arange(0, in.empty() ? 1 : in[d], 1, DType::Int64), ix->device()), ar);
       Tensor onehot = to_dtype(compare(Cmp::Eq, pos, ix), g[0]->dtype);
       return {mul(expand_back(g[0], ks, in), onehot)};
     });
@@ -192,14 +191,14 @@ Tensor arg(const Tensor& a, std::optional<int64_t> dim, bool keepdim, bool is_ma
   if (!dim) {
     Tensor flat = reshape(a, {-1});
     Layout L = layout(flat, {0}, false, name);
-    Tensor idx = empty({}, DType::Int64);
-    K::arg_reduce(is_max, nullptr, *idx, *L.in, 1, L.R, 1);
+    Tensor idx = empty({}, DType::Int64, a->device());
+    PYDL_KERNEL(a->device(), arg_reduce, is_max, nullptr, *idx, *L.in, 1, L.R, 1);
     return keepdim ? reshape(idx, IntList(a->dim(), 1)) : idx;
   }
   Layout L = layout(a, {*dim}, keepdim, name);
   PYDL_CHECK(L.R > 0, IndexError, "[", name, "] cannot compute over an empty dimension");
-  Tensor idx = empty(keepdim ? L.keep_shape : L.out_shape, DType::Int64);
-  K::arg_reduce(is_max, nullptr, *idx, *L.in, L.outer, L.R, L.inner);
+  Tensor idx = empty(keepdim ? L.keep_shape : L.out_shape, DType::Int64, a->device());
+  PYDL_KERNEL(a->device(), arg_reduce, is_max, nullptr, *idx, *L.in, L.outer, L.R, L.inner);
   return idx;
 }
 }  // namespace

@@ -73,5 +73,6 @@ void init_breadth(py::module_& m);
 void init_attention(py::module_& m);
 void init_resample(py::module_& m);
 void init_engine(py::module_& m);
+void init_device(py::module_& m);
 
 }  // namespace pydl

@@ -105,7 +105,12 @@ void init_autograd(py::module_& m) {
   m.def("_reachable_leaves", &reachable_leaves, py::arg("roots"));
   // For code that writes a tensor's memory from outside pydl's ops (MPI collectives): saved copies go stale.
   m.def("_bump_version", [](const Tensor& t) { t->bump_version(); });
-  m.def("manual_seed", [](uint64_t s) { default_generator().manual_seed(s); });
+  m.def("manual_seed", [](uint64_t s) {  // as torch.manual_seed: the CUDA generator too
+    default_generator().manual_seed(s);
+    cuda_generator().manual_seed(s);
+  });
+  m.def("cuda_manual_seed_all", [](uint64_t s) { cuda_generator().manual_seed(s); },
+        "Seeds the generator of the CUDA kernels (dropout on the GPU) alone.");
   m.def("initial_seed", []() { return default_generator().initial_seed(); });
 }
 

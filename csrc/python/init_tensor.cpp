@@ -104,6 +104,8 @@ struct DLPackCtx {
 };
 
 py::capsule to_dlpack(const Tensor& t) {
+  PYDL_CHECK(t->device().is_cpu(), RuntimeError, "[to_dlpack] only CPU tensors can be exported, got a tensor on ",
+             t->device().str(), "; use .cpu() first");
   auto* ctx = new DLPackCtx{t->storage, t->shape, t->strides, {}};
   DLTensor& d = ctx->mt.dl_tensor;
   d.data = t->storage->data;
@@ -191,6 +193,8 @@ py::capsule storage_owner(const std::shared_ptr<Storage>& s) {
 }
 
 py::array to_numpy(const Tensor& t) {
+  PYDL_CHECK(t->device().is_cpu(), TypeError, "[numpy] can't convert ", t->device().str(), " device type tensor to "
+             "numpy. Use Tensor.cpu() to copy the tensor to host memory first.");
   Shape sb(t->strides);
   for (auto& s : sb) s *= static_cast<int64_t>(t->itemsize());
   return py::array(np_dtype(t->dtype), t->shape, sb, t->raw(), storage_owner(t->storage));
@@ -444,7 +448,10 @@ void init_tensor(py::module_& m) {
             PYDL_CHECK(!t->requires_grad, RuntimeError, "[__dlpack__] Can't export tensors that require gradient, use tensor.detach()");
             return to_dlpack(t);
           })
-      .def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(static_cast<int>(kDLCPU), 0); })
+      .def("__dlpack_device__", [](const Tensor& t) {
+            Device d = t->device();  // (kDLCUDA = 2, index) for a GPU tensor
+            return py::make_tuple(d.is_cpu() ? static_cast<int>(kDLCPU) : 2, d.is_cpu() ? 0 : d.index);
+          })
       .def("item", [](const Tensor& t) -> py::object {
             double v = item(t);
             if (t->dtype == DType::Bool) return py::bool_(v != 0);

@@ -44,6 +44,7 @@ PYBIND11_MODULE(_C, m) {
   init_breadth(m);
   init_attention(m);
   init_resample(m);
+  init_device(m);
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Sets the number of threads used by kernels.");
   m.def("get_num_threads", &requested_num_threads, "Number of threads kernels may use (set_num_threads); fewer run while other processes keep CPUs busy.");
@@ -55,8 +56,6 @@ PYBIND11_MODULE(_C, m) {
   cfg["arch"] = PYDL_ARCH_NAME;
   cfg["eigen"] = eigen_version();
   cfg["cuda"] = built_with_cuda();
-  m.def("cuda_device_count", &cuda_device_count, "Visible CUDA devices (0 without a GPU or without a CUDA build).");
-  m.def("cuda_self_test", &cuda_self_test, "Runs a trivial kernel on the GPU; False without one (or without CUDA).");
   cfg["openmp"] = _OPENMP;
   m.attr("build_config") = cfg;
   init_engine(m);  // after build_config: adds the ISA level in use

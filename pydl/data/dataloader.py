@@ -37,6 +37,19 @@ def default_convert(data):
     return data
 
 
+def _pin(data):
+    """`data` with its tensors (recursively in containers) copied into pinned host memory."""
+    if isinstance(data, Tensor):
+        return _C.pin_memory(data)
+    if isinstance(data, collections.abc.Mapping):
+        return type(data)({k: _pin(v) for k, v in data.items()})
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(_pin(d) for d in data))
+    if isinstance(data, (list, tuple)):
+        return type(data)(_pin(d) for d in data)
+    return data
+
+
 def default_collate(batch):
     """Stacks a list of samples into a batch: tensors and arrays with one stack, numbers into a
     tensor, and tuples / lists / dicts field by field (as PyTorch's default_collate)."""
@@ -83,7 +96,9 @@ class DataLoader:
         batch_sampler: yields whole lists of indices (exclusive with batch_size, shuffle, sampler, drop_last).
         num_workers: accepted for compatibility; loading runs in the main process.
         collate_fn: merges a list of samples into a batch (default_collate by default).
-        pin_memory: accepted for compatibility (CPU only).
+        pin_memory: copy each batch's tensors into pinned (page-locked) host memory, so that
+            ``.to("cuda", non_blocking=True)`` runs asynchronously. Without a CUDA device it is a
+            no-op with a warning, as PyTorch's.
         drop_last: drop the last incomplete batch.
         generator: a NumPy Generator (or an object with randperm) for shuffling; pydl's RNG by default.
     """
@@ -153,6 +168,16 @@ class DataLoader:
                 yield np.asarray(b, dtype=np.int64)
 
     def __iter__(self):
+        if not self.pin_memory:
+            return self._batches()
+        from .. import cuda
+        if not cuda.is_available():
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                          "memory won't be used.", stacklevel=2)
+            return self._batches()
+        return (_pin(b) for b in self._batches())
+
+    def _batches(self):
         ds = self.dataset
         if self._is_iterable:
             yield from self._iter_iterable()

@@ -23,7 +23,9 @@ from .._C import Tensor
 _NOT_OPS = {
     "Tensor", "dtype", "Node", "_parse_dtype", "set_num_threads", "get_num_threads", "manual_seed", "initial_seed",
     "empty_cache", "cached_bytes", "is_grad_enabled", "set_grad_enabled", "run_backward", "cuda_device_count",
-    "cuda_self_test", "parse_shape", "build_config",
+    "cuda_self_test", "parse_shape", "build_config", "_device_of", "check_device", "is_pinned", "cuda_synchronize",
+    "cuda_memory_allocated", "cuda_memory_reserved", "cuda_empty_cache", "cublas_library", "add_cublas_search_dir",
+    "cuda_manual_seed_all",
 }
 # Tensor methods that only read metadata
 _METADATA = {

@@ -119,7 +119,13 @@ class Optimizer:
 
     @staticmethod
     def _zeros_like(p):
-        return _C.zeros(list(p.shape), p.dtype)
+        return Optimizer._on_device_of(p, _C.zeros(list(p.shape), p.dtype))
+
+    @staticmethod
+    def _on_device_of(p, t):
+        """State tensor `t` (made on the CPU) on parameter p's device."""
+        kind, index = _C._device_of(p)
+        return t if kind == "cpu" else _C.to_device(t, kind, index, False)
 
     # ---- state dict: parameters are replaced by their index over all groups -----------------
 

@@ -172,7 +172,7 @@ class Adagrad(Optimizer):
     def _init_state(self, p, group):
         st = self.state[p]
         st["step"] = 0
-        st["sum"] = _C.full(list(p.shape), float(group["initial_accumulator_value"]), p.dtype)
+        st["sum"] = self._on_device_of(p, _C.full(list(p.shape), float(group["initial_accumulator_value"]), p.dtype))
 
     def _update_group(self, group, params, grads):
         sums, steps = [], []

@@ -2,18 +2,10 @@
 // import and run on the CPU on a machine without a GPU: every call tolerates that.
 #include <cuda_runtime.h>
 
+#include "core/device.h"
 #include "kernels/cuda/device.h"
 
 namespace pydl::cuda {
-
-int device_count() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky "no device" error
-    return 0;
-  }
-  return n;
-}
 
 namespace {
 __global__ void fill_kernel(float* p, float v, long long n) {
@@ -23,7 +15,7 @@ __global__ void fill_kernel(float* p, float v, long long n) {
 }  // namespace
 
 bool self_test() {
-  if (device_count() == 0) return false;
+  if (cuda_device_count() == 0) return false;
   float* d = nullptr;
   const long long n = 1 << 10;
   if (cudaMalloc(&d, n * sizeof(float)) != cudaSuccess) return false;

@@ -354,25 +354,34 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """to(dtype) converts floating parameters and buffers; to('cpu') is a no-op here."""
+        """to(device), to(dtype), to(device, dtype), to(tensor), non_blocking=: moves and/or converts
+        the parameters and buffers in place (dtype: floating ones only); returns self."""
         dtype = kwargs.get("dtype")
         dev = kwargs.get("device")
+        non_blocking = kwargs.get("non_blocking", False)
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
+                dtype, dev = a.dtype, a.device
             elif isinstance(a, _C.dtype):
                 dtype = a
+            elif isinstance(a, bool):
+                non_blocking = a
             elif a is not None:
                 dev = a
-        if dev is not None:
-            from ..._tensor import _check_device
-            _check_device(dev, "Module.to")
-        if dtype is None:
+        from ..._args import _check_device, _on
+        dev = _check_device(dev, "Module.to")
+        if dtype is not None:
+            dtype = _C._parse_dtype(dtype)
+            if not dtype.is_floating_point:
+                raise TypeError(f"[Module.to] nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+        if dtype is None and (dev is None or dev.type == "cpu" and all(
+                not t.is_cuda for t in list(self.parameters()) + list(self.buffers()))):
             return self
-        dtype = _C._parse_dtype(dtype)
-        if not dtype.is_floating_point:
-            raise TypeError(f"[Module.to] nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
-        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+
+        def convert(t):
+            t = _on(t, dev, non_blocking)
+            return t.to(dtype) if dtype is not None and t.is_floating_point() else t
+        return self._apply(convert)
 
     def float(self):
         return self.to(_C.dtype.float32)
@@ -381,12 +390,12 @@ class Module:
         return self.to(_C.dtype.float64)
 
     def cpu(self):
-        return self
+        return self.to("cpu")
 
     def cuda(self, device=None):
-        from ..._tensor import _check_device
-        _check_device("cuda", "Module.cuda")
-        return self
+        from ..._tensor import device as _device
+        return self.to(_device("cuda") if device is None else _device("cuda", device) if isinstance(device, int)
+                       else device)
 
     def type(self, dst_type):
         return self.to(dst_type)

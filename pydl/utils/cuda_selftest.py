@@ -1,0 +1,171 @@
+"""CUDA self-test: every CUDA kernel compared with its CPU kernel on the same inputs.
+
+Each case builds its inputs on the CPU from a seeded NumPy generator, runs one function on the
+CPU and on the GPU (the same inputs copied there), and compares the outputs and the gradients of
+the inputs. ``pydl info --cuda-selftest`` runs all cases; tests/test_cuda.py runs each as a test.
+Both need a PYDL_CUDA=ON build on a machine with a GPU, and say so plainly without one.
+"""
+import numpy as np
+
+__all__ = ["CASES", "run_case", "main"]
+
+
+def _F():
+    import pydl.nn.functional as F
+    return F
+
+
+def _r(*shape, seed=0, low=-1.0, high=1.0):
+    return np.random.default_rng(seed + len(shape)).uniform(low, high, shape).astype(np.float32)
+
+
+def _labels(n, c, seed=0):
+    return np.random.default_rng(seed).integers(0, c, n).astype(np.int64)
+
+
+# name -> (input arrays (float ones get requires_grad), function of pydl tensors returning tensors)
+def _cases():
+    import pydl
+    F = _F()
+    x34, y34, y4 = _r(3, 4), _r(3, 4, seed=1), _r(4, seed=2)
+    pos = _r(3, 4, low=0.1, high=2.0)
+    img, w1, b1 = _r(2, 3, 9, 9), _r(4, 3, 3, 3, seed=3), _r(4, seed=4)
+    return {
+        # elementwise: broadcasting, strides (transposes), every dtype path
+        "add_broadcast": ([x34, y4], lambda a, b: [a + b]),
+        "sub_mul_div": ([x34, y34], lambda a, b: [(a - b) * b / (b.abs() + 1)]),
+        "pow_max_min": ([pos, y34], lambda a, b: [a ** b, pydl.maximum(a, b), pydl.minimum(a, b)]),
+        "strided_transpose": ([x34, _r(4, 3, seed=5)], lambda a, b: [a.t() * b + b]),
+        "unary": ([pos], lambda a: [a.exp(), a.log(), a.tanh(), a.sigmoid(), a.sqrt(), a.sin(), F.relu(a - 1)]),
+        "compare_where_clamp": ([x34, y34], lambda a, b: [pydl.where(a > b, a, b), a.clamp(-0.5, 0.5),
+                                                       (a <= b).float()]),
+        "int_ops": ([np.arange(12, dtype=np.int64).reshape(3, 4) - 5],
+                    lambda a: [a * 3 - 1, a // 2, a % 3, (a > 0).sum()]),
+        "casts_copies": ([x34], lambda a: [a.double().float() * 2, a.t().contiguous(), (a * 10).long().float()]),
+        # reductions
+        "reduce": ([_r(4, 5, 6)], lambda a: [a.sum(), a.sum(1), a.mean((0, 2)), a.amax(2), a.max(1)[0], a.prod(0)]),
+        "argmax": ([_r(6, 7)], lambda a: [a.argmax(1).float(), a.argmin(0).float(), a.argmax().float()]),
+        # matmul through cuBLAS
+        "matmul_2d": ([_r(17, 33), _r(33, 9, seed=6)], lambda a, b: [a @ b]),
+        "matmul_batched": ([_r(3, 5, 7), _r(3, 7, 4, seed=7)], lambda a, b: [pydl.matmul(a, b)]),
+        "matmul_transposed": ([_r(7, 5), _r(4, 7, seed=8)], lambda a, b: [a.t() @ b.t()]),
+        "linear": ([_r(8, 20), _r(6, 20, seed=9), _r(6, seed=10)], lambda x, w, b: [F.linear(x, w, b)]),
+        # nn
+        "conv2d": ([img, w1, b1], lambda x, w, b: [F.conv2d(x, w, b, stride=1, padding=1)]),
+        "conv2d_strided_groups": ([_r(2, 4, 8, 8), _r(6, 2, 3, 3, seed=11)],
+                                  lambda x, w: [F.conv2d(x, w, None, stride=2, padding=1, groups=2)]),
+        "max_pool2d": ([_r(2, 3, 8, 8)], lambda x: [F.max_pool2d(x, 2), F.max_pool2d(x, 3, 2, 1)]),
+        "softmax": ([_r(5, 7), _r(2, 3, 4, seed=12)], lambda a, b: [F.softmax(a, 1), F.log_softmax(b, 1)]),
+        "cross_entropy": ([_r(8, 5), _labels(8, 5)], lambda x, t: [F.cross_entropy(x, t),
+                                                                   F.cross_entropy(x, t, label_smoothing=0.1)]),
+        "nll_loss": ([_r(8, 5), _labels(8, 5, seed=1)], lambda x, t: [F.nll_loss(F.log_softmax(x, 1), t)]),
+    }
+
+
+def _dropout_case(pydl):
+    """The GPU's dropout mask equals the CPU's for the same seed (the same counter-based streams)."""
+    F = _F()
+    pydl.manual_seed(123)
+    cpu = F.dropout(pydl.ones(40000), 0.3, True)
+    pydl.manual_seed(123)
+    gpu = F.dropout(pydl.ones(40000, device="cuda"), 0.3, True).cpu()
+    np.testing.assert_array_equal(cpu.numpy(), gpu.numpy())
+
+
+def _optim_case(pydl, name):
+    """Three steps of SGD (momentum) or Adam on the GPU match the CPU's."""
+    from pydl import nn, optim
+    models = []
+    for dev in ("cpu", "cuda"):
+        pydl.manual_seed(0)
+        m = nn.Linear(6, 3).to(dev)
+        opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9) if name == "sgd" else optim.Adam(m.parameters(), lr=0.01)
+        x = pydl.tensor(_r(5, 6), device=dev)
+        for _ in range(3):
+            opt.zero_grad()
+            (m(x) ** 2).sum().backward()
+            opt.step()
+        models.append([p.detach().cpu().numpy() for p in m.parameters()])
+    for a, b in zip(*models):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _mnistnet_case(pydl):
+    """Two Adam steps of MnistNet (dropout off) give the same losses on the GPU as on the CPU."""
+    from pydl import optim
+    from pydl.train.models import MnistNet
+    F = _F()
+    losses = []
+    x, t = _r(16, 1, 28, 28), _labels(16, 10)
+    for dev in ("cpu", "cuda"):
+        pydl.manual_seed(0)
+        m = MnistNet().to(dev).eval()
+        opt = optim.Adam(m.parameters(), lr=1e-3)
+        xs, ts = pydl.tensor(x, device=dev), pydl.tensor(t, device=dev)
+        run = []
+        for _ in range(2):
+            opt.zero_grad()
+            loss = F.nll_loss(m(xs), ts)
+            loss.backward()
+            opt.step()
+            run.append(loss.item())
+        losses.append(run)
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
+
+
+def _special(pydl):
+    return {"dropout": lambda: _dropout_case(pydl), "sgd": lambda: _optim_case(pydl, "sgd"),
+            "adam": lambda: _optim_case(pydl, "adam"), "mnistnet_train_step": lambda: _mnistnet_case(pydl)}
+
+
+def case_names():
+    """Names of every case (valid without a GPU, for test ids)."""
+    import pydl
+    return sorted(_cases()) + sorted(_special(pydl))
+
+
+def run_case(name, rtol=1e-4, atol=1e-5):
+    """Runs case `name` on the CPU and the GPU and asserts that outputs and gradients agree."""
+    import pydl
+    special = _special(pydl)
+    if name in special:
+        return special[name]()
+    arrays, fn = _cases()[name]
+    results = []
+    for dev in ("cpu", "cuda"):
+        ins = [pydl.tensor(a, device=dev, requires_grad=a.dtype == np.float32) for a in arrays]
+        outs = fn(*ins)
+        diff = [o for o in outs if o.requires_grad]
+        if diff:
+            sum((o.float() * (i + 1)).sum() for i, o in enumerate(diff)).backward()
+        results.append(([o.detach().cpu().numpy() for o in outs],
+                        [None if i.grad is None else i.grad.cpu().numpy() for i in ins]))
+    (co, cg), (go, gg) = results
+    for k, (a, b) in enumerate(zip(co, go)):
+        np.testing.assert_allclose(b, a, rtol=rtol, atol=atol, err_msg=f"{name}: output {k}")
+    for k, (a, b) in enumerate(zip(cg, gg)):
+        assert (a is None) == (b is None), f"{name}: gradient {k} exists on one device only"
+        if a is not None:
+            np.testing.assert_allclose(b, a, rtol=rtol, atol=atol, err_msg=f"{name}: gradient of input {k}")
+
+
+def main():
+    """Runs every case; prints one line each. Returns 0 when all pass, 1 on a failure, 2 without a GPU."""
+    import pydl
+    if not pydl.cuda.is_built():
+        print("CUDA self-test: this pydl build has no CUDA support (build with PYDL_CUDA=ON); nothing was run")
+        return 2
+    if not pydl.cuda.is_available():
+        print("CUDA self-test: no GPU: this CUDA build found no CUDA device (or no driver); nothing was run on a GPU")
+        return 2
+    print(f"CUDA self-test on {pydl.cuda.device_count()} device(s); cuBLAS: {pydl.cuda.cublas_library() or 'not found'}")
+    failed = 0
+    for name in case_names():
+        try:
+            run_case(name)
+            print(f"  ok    {name}")
+        except Exception as e:  # noqa: BLE001 - report every case, then the verdict
+            failed += 1
+            print(f"  FAIL  {name}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    print(f"CUDA self-test: {len(case_names()) - failed} passed, {failed} failed")
+    return 1 if failed else 0
