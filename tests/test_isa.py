@@ -89,6 +89,7 @@ def compute():
     out["sdpa"], out["sdpa_qgrad"], out["sdpa_vgrad"] = att.detach().numpy(), q.grad.numpy(), v.grad.numpy()
     edges = _t(EXP_EDGES)  # where exp under- or overflows: a subnormal, a huge finite value, inf (tiled past a vector)
     out["exp_edges"], out["expm1_edges"] = pydl.exp(edges).numpy(), pydl.expm1(edges).numpy()
+    out["softmax_edges"] = F.softmax(_t(MASKED_ROW), dim=1).numpy()  # masked keys: exactly 0, no subnormal
     pydl.manual_seed(0)
     for mode in ("LSTM", "GRU"):
         rnn = getattr(pydl.nn, mode)(9, 17, batch_first=True)
@@ -113,6 +114,9 @@ def compute():
 
 EXP_EDGES = np.array([-104.0, -103.0, -95.0, -88.3, -87.5, -20.0, -1e-6, 0.0, 1e-6, 20.0, 88.3, 88.6, 88.7, 89.0] * 5,
                      np.float32)
+
+
+MASKED_ROW = np.where(np.arange(40) % 3 == 0, -np.inf, np.linspace(-110, 5, 40)).astype(np.float32)[None]
 
 
 def _numpy_refs(rng_seed=0):
@@ -142,6 +146,8 @@ def _numpy_refs(rng_seed=0):
         rng.uniform(-1, 1, (3, 5, 11, 13)), rng.uniform(-1, 1, (7, 5, 3, 3)), rng.uniform(-1, 1, (7,))  # keep in step
     e64 = EXP_EDGES.astype(np.float64)
     ref["exp_edges"], ref["expm1_edges"] = np.exp(e64).astype(np.float32), np.expm1(e64).astype(np.float32)
+    m64 = np.exp(MASKED_ROW.astype(np.float64) - 5.0)
+    ref["softmax_edges"] = (m64 / m64.sum()).astype(np.float32)
     return ref
 
 
@@ -172,7 +178,7 @@ def test_kernels_at_every_isa_level(level, tmp_path):
     for name, v in here.items():
         np.testing.assert_allclose(got[name], v, **_tol(name), err_msg=f"{name} at {level} vs default level")
     for name, v in _numpy_refs().items():
-        tol = (dict(rtol=1e-6, atol=3e-45) if name.endswith("edges") else  # a few ulp, subnormals too
+        tol = (dict(rtol=1e-5 if name.startswith("softmax") else 1e-6, atol=3e-45) if name.endswith("edges") else  # subnormals too
                dict(rtol=1e-5, atol=1e-4) if name.endswith("32") else dict(rtol=1e-10, atol=1e-10))
         np.testing.assert_allclose(got[name], v, **tol, err_msg=f"{name} at {level} vs NumPy")
 

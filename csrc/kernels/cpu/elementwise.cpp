@@ -180,15 +180,6 @@ bool unary_eigen(UnaryOp op, T* o, const T* a, int64_t n) {
   } else {
     VecMap<T> out(o, n);
     CVecMap<T> x(a, n);
-    if (op == UnaryOp::Exp) {
-      out = x.exp();
-      // Eigen 3.4's vector exp clamps its input at the underflow bound, so exp(-inf) came out
-      // as ~6e-39 (and logsumexp of an all -inf row as -88): redo those few lanes exactly.
-      const T lo = std::is_same_v<T, float> ? T(-88.3762626647949) : T(-709.436139303);
-      for (int64_t i = 0; i < n; ++i)
-        if (a[i] < lo) o[i] = std::exp(a[i]);
-      return true;
-    }
     switch (op) {
 #define PYDL_VEC_V(N, S, V) case UnaryOp::N: out = V; return true;
 #define PYDL_VEC_S(N, S) case UnaryOp::N: return false;
