@@ -7,6 +7,7 @@
 
 #include "core/rng.h"
 #include "core/threads.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/isa.h"
 
 namespace pydl::kernels::PYDL_ISA_NS {
@@ -61,9 +62,18 @@ void masked_softmax(const AttnGeom& g, int64_t b, int64_t i0, int64_t i1, int64_
   }
 }
 
+// C (M, N) (+)= A (M, K) B (K, N), element (i, p) of A at A[i*a_rs + p*a_cs]: pydl's GEMM on the
+// calling thread (each thread takes whole batch indices). Eigen's own product spent most of a
+// causal 64x64 attention in packing for its 48-row tiles.
+template <typename T>
+void mm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs, int64_t b_cs,
+        T* C, int64_t ldc, bool acc) {
+  gemm_any<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc, true);
+}
+
 // Query rows are taken in blocks; with a causal mask a block only meets the keys before its
 // last row, which skips the (zero) upper triangle of the scores.
-constexpr int64_t kCausalBlock = 16;
+constexpr int64_t kCausalBlock = 32;
 
 template <typename T>
 using SMap = Eigen::Map<Mat<T>, 0, Eigen::OuterStride<>>;
@@ -79,21 +89,24 @@ void sdpa_forward(const AttnGeom& g, const T* q, const T* k, const T* v, T* out,
     Mat<T> drop(g.p > 0 ? blk : 0, g.p > 0 ? g.S : 0);
     for (int64_t b = b0; b < b1; ++b) {
       const T* qb = q + b * g.L * g.E;
-      CMap<T> Kb(k + b * g.S * g.E, g.S, g.E), V(v + b * g.S * g.Ev, g.S, g.Ev);
+      const T* kb = k + b * g.S * g.E;
+      const T* vb = v + b * g.S * g.Ev;
       T* Pb = P + b * LS;
       T* ob = out + b * g.L * g.Ev;
       for (int64_t i0 = 0; i0 < g.L; i0 += blk) {
         const int64_t i1 = std::min(i0 + blk, g.L), n = i1 - i0, s1 = g.causal ? std::min(g.S, i1) : g.S;
-        SMap<T> Pblk(Pb + i0 * g.S, n, s1, Eigen::OuterStride<>(g.S));
-        Pblk.noalias() = (CMap<T>(qb + i0 * g.E, n, g.E) * Kb.topRows(s1).transpose()) * T(g.scale);  // (n,E) x (s1,E)^T
+        T* Sblk = Pb + i0 * g.S;
+        mm<T>(n, s1, g.E, qb + i0 * g.E, g.E, 1, kb, 1, g.E, Sblk, g.S, false);  // (n,E) x (s1,E)^T
+        SMap<T> Pblk(Sblk, n, s1, Eigen::OuterStride<>(g.S));
+        Pblk *= T(g.scale);
         masked_softmax(g, b, i0, i1, s1, Pb);
-        if (s1 < g.S) SMap<T>(Pb + i0 * g.S + s1, n, g.S - s1, Eigen::OuterStride<>(g.S)).setZero();
-        Map<T> O(ob + i0 * g.Ev, n, g.Ev);
+        if (s1 < g.S) SMap<T>(Sblk + s1, n, g.S - s1, Eigen::OuterStride<>(g.S)).setZero();
         if (g.p > 0) {
           for (int64_t i = i0; i < i1; ++i) dropout_row(g, b, i, drop.data() + (i - i0) * g.S);
-          O.noalias() = (Pblk.array() * drop.topLeftCorner(n, s1).array()).matrix() * V.topRows(s1);
+          drop.topLeftCorner(n, s1).array() *= Pblk.array();
+          mm<T>(n, g.Ev, s1, drop.data(), g.S, 1, vb, g.Ev, 1, ob + i0 * g.Ev, g.Ev, false);
         } else {
-          O.noalias() = Pblk * V.topRows(s1);  // (n,s1) x (s1,Ev) -> (n,Ev)
+          mm<T>(n, g.Ev, s1, Sblk, g.S, 1, vb, g.Ev, 1, ob + i0 * g.Ev, g.Ev, false);  // (n,s1) x (s1,Ev)
         }
       }
     }
@@ -105,40 +118,43 @@ void sdpa_backward(const AttnGeom& g, const T* q, const T* k, const T* v, const 
                    T* gs) {
   const int64_t LS = g.L * g.S, blk = g.causal ? kCausalBlock : std::max<int64_t>(g.L, 1);
   parallel_for(g.B, 1, [&](int64_t b0, int64_t b1) {
-    Mat<T> dP(blk, g.S), drop(g.p > 0 ? blk : 0, g.p > 0 ? g.S : 0), Pd;
+    Mat<T> dP(blk, g.S), drop(g.p > 0 ? blk : 0, g.p > 0 ? g.S : 0);
     for (int64_t b = b0; b < b1; ++b) {
       const T* qb = q + b * g.L * g.E;
       const T* ob = gout + b * g.L * g.Ev;
-      CMap<T> Kb(k + b * g.S * g.E, g.S, g.E), V(v + b * g.S * g.Ev, g.S, g.Ev);
+      const T* kb = k + b * g.S * g.E;
+      const T* vb = v + b * g.S * g.Ev;
       const T* Pb = P + b * LS;
       if (gv) Map<T>(gv + b * g.S * g.Ev, g.S, g.Ev).setZero();
       if (gk) Map<T>(gk + b * g.S * g.E, g.S, g.E).setZero();
       if (gs) Map<T>(gs + b * LS, g.L, g.S).setZero();
       for (int64_t i0 = 0; i0 < g.L; i0 += blk) {
         const int64_t i1 = std::min(i0 + blk, g.L), n = i1 - i0, s1 = g.causal ? std::min(g.S, i1) : g.S;
-        CSMap<T> Pblk(Pb + i0 * g.S, n, s1, Eigen::OuterStride<>(g.S));
-        CMap<T> dO(ob + i0 * g.Ev, n, g.Ev), Q(qb + i0 * g.E, n, g.E);
+        const T* Pi = Pb + i0 * g.S;
+        CSMap<T> Pblk(Pi, n, s1, Eigen::OuterStride<>(g.S));
+        const T* dOi = ob + i0 * g.Ev;
         if (g.p > 0)
           for (int64_t i = i0; i < i1; ++i) dropout_row(g, b, i, drop.data() + (i - i0) * g.S);
         if (gv) {
-          Map<T> dV(gv + b * g.S * g.Ev, g.S, g.Ev);
+          T* dV = gv + b * g.S * g.Ev;
           if (g.p > 0) {
-            Pd = (Pblk.array() * drop.topLeftCorner(n, s1).array()).matrix();
-            dV.topRows(s1).noalias() += Pd.transpose() * dO;
+            Mat<T> Pd = (Pblk.array() * drop.topLeftCorner(n, s1).array()).matrix();
+            mm<T>(s1, g.Ev, n, Pd.data(), 1, s1, dOi, g.Ev, 1, dV, g.Ev, true);
           } else {
-            dV.topRows(s1).noalias() += Pblk.transpose() * dO;  // (n,s1)^T x (n,Ev) -> (s1,Ev)
+            mm<T>(s1, g.Ev, n, Pi, 1, g.S, dOi, g.Ev, 1, dV, g.Ev, true);  // (n,s1)^T x (n,Ev) -> (s1,Ev)
           }
         }
         if (!gq && !gk && !gs) continue;
+        mm<T>(n, s1, g.Ev, dOi, g.Ev, 1, vb, 1, g.Ev, dP.data(), g.S, false);  // (n,Ev) x (s1,Ev)^T -> (n,s1)
         auto dPb = dP.topLeftCorner(n, s1);
-        dPb.noalias() = dO * V.topRows(s1).transpose();  // (n,Ev) x (s1,Ev)^T -> (n,s1)
         if (g.p > 0) dPb.array() *= drop.topLeftCorner(n, s1).array();
         // softmax backward: dS = P * (dP - rowsum(dP * P))
         const Eigen::Array<T, Eigen::Dynamic, 1> dot = (dPb.array() * Pblk.array()).rowwise().sum();
         dPb.array() = Pblk.array() * (dPb.array().colwise() - dot);
         if (gs) SMap<T>(gs + b * LS + i0 * g.S, n, s1, Eigen::OuterStride<>(g.S)) = dPb;
-        if (gq) Map<T>(gq + b * g.L * g.E + i0 * g.E, n, g.E).noalias() = (dPb * Kb.topRows(s1)) * T(g.scale);  // (n,s1) x (s1,E)
-        if (gk) Map<T>(gk + b * g.S * g.E, g.S, g.E).topRows(s1).noalias() += (dPb.transpose() * Q) * T(g.scale);
+        dPb *= T(g.scale);  // the scores were q k^T * scale
+        if (gq) mm<T>(n, g.E, s1, dP.data(), g.S, 1, kb, g.E, 1, gq + b * g.L * g.E + i0 * g.E, g.E, false);  // (n,s1) x (s1,E)
+        if (gk) mm<T>(s1, g.E, n, dP.data(), 1, g.S, qb + i0 * g.E, g.E, 1, gk + b * g.S * g.E, g.E, true);
       }
     }
   });
