@@ -183,7 +183,7 @@ class Rprop(Optimizer):
             if len(st) == 0:
                 st["step"] = 0
                 st["prev"] = self._zeros_like(p)
-                st["step_size"] = _C.full(list(p.shape), float(group["lr"]), p.dtype)
+                st["step_size"] = self._on_device_of(p, _C.full(list(p.shape), float(group["lr"]), p.dtype))
             st["step"] = int(st["step"]) + 1
             prevs.append(st["prev"])
             sizes.append(st["step_size"])
