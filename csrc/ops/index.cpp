@@ -2,8 +2,9 @@
 // nonzero, masks, sort/topk/cumsum, and the x[...] / x[...] = v machinery built on them.
 #include <algorithm>
 
-#include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/index.h"
+#include "kernels/dispatch.h"
+#include "ops/device.h"
 #include "ops/ops.h"
 
 namespace pydl {
@@ -32,8 +33,11 @@ void check_index_dtype(const Tensor& idx, const char* op) {
   PYDL_CHECK(idx->dtype == DType::Int64, TypeError, "[", op, "] index must be an int64 tensor, got ", dtype_name(idx->dtype));
 }
 
-// Range-checks `idx` against `size` and returns a contiguous int64 copy with negatives wrapped.
+// Range-checks `idx` against `size` and returns a contiguous int64 copy with negatives wrapped
+// (on idx's device; a CUDA index is checked on the host: one copy back, one synchronisation).
 Tensor checked_indices(const Tensor& idx, int64_t size, int64_t dim, const char* op) {
+  if (idx->device().is_cuda())
+    return to_device(checked_indices(to_device(idx, Device{}, false), size, dim, op), idx->device(), false);
   int64_t bad;
   PYDL_CHECK(!K::find_out_of_range(*idx, size, bad), IndexError, "[", op, "] index ", bad,
              " is out of bounds for dimension ", dim, " with size ", size);
@@ -48,7 +52,7 @@ void rebase(const Tensor& self, const Tensor& result, const char* op) {
              "autograd is not supported; apply it to the base tensor or to a clone() of the view");
   {
     AutoGradMode off(false);
-    K::copy(*self, *result);
+    PYDL_KERNEL(self->device(), copy, *self, *result);
   }
   self->bump_version();
   self->grad_fn = result->grad_fn;
@@ -282,12 +286,13 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
 
 Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
   PYDL_CHECK(a, TypeError, "[gather] expected a tensor, got None");
+  const Device dev = common_device("gather", {a.get(), index.get()});
   Tensor idx = gather_index(a, dim, index, "gather");
-  Tensor out = empty(idx->shape, a->dtype);
-  K::gather(*out, *a, dim, *idx);
+  Tensor out = empty(idx->shape, a->dtype, dev);
+  PYDL_KERNEL(dev, gather, *out, *a, dim, *idx);
   if (any_requires_grad({&a})) {
     auto node = make_node("GatherBackward", {a}, [dim, shape = a->shape](FunctionNode& n, const TensorList& g) -> TensorList {
-      return {scatter_add(zeros(shape, g[0]->dtype), dim, n.get(0), g[0])};
+      return {scatter_add(zeros(shape, g[0]->dtype, g[0]->device()), dim, n.get(0), g[0])};
     });
     node->saved.emplace_back(idx, false);
     set_history(out, node);
@@ -297,10 +302,11 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
 
 Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src_in) {
   PYDL_CHECK(a, TypeError, "[scatter_add] expected a tensor, got None");
+  const Device dev = common_device("scatter_add", {a.get(), index.get(), src_in.get()});
   Tensor idx = gather_index(a, dim, index, "scatter_add");
   Tensor src = to_dtype(scatter_src(idx, src_in, "scatter_add"), a->dtype);
   Tensor out = contiguous_copy(a);
-  K::scatter(*out, dim, *idx, *src, true);
+  PYDL_KERNEL(dev, scatter, *out, dim, *idx, *src, true);
   if (any_requires_grad({&a, &src})) {
     // d/da = g;  d/dsrc = g gathered at the scattered positions
     auto node = make_node("ScatterAddBackward", {a, src}, [dim](FunctionNode& n, const TensorList& g) -> TensorList {
@@ -319,24 +325,26 @@ void scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Te
     rebase(self, scatter_add(self, dim, index, src_in), "scatter_add_");
     return;
   }
+  const Device dev = common_device("scatter_add_", {self.get(), index.get(), src_in.get()});
   Tensor idx = gather_index(self, dim, index, "scatter_add_");
   Tensor src = cast_raw(scatter_src(idx, src_in, "scatter_add_"), self->dtype);
   if (src->storage == self->storage) src = contiguous_copy(src);
-  K::scatter(*self, dim, *idx, *src, true);
+  PYDL_KERNEL(dev, scatter, *self, dim, *idx, *src, true);
   self->bump_version();
 }
 
 Tensor scatter(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& src_in) {
   PYDL_CHECK(a, TypeError, "[scatter] expected a tensor, got None");
+  const Device dev = common_device("scatter", {a.get(), index.get(), src_in.get()});
   Tensor idx = gather_index(a, dim, index, "scatter");
   Tensor src = to_dtype(scatter_src(idx, src_in, "scatter"), a->dtype);
   Tensor out = contiguous_copy(a);
-  K::scatter(*out, dim, *idx, *src, false);
+  PYDL_KERNEL(dev, scatter, *out, dim, *idx, *src, false);
   if (any_requires_grad({&a, &src})) {
     // d/da = g with the overwritten positions zeroed;  d/dsrc = g at the written positions
     auto node = make_node("ScatterBackward", {a, src}, [dim](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor i = n.get(0), ga, gs;
-      if (n.next_edges[0].fn) ga = scatter(g[0], dim, i, zeros(i->shape, g[0]->dtype));
+      if (n.next_edges[0].fn) ga = scatter(g[0], dim, i, zeros(i->shape, g[0]->dtype, g[0]->device()));
       if (n.next_edges[1].fn) gs = gather(g[0], dim, i);
       return {ga, gs};
     });
@@ -353,10 +361,11 @@ void scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor
     rebase(self, scatter(self, dim, index, src_in), "scatter_");
     return;
   }
+  const Device dev = common_device("scatter_", {self.get(), index.get(), src_in.get()});
   Tensor idx = gather_index(self, dim, index, "scatter_");
   Tensor src = cast_raw(scatter_src(idx, src_in, "scatter_"), self->dtype);
   if (src->storage == self->storage) src = contiguous_copy(src);
-  K::scatter(*self, dim, *idx, *src, false);
+  PYDL_KERNEL(dev, scatter, *self, dim, *idx, *src, false);
   self->bump_version();
 }
 

@@ -1,8 +1,8 @@
 // batch_norm, layer_norm, embedding, pad: checks, forward and backward side by side.
 #include <cmath>
 
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cpu/nn.h"
+#include "kernels/dispatch.h"
+#include "ops/device.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -37,38 +37,41 @@ Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Ten
   if (use_batch)
     PYDL_CHECK(N * S > 1, ValueError, "[batch_norm] expected more than 1 value per channel when training, got input ",
                shape_str(x->shape));
+  const Device dev = common_device("batch_norm", {x.get(), rm.get(), rv.get(), w.get(), b.get()});
   Tensor xc = contig(x);
-  Tensor mean = empty({C}, x->dtype), invstd = empty({C}, x->dtype), out = empty(x->shape, x->dtype);
+  Tensor mean = empty({C}, x->dtype, dev), invstd = empty({C}, x->dtype, dev), out = empty(x->shape, x->dtype, dev);
   PYDL_DISPATCH_FLOAT(x->dtype, "batch_norm", [&] {
     using T = scalar_t;
     if (use_batch) {
-      Tensor var = empty({C}, x->dtype);
-      K::bn_stats<T>(N, C, S, xc->data<T>(), eps, mean->data<T>(), invstd->data<T>(), var->data<T>());
+      Tensor var = empty({C}, x->dtype, dev);
+      PYDL_KERNEL(dev, bn_stats<T>, N, C, S, xc->data<T>(), eps, mean->data<T>(), invstd->data<T>(), var->data<T>());
       if (training && rm) {
         const double unb = double(N * S) / double(N * S - 1);
-        K::bn_update_running<T>(C, mean->data<T>(), var->data<T>(), unb, momentum, rm->data<T>(), rm->strides[0],
-                                rv->data<T>(), rv->strides[0]);
+        PYDL_KERNEL(dev, bn_update_running<T>, C, mean->data<T>(), var->data<T>(), unb, momentum, rm->data<T>(),
+                    rm->strides[0], rv->data<T>(), rv->strides[0]);
         rm->bump_version();
         rv->bump_version();
       }
     } else {
-      K::bn_running_stats<T>(C, rm->data<T>(), rm->strides[0], rv->data<T>(), rv->strides[0], eps, mean->data<T>(),
-                             invstd->data<T>());
+      PYDL_KERNEL(dev, bn_running_stats<T>, C, rm->data<T>(), rm->strides[0], rv->data<T>(), rv->strides[0], eps,
+                  mean->data<T>(), invstd->data<T>());
     }
     Tensor wc = w ? contig(w) : Tensor(), bc = b ? contig(b) : Tensor();
-    K::bn_apply<T>(N, C, S, xc->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(wc), cptr<T>(bc), out->data<T>());
+    PYDL_KERNEL(dev, bn_apply<T>, N, C, S, xc->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(wc), cptr<T>(bc),
+                out->data<T>());
   });
   if (any_requires_grad({&x, &w, &b})) {
     auto node = make_node("BatchNormBackward", {x, w, b}, [N, C, S, use_batch, mean, invstd](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor x = contig(n.get(0)), w = n.get(1), gy = contig(g[0]);
       if (w) w = contig(w);
-      Tensor gx = n.next_edges[0].fn ? empty(x->shape, x->dtype) : Tensor();
-      Tensor gw = n.next_edges[1].fn ? empty({C}, x->dtype) : Tensor();
-      Tensor gb = n.next_edges[2].fn ? empty({C}, x->dtype) : Tensor();
+      const Device dev = common_device("batch_norm", {x.get(), w.get(), gy.get()});
+      Tensor gx = n.next_edges[0].fn ? empty(x->shape, x->dtype, dev) : Tensor();
+      Tensor gw = n.next_edges[1].fn ? empty({C}, x->dtype, dev) : Tensor();
+      Tensor gb = n.next_edges[2].fn ? empty({C}, x->dtype, dev) : Tensor();
       PYDL_DISPATCH_FLOAT(x->dtype, "batch_norm", [&] {
         using T = scalar_t;
-        K::bn_backward<T>(N, C, S, x->data<T>(), gy->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(w), use_batch,
-                          mptr<T>(gx), mptr<T>(gw), mptr<T>(gb));
+        PYDL_KERNEL(dev, bn_backward<T>, N, C, S, x->data<T>(), gy->data<T>(), mean->data<T>(), invstd->data<T>(),
+                    cptr<T>(w), use_batch, mptr<T>(gx), mptr<T>(gw), mptr<T>(gb));
       });
       return {gx, gw, gb};
     });
@@ -94,28 +97,31 @@ Tensor layer_norm(const Tensor& x, IntList ns, const Tensor& w, const Tensor& b,
       PYDL_CHECK((*t)->dtype == x->dtype, TypeError, "[layer_norm] weight/bias dtype ", dtype_name((*t)->dtype), " != ",
                  dtype_name(x->dtype));
     }
+  const Device dev = common_device("layer_norm", {x.get(), w.get(), b.get()});
   Tensor xc = contig(x), wc = w ? contig(w) : Tensor(), bc = b ? contig(b) : Tensor();
-  Tensor out = empty(x->shape, x->dtype), mean = empty({R}, x->dtype), invstd = empty({R}, x->dtype);
+  Tensor out = empty(x->shape, x->dtype, dev), mean = empty({R}, x->dtype, dev), invstd = empty({R}, x->dtype, dev);
   if (x->numel > 0)
     PYDL_DISPATCH_FLOAT(x->dtype, "layer_norm", [&] {
       using T = scalar_t;
-      K::ln_forward<T>(R, D, xc->data<T>(), cptr<T>(wc), cptr<T>(bc), eps, out->data<T>(), mean->data<T>(), invstd->data<T>());
+      PYDL_KERNEL(dev, ln_forward<T>, R, D, xc->data<T>(), cptr<T>(wc), cptr<T>(bc), eps, out->data<T>(), mean->data<T>(),
+                  invstd->data<T>());
     });
   if (any_requires_grad({&x, &w, &b})) {
     auto node = make_node("LayerNormBackward", {x, w, b}, [R, D, mean, invstd](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor x = contig(n.get(0)), w = n.get(1), gy = contig(g[0]);
       if (w) w = contig(w);
-      Tensor gx = n.next_edges[0].fn ? empty(x->shape, x->dtype) : Tensor();
-      Tensor gw = n.next_edges[1].fn ? empty(w->shape, x->dtype) : Tensor();
-      Tensor gb = n.next_edges[2].fn ? empty({D}, x->dtype) : Tensor();
+      const Device dev = common_device("layer_norm", {x.get(), w.get(), gy.get()});
+      Tensor gx = n.next_edges[0].fn ? empty(x->shape, x->dtype, dev) : Tensor();
+      Tensor gw = n.next_edges[1].fn ? empty(w->shape, x->dtype, dev) : Tensor();
+      Tensor gb = n.next_edges[2].fn ? empty({D}, x->dtype, dev) : Tensor();
       PYDL_DISPATCH_FLOAT(x->dtype, "layer_norm", [&] {
         using T = scalar_t;
         if (x->numel == 0) {
-          for (const Tensor& t : {gw, gb}) if (t) K::fill(*t, 0.0);
+          for (const Tensor& t : {gw, gb}) if (t) PYDL_KERNEL(dev, fill, *t, 0.0);
           return;
         }
-        K::ln_backward<T>(R, D, x->data<T>(), gy->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(w), mptr<T>(gx),
-                          mptr<T>(gw), mptr<T>(gb));
+        PYDL_KERNEL(dev, ln_backward<T>, R, D, x->data<T>(), gy->data<T>(), mean->data<T>(), invstd->data<T>(), cptr<T>(w),
+                    mptr<T>(gx), mptr<T>(gw), mptr<T>(gb));
       });
       if (gb && w) gb = reshape(gb, w->shape);
       return {gx, gw, gb};
@@ -131,24 +137,32 @@ Tensor embedding(const Tensor& w, const Tensor& idx, std::optional<int64_t> padd
   PYDL_CHECK(idx->dtype == DType::Int64, TypeError, "[embedding] expected int64 indices, got ", dtype_name(idx->dtype));
   PYDL_CHECK(is_floating(w->dtype), TypeError, "[embedding] expected a floating weight, got ", dtype_name(w->dtype));
   const int64_t V = w->shape[0], D = w->shape[1];
+  const Device dev = common_device("embedding", {w.get(), idx.get()});
   Tensor ic = contig(idx), wc = contig(w);
-  const int64_t* ip = ic->data<int64_t>();
-  for (int64_t i = 0; i < ic->numel; ++i)
-    PYDL_CHECK(ip[i] >= 0 && ip[i] < V, IndexError, "[embedding] index ", ip[i], " is out of range for ", V,
-               " embeddings (weight ", shape_str(w->shape), ")");
+  {
+    // range check on the host (a CUDA index tensor is copied back for it: one synchronisation)
+    Tensor ih = dev.is_cuda() ? to_device(ic, Device{}, false) : ic;
+    const int64_t* ip = ih->data<int64_t>();
+    for (int64_t i = 0; i < ih->numel; ++i)
+      PYDL_CHECK(ip[i] >= 0 && ip[i] < V, IndexError, "[embedding] index ", ip[i], " is out of range for ", V,
+                 " embeddings (weight ", shape_str(w->shape), ")");
+  }
   Shape os = idx->shape;
   os.push_back(D);
-  Tensor out = empty(os, w->dtype);
+  Tensor out = empty(os, w->dtype, dev);
   PYDL_DISPATCH_FLOAT(w->dtype, "embedding", [&] {
-    K::embedding_forward<scalar_t>(ic->numel, D, wc->data<scalar_t>(), ip, out->data<scalar_t>());
+    PYDL_KERNEL(dev, embedding_forward<scalar_t>, ic->numel, D, wc->data<scalar_t>(), ic->data<int64_t>(),
+                out->data<scalar_t>());
   });
   if (any_requires_grad({&w})) {
     int64_t pad = padding_idx ? *padding_idx : -1;
     auto node = make_node("EmbeddingBackward", {w}, [V, D, pad, dt = w->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor ic = n.get(0), gy = contig(g[0]);
-      Tensor gw = empty({V, D}, dt);
+      const Device dev = common_device("embedding", {ic.get(), gy.get()});
+      Tensor gw = empty({V, D}, dt, dev);
       PYDL_DISPATCH_FLOAT(dt, "embedding", [&] {
-        K::embedding_backward<scalar_t>(ic->numel, V, D, gy->data<scalar_t>(), ic->data<int64_t>(), pad, gw->data<scalar_t>());
+        PYDL_KERNEL(dev, embedding_backward<scalar_t>, ic->numel, V, D, gy->data<scalar_t>(), ic->data<int64_t>(), pad,
+                    gw->data<scalar_t>());
       });
       return {gw};
     });

@@ -105,9 +105,9 @@ void rmsprop_(const TensorList& params, const TensorList& grads, const TensorLis
   check_lists("rmsprop_", params, {{"grads", &grads}, {"square_avgs", &sq}});
   if (momentum > 0) check_lists("rmsprop_", params, {{"momentum_buffers", &bufs}});
   if (centered) check_lists("rmsprop_", params, {{"grad_avgs", &gavg}});
-  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
+  for_segments(params, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "rmsprop_", [&] {
-      K::rmsprop_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(sq[i], b),
+      PYDL_KERNEL(params[i]->device(), rmsprop_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(sq[i], b),
                                 momentum > 0 ? ptr<scalar_t>(bufs[i], b) : nullptr,
                                 centered ? ptr<scalar_t>(gavg[i], b) : nullptr, lr, alpha, eps, wd, momentum, centered, maximize);
     });
@@ -123,9 +123,9 @@ void adagrad_(const TensorList& params, const TensorList& grads, const TensorLis
               double lr, double lr_decay, double wd, double eps, bool maximize) {
   check_lists("adagrad_", params, {{"grads", &grads}, {"state_sums", &sums}});
   PYDL_CHECK(steps.size() == params.size(), ValueError, "[adagrad_] got ", params.size(), " params but ", steps.size(), " steps");
-  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
+  for_segments(params, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "adagrad_", [&] {
-      K::adagrad_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(sums[i], b),
+      PYDL_KERNEL(params[i]->device(), adagrad_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(sums[i], b),
                                 steps[i], lr, lr_decay, wd, eps, maximize);
     });
   });
@@ -135,9 +135,9 @@ void adagrad_(const TensorList& params, const TensorList& grads, const TensorLis
 void adadelta_(const TensorList& params, const TensorList& grads, const TensorList& sq, const TensorList& acc, double lr,
                double rho, double eps, double wd, bool maximize) {
   check_lists("adadelta_", params, {{"grads", &grads}, {"square_avgs", &sq}, {"acc_deltas", &acc}});
-  K::parallel_segments(sizes(params), kGrain, [&](size_t i, int64_t b, int64_t e) {
+  for_segments(params, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "adadelta_", [&] {
-      K::adadelta_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(sq[i], b),
+      PYDL_KERNEL(params[i]->device(), adadelta_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(sq[i], b),
                                  ptr<scalar_t>(acc[i], b), lr, rho, eps, wd, maximize);
     });
   });
@@ -157,7 +157,7 @@ void check_coefs(const char* op, const TensorList& params, const std::vector<std
 // Runs step(i, b, e) over every parameter's elements in parallel, then bumps each written list's versions.
 template <typename F>
 void run_step(const TensorList& params, std::initializer_list<const TensorList*> written, F step) {
-  K::parallel_segments(sizes(params), kGrain, step);
+  for_segments(params, step);
   for (size_t i = 0; i < params.size(); ++i) {
     params[i]->bump_version();
     for (const TensorList* l : written) (*l)[i]->bump_version();
@@ -172,7 +172,7 @@ void nadam_(const TensorList& params, const TensorList& grads, const TensorList&
   check_coefs("nadam_", params, c, 3);
   run_step(params, {&m, &v}, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "nadam_", [&] {
-      K::nadam_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
+      PYDL_KERNEL(params[i]->device(), nadam_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
                               ptr<scalar_t>(v[i], b), lr, b1, b2, eps, wd, decoupled, maximize, c[i][0], c[i][1], c[i][2]);
     });
   });
@@ -185,7 +185,7 @@ void radam_(const TensorList& params, const TensorList& grads, const TensorList&
   check_coefs("radam_", params, c, 3);
   run_step(params, {&m, &v}, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "radam_", [&] {
-      K::radam_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
+      PYDL_KERNEL(params[i]->device(), radam_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
                               ptr<scalar_t>(v[i], b), lr, b1, b2, eps, wd, decoupled, maximize, c[i][0], c[i][1], c[i][2]);
     });
   });
@@ -198,7 +198,7 @@ void adamax_(const TensorList& params, const TensorList& grads, const TensorList
   check_coefs("adamax_", params, c, 1);
   run_step(params, {&m, &u}, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "adamax_", [&] {
-      K::adamax_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
+      PYDL_KERNEL(params[i]->device(), adamax_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
                                ptr<scalar_t>(u[i], b), lr, b1, b2, eps, wd, maximize, c[i][0]);
     });
   });
@@ -210,7 +210,7 @@ void asgd_(const TensorList& params, const TensorList& grads, const TensorList& 
   check_coefs("asgd_", params, c, 2);
   run_step(params, {&ax}, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "asgd_", [&] {
-      K::asgd_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(ax[i], b),
+      PYDL_KERNEL(params[i]->device(), asgd_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(ax[i], b),
                              c[i][0], c[i][1], lambd, wd, maximize);
     });
   });
@@ -222,7 +222,7 @@ void rprop_(const TensorList& params, const TensorList& grads, const TensorList&
   PYDL_CHECK(0 < etaminus && etaminus < 1 && etaplus > 1, ValueError, "[rprop_] invalid eta values: ", etaminus, ", ", etaplus);
   run_step(params, {&prev, &ss}, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "rprop_", [&] {
-      K::rprop_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(prev[i], b),
+      PYDL_KERNEL(params[i]->device(), rprop_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(prev[i], b),
                               ptr<scalar_t>(ss[i], b), etaminus, etaplus, smin, smax, maximize);
     });
   });
@@ -234,7 +234,7 @@ void sparse_adam_(const TensorList& params, const TensorList& grads, const Tenso
   check_coefs("sparse_adam_", params, c, 2);
   run_step(params, {&m, &v}, [&](size_t i, int64_t b, int64_t e) {
     PYDL_DISPATCH_FLOAT(params[i]->dtype, "sparse_adam_", [&] {
-      K::sparse_adam_step<scalar_t>(e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
+      PYDL_KERNEL(params[i]->device(), sparse_adam_step<scalar_t>, e - b, ptr<scalar_t>(params[i], b), ptr<scalar_t>(grads[i], b), ptr<scalar_t>(m[i], b),
                                     ptr<scalar_t>(v[i], b), lr, b1, b2, eps, c[i][0], c[i][1], maximize);
     });
   });

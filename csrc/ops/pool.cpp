@@ -103,18 +103,21 @@ Tensor avg_pool2d(const Tensor& x, IntList k, IntList s, IntList p, bool ceil_mo
   PYDL_CHECK(!divisor || *divisor != 0, ValueError, "[avg_pool2d] divisor_override must be non-zero");
   int64_t dv = divisor ? *divisor : 0;
   Tensor xc = contig(x);
-  Tensor out = empty(out_shape(x, g), x->dtype);
+  Device dev = x->device();
+  Tensor out = empty(out_shape(x, g), x->dtype, dev);
   if (out->numel > 0)
     PYDL_DISPATCH_FLOAT(x->dtype, "avg_pool2d", [&] {
-      K::avg_pool2d_forward<scalar_t>(g, xc->data<scalar_t>(), out->data<scalar_t>(), cip, dv);
+      PYDL_KERNEL(dev, avg_pool2d_forward<scalar_t>, g, xc->data<scalar_t>(), out->data<scalar_t>(), cip, dv);
     });
   if (any_requires_grad({&x})) {
     auto node = make_node("AvgPool2dBackward", {x}, [g, ceil_mode, cip, divisor, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& gr) -> TensorList {
       Tensor gy = contig(gr[0]);
-      Tensor gx = empty(xs, dt);
+      Device dev = gy->device();
+      Tensor gx = empty(xs, dt, dev);
       PYDL_DISPATCH_FLOAT(dt, "avg_pool2d", [&] {
         if (gx->numel == 0) return;
-        K::avg_pool2d_backward<scalar_t>(g, gy->data<scalar_t>(), gx->data<scalar_t>(), cip, divisor ? *divisor : 0);
+        PYDL_KERNEL(dev, avg_pool2d_backward<scalar_t>, g, gy->data<scalar_t>(), gx->data<scalar_t>(), cip,
+                    divisor ? *divisor : 0);
       });
       record_linear_grad("AvgPool2dBackwardBackward", gr[0], gx, [g, ceil_mode, cip, divisor](const Tensor& ggx) {
         return avg_pool2d(ggx, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, ceil_mode, cip, divisor);
@@ -138,18 +141,22 @@ Tensor adaptive_avg_pool2d(const Tensor& x, IntList os_) {
   s[nd - 2] = os[0];
   s[nd - 1] = os[1];
   Tensor xc = contig(x);
-  Tensor out = empty(s, x->dtype);
+  Device dev = x->device();
+  Tensor out = empty(s, x->dtype, dev);
   if (out->numel > 0)
     PYDL_DISPATCH_FLOAT(x->dtype, "adaptive_avg_pool2d", [&] {
-      K::adaptive_avg_pool2d_forward<scalar_t>(NC, H, W, os[0], os[1], xc->data<scalar_t>(), out->data<scalar_t>());
+      PYDL_KERNEL(dev, adaptive_avg_pool2d_forward<scalar_t>, NC, H, W, os[0], os[1], xc->data<scalar_t>(),
+                  out->data<scalar_t>());
     });
   if (any_requires_grad({&x})) {
     auto node = make_node("AdaptiveAvgPool2dBackward", {x}, [NC, H, W, os, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& gr) -> TensorList {
       Tensor gy = contig(gr[0]);
-      Tensor gx = empty(xs, dt);
+      Device dev = gy->device();
+      Tensor gx = empty(xs, dt, dev);
       PYDL_DISPATCH_FLOAT(dt, "adaptive_avg_pool2d", [&] {
         if (gx->numel == 0) return;
-        K::adaptive_avg_pool2d_backward<scalar_t>(NC, H, W, os[0], os[1], gy->data<scalar_t>(), gx->data<scalar_t>());
+        PYDL_KERNEL(dev, adaptive_avg_pool2d_backward<scalar_t>, NC, H, W, os[0], os[1], gy->data<scalar_t>(),
+                    gx->data<scalar_t>());
       });
       record_linear_grad("AdaptiveAvgPool2dBackwardBackward", gr[0], gx, [os](const Tensor& ggx) { return adaptive_avg_pool2d(ggx, os); });
       return {gx};

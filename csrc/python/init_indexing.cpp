@@ -1,5 +1,6 @@
 // Tensor indexing: x[...] and x[...] = v, and the indexing ops as pydl._C functions.
 #include "python/bind.h"
+#include "ops/device.h"
 
 namespace pydl {
 
@@ -146,11 +147,15 @@ void init_indexing(py::module_& m) {
   }, py::arg("input"), py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
   m.def("nonzero", [](const Tensor& a) { return nogil(a->numel, [&] { return nonzero(a); }); });
   m.def("scatter", [](const Tensor& a, int64_t dim, const Tensor& idx, py::handle src) {
-    Tensor s = py::isinstance<TensorImpl>(src) ? src.cast<Tensor>() : expand(to_tensor(src, a, "scatter"), idx->shape);
+    // a scalar src goes to input's device (a CUDA input takes a CUDA src)
+    Tensor s = py::isinstance<TensorImpl>(src) ? src.cast<Tensor>()
+                                               : expand(to_device(to_tensor(src, a, "scatter"), a->device(), false), idx->shape);
     return nogil(a->numel + idx->numel, [&] { return scatter(a, dim, idx, s); });
   }, py::arg("input"), py::arg("dim"), py::arg("index"), py::arg("src"));
   m.def("scatter_", [](const Tensor& a, int64_t dim, const Tensor& idx, py::handle src) {
-    Tensor s = py::isinstance<TensorImpl>(src) ? src.cast<Tensor>() : expand(to_tensor(src, a, "scatter_"), idx->shape);
+    // a scalar src goes to input's device (a CUDA input takes a CUDA src)
+    Tensor s = py::isinstance<TensorImpl>(src) ? src.cast<Tensor>()
+                                               : expand(to_device(to_tensor(src, a, "scatter_"), a->device(), false), idx->shape);
     nogil(idx->numel, [&] { scatter_(a, dim, idx, s); return 0; });
     return a;
   }, py::arg("self"), py::arg("dim"), py::arg("index"), py::arg("src"));

@@ -59,7 +59,43 @@ def _cases():
         "cross_entropy": ([_r(8, 5), _labels(8, 5)], lambda x, t: [F.cross_entropy(x, t),
                                                                    F.cross_entropy(x, t, label_smoothing=0.1)]),
         "nll_loss": ([_r(8, 5), _labels(8, 5, seed=1)], lambda x, t: [F.nll_loss(F.log_softmax(x, 1), t)]),
+        # normalisation: batch norm in training (running statistics updated) and eval mode, layer norm
+        "batch_norm_train": ([_r(4, 3, 5, 5), _r(3, seed=13, low=0.5, high=1.5), _r(3, seed=14)],
+                             lambda x, w, b: _batch_norm_train(pydl, x, w, b)),
+        "batch_norm_eval": ([_r(4, 3, 6), _r(3, seed=15), _r(3, seed=16, low=0.5, high=2.0), _r(3, seed=13), _r(3, seed=14)],
+                            lambda x, rm, rv, w, b: [F.batch_norm(x, rm.detach(), rv.detach(), w, b, training=False)]),
+        "batch_norm_2d_no_affine": ([_r(7, 4)], lambda x: [F.batch_norm(x, None, None, training=True)]),
+        "layer_norm": ([_r(3, 5, 40), _r(40, seed=17, low=0.5, high=1.5), _r(40, seed=18), _r(2, 3, 300, seed=19)],
+                       lambda x, w, b, y: [F.layer_norm(x, 40, w, b), F.layer_norm(x, (5, 40)), F.layer_norm(y, 300)]),
+        # embedding (repeated indices: the backward's rows collide)
+        "embedding": ([_r(10, 6), np.array([[1, 2, 2, 9], [0, 2, 1, 1], [7, 7, 7, 3]], dtype=np.int64)],
+                      lambda w, i: [F.embedding(i, w), F.embedding(i, w, padding_idx=2), F.embedding(i[0], w * 2)]),
+        # gather / scatter(-add) along a dim: repeated and negative indices (scatter's are distinct per row:
+        # which of several writes lands is unspecified on a GPU)
+        "gather_scatter_add": ([_r(4, 5), np.array([[0, 4, 4], [-1, 2, 2], [1, 1, 1], [3, 0, -5]], dtype=np.int64),
+                                _r(4, 3, seed=20)],
+                               lambda a, i, s: [a.gather(1, i), a.t().gather(0, i.t() % 5), pydl.scatter_add(a, 1, i, s),
+                                                pydl.scatter_add(a, 0, i % 4, s),
+                                                pydl.scatter_add((a * 0).long(), 1, i, (s * 10).long()).float()]),
+        "scatter": ([_r(4, 5), np.array([[0, 4, 2], [-1, 2, 0], [1, 3, 0], [3, 0, -4]], dtype=np.int64), _r(4, 3, seed=21)],
+                    lambda a, i, s: [pydl.scatter(a, 1, i, s), pydl.scatter(a, 1, i, value=2.5),
+                                     pydl.scatter(a.t(), 0, i.t(), s.t())]),
+        # pooling
+        "avg_pool2d": ([_r(2, 3, 9, 9)], lambda x: [F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
+                                                    F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+                                                    F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, divisor_override=5)]),
+        "adaptive_avg_pool2d": ([_r(2, 3, 9, 7)], lambda x: [F.adaptive_avg_pool2d(x, (4, 3)), F.adaptive_avg_pool2d(x, 1),
+                                                             F.adaptive_avg_pool2d(x, (9, 7))]),
     }
+
+
+def _batch_norm_train(pydl, x, w, b):
+    """Training-mode batch norm, twice (the running statistics are compared as outputs)."""
+    F = _F()
+    rm, rv = pydl.zeros(3, device=x.device), pydl.ones(3, device=x.device)
+    y = F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.2)
+    y2 = F.batch_norm(x * 2 + 1, rm, rv, w, b, training=True)
+    return [y, y2, rm, rv]
 
 
 def _dropout_case(pydl):
@@ -72,16 +108,35 @@ def _dropout_case(pydl):
     np.testing.assert_array_equal(cpu.numpy(), gpu.numpy())
 
 
-def _optim_case(pydl, name):
-    """Three steps of SGD (momentum) or Adam on the GPU match the CPU's."""
+# name -> optimizer of a parameter list (every fused step, with its options' branches)
+_OPTIMIZERS = {
+    "sgd": lambda o, ps: o.SGD(ps, lr=0.1, momentum=0.9),
+    "adam": lambda o, ps: o.Adam(ps, lr=0.01),
+    "adamw_amsgrad": lambda o, ps: o.AdamW(ps, lr=0.01, weight_decay=0.1, amsgrad=True),
+    "rmsprop": lambda o, ps: o.RMSprop(ps, lr=0.01),
+    "rmsprop_centered_momentum": lambda o, ps: o.RMSprop(ps, lr=0.01, momentum=0.9, centered=True, weight_decay=0.01),
+    "adagrad": lambda o, ps: o.Adagrad(ps, lr=0.1, lr_decay=0.01, weight_decay=0.01, initial_accumulator_value=0.1),
+    "adadelta": lambda o, ps: o.Adadelta(ps, lr=1.0, weight_decay=0.01),
+    "nadam": lambda o, ps: o.NAdam(ps, lr=0.01, weight_decay=0.01),
+    "radam": lambda o, ps: o.RAdam(ps, lr=0.01),  # rectified from step 6 on: both branches run
+    "radam_decoupled": lambda o, ps: o.RAdam(ps, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    "adamax": lambda o, ps: o.Adamax(ps, lr=0.01, weight_decay=0.01),
+    "asgd": lambda o, ps: o.ASGD(ps, lr=0.01, t0=2),  # averaging from step 3 on
+    "rprop": lambda o, ps: o.Rprop(ps, lr=0.01),
+    "sparse_adam": lambda o, ps: o.SparseAdam(ps, lr=0.01),
+}
+
+
+def _optim_case(pydl, name, steps=7):
+    """Seven steps of optimizer `name` on the GPU match the CPU's."""
     from pydl import nn, optim
     models = []
     for dev in ("cpu", "cuda"):
         pydl.manual_seed(0)
         m = nn.Linear(6, 3).to(dev)
-        opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9) if name == "sgd" else optim.Adam(m.parameters(), lr=0.01)
+        opt = _OPTIMIZERS[name](optim, m.parameters())
         x = pydl.tensor(_r(5, 6), device=dev)
-        for _ in range(3):
+        for _ in range(steps):
             opt.zero_grad()
             (m(x) ** 2).sum().backward()
             opt.step()
@@ -114,8 +169,10 @@ def _mnistnet_case(pydl):
 
 
 def _special(pydl):
-    return {"dropout": lambda: _dropout_case(pydl), "sgd": lambda: _optim_case(pydl, "sgd"),
-            "adam": lambda: _optim_case(pydl, "adam"), "mnistnet_train_step": lambda: _mnistnet_case(pydl)}
+    cases = {"dropout": lambda: _dropout_case(pydl), "mnistnet_train_step": lambda: _mnistnet_case(pydl)}
+    for name in _OPTIMIZERS:
+        cases[name] = lambda name=name: _optim_case(pydl, name)
+    return cases
 
 
 def case_names():

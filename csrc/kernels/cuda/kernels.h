@@ -33,6 +33,10 @@ const char* cublas_library();
 /// Extra directories to search for libcublas (the nvidia-cublas wheel's, found by pydl.cuda).
 void add_cublas_search_dir(const char* dir);
 
+// ---- index.cu: along a dim ---------------------------------------------------------
+void gather(const TensorImpl& out, const TensorImpl& a, int64_t dim, const TensorImpl& idx);
+void scatter(const TensorImpl& self, int64_t dim, const TensorImpl& idx, const TensorImpl& src, bool accumulate);
+
 // ---- nn_act.cu -----------------------------------------------------------------------
 template <typename T> void softmax_forward(int64_t outer, int64_t dim, int64_t inner, const T* x, T* y, bool log);
 template <typename T> void softmax_backward(int64_t outer, int64_t dim, int64_t inner, const T* g, const T* y, T* gx, bool log);
@@ -65,6 +69,31 @@ template <typename T> void channel_sum(int64_t N, int64_t C, int64_t P, const T*
 // ---- nn_pool.cu ----------------------------------------------------------------------
 template <typename T> void max_pool2d_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx);
 template <typename T> void max_pool2d_backward(const PoolGeom& g, const T* gy, const int64_t* idx, T* gx);
+template <typename T> void avg_pool2d_forward(const PoolGeom& g, const T* x, T* y, bool count_include_pad, int64_t divisor);
+template <typename T> void avg_pool2d_backward(const PoolGeom& g, const T* gy, T* gx, bool count_include_pad, int64_t divisor);
+template <typename T> void adaptive_avg_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y);
+template <typename T> void adaptive_avg_pool2d_backward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* gy, T* gx);
+
+// ---- nn_norm.cu ----------------------------------------------------------------------
+template <typename T> void bn_stats(int64_t N, int64_t C, int64_t S, const T* x, double eps, T* mean, T* invstd, T* var_biased);
+template <typename T>
+void bn_apply(int64_t N, int64_t C, int64_t S, const T* x, const T* mean, const T* invstd, const T* w, const T* b, T* y);
+template <typename T>
+void bn_backward(int64_t N, int64_t C, int64_t S, const T* x, const T* gy, const T* mean, const T* invstd, const T* w,
+                 bool training, T* gx, T* gw, T* gb);
+template <typename T>
+void bn_update_running(int64_t C, const T* mean, const T* var_biased, double unbias, double momentum, T* rm, int64_t sm,
+                       T* rv, int64_t sv);
+template <typename T>
+void bn_running_stats(int64_t C, const T* rm, int64_t sm, const T* rv, int64_t sv, double eps, T* mean, T* invstd);
+template <typename T>
+void ln_forward(int64_t R, int64_t D, const T* x, const T* w, const T* b, double eps, T* y, T* mean, T* invstd);
+template <typename T>
+void ln_backward(int64_t R, int64_t D, const T* x, const T* gy, const T* mean, const T* invstd, const T* w, T* gx, T* gw, T* gb);
+
+// ---- nn_index.cu ---------------------------------------------------------------------
+template <typename T> void embedding_forward(int64_t n, int64_t D, const T* w, const int64_t* idx, T* out);
+template <typename T> void embedding_backward(int64_t n, int64_t V, int64_t D, const T* g, const int64_t* idx, int64_t pad, T* gw);
 
 // ---- nn_optim.cu ---------------------------------------------------------------------
 template <typename T>
@@ -73,5 +102,30 @@ void sgd_step(int64_t n, T* p, const T* g, T* buf, bool fresh, double lr, double
 template <typename T>
 void adam_step(int64_t n, T* p, const T* g, T* m, T* v, T* vmax, int64_t step, double lr, double b1, double b2, double eps,
                double wd, bool amsgrad, bool maximize, bool decoupled);
+template <typename T>
+void rmsprop_step(int64_t n, T* p, const T* g, T* sq, T* buf, T* gavg, double lr, double alpha, double eps, double wd,
+                  double momentum, bool centered, bool maximize);
+template <typename T>
+void adagrad_step(int64_t n, T* p, const T* g, T* sum, int64_t step, double lr, double lr_decay, double wd, double eps,
+                  bool maximize);
+template <typename T>
+void adadelta_step(int64_t n, T* p, const T* g, T* sq, T* acc, double lr, double rho, double eps, double wd, bool maximize);
+template <typename T>
+void nadam_step(int64_t n, T* p, const T* g, T* m, T* v, double lr, double b1, double b2, double eps, double wd,
+                bool decoupled, bool maximize, double bc2, double c_grad, double c_avg);
+template <typename T>
+void radam_step(int64_t n, T* p, const T* g, T* m, T* v, double lr, double b1, double b2, double eps, double wd,
+                bool decoupled, bool maximize, double bc1, double bc2, double rect);
+template <typename T>
+void adamax_step(int64_t n, T* p, const T* g, T* m, T* u, double lr, double b1, double b2, double eps, double wd,
+                 bool maximize, double bc1);
+template <typename T>
+void asgd_step(int64_t n, T* p, const T* g, T* ax, double eta, double mu, double lambd, double wd, bool maximize);
+template <typename T>
+void rprop_step(int64_t n, T* p, const T* g, T* prev, T* step_size, double etaminus, double etaplus, double smin,
+                double smax, bool maximize);
+template <typename T>
+void sparse_adam_step(int64_t n, T* p, const T* g, T* m, T* v, double lr, double b1, double b2, double eps, double bc1,
+                      double bc2, bool maximize);
 
 }  // namespace pydl::kernels::cuda

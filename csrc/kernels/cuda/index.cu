@@ -1,0 +1,106 @@
+// CUDA mirror of kernels/cpu/index.cpp's gather and scatter(-add) along a dim: one thread per
+// index element, any strides. scatter with accumulate adds atomically (equal indices collide);
+// without it, which of several writes to one position lands is unspecified, as on PyTorch's GPU.
+#include <type_traits>
+
+#include "kernels/cpu/index.h"
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/kernels.h"
+
+namespace pydl::kernels::cuda {
+namespace {
+
+// idx's shape, and the element strides of the tensors walked over it; `dim` is the indexed dim.
+struct AlongDim {
+  int nd = 0;
+  int dim = 0;
+  int64_t size[kMaxDims];
+  int64_t st_t[kMaxDims];  // the indexed tensor (gather's source, scatter's self)
+  int64_t st_i[kMaxDims];  // idx
+  int64_t st_s[kMaxDims];  // scatter's src
+  int64_t sd = 0;          // st_t[dim] (0 for a 0-d tensor)
+  // Offsets of element k of idx's shape in the indexed tensor (without `dim`), idx and src.
+  __device__ void offsets(int64_t k, int64_t& ot, int64_t& oi, int64_t& os) const {
+    ot = oi = os = 0;
+    for (int d = nd - 1; d >= 0; --d) {
+      int64_t q = k / size[d], c = k - q * size[d];
+      if (d != dim) ot += c * st_t[d];
+      oi += c * st_i[d];
+      os += c * st_s[d];
+      k = q;
+    }
+  }
+};
+
+AlongDim along_dim(const TensorImpl& t, int64_t dim, const TensorImpl& idx, const TensorImpl* src, const char* op) {
+  PYDL_CHECK(idx.shape.size() <= static_cast<size_t>(kMaxDims), RuntimeError, "[", op, "] CUDA kernels take at most ",
+             kMaxDims, " dims, got ", idx.shape.size());
+  AlongDim g;
+  g.nd = static_cast<int>(idx.shape.size());
+  g.dim = static_cast<int>(dim);
+  for (int d = 0; d < g.nd; ++d) {
+    g.size[d] = idx.shape[d];
+    g.st_t[d] = t.strides[d];
+    g.st_i[d] = idx.strides[d];
+    g.st_s[d] = src ? src->strides[d] : 0;
+  }
+  g.sd = g.nd ? t.strides[dim] : 0;
+  return g;
+}
+
+template <typename T>
+__global__ void gather_k(AlongDim g, int64_t n, T* out, const T* a, const int64_t* ix) {
+  PYDL_CUDA_LOOP(k, n) {
+    int64_t ot, oi, os;
+    g.offsets(k, ot, oi, os);
+    out[k] = a[ot + ix[oi] * g.sd];
+  }
+}
+
+template <typename T>
+__device__ void add_at(T* p, T v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (v) *p = true;  // logical or: every writer stores the same value
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));  // two's complement
+  } else {
+    atomicAdd(p, v);
+  }
+}
+
+template <typename T>
+__global__ void scatter_k(AlongDim g, int64_t n, T* self, const int64_t* ix, const T* src, bool accumulate) {
+  PYDL_CUDA_LOOP(k, n) {
+    int64_t ot, oi, os;
+    g.offsets(k, ot, oi, os);
+    T* p = self + ot + ix[oi] * g.sd;
+    if (accumulate) add_at(p, src[os]);
+    else *p = src[os];
+  }
+}
+
+}  // namespace
+
+void gather(const TensorImpl& out, const TensorImpl& a, int64_t dim, const TensorImpl& idx) {
+  if (idx.numel == 0) return;
+  AlongDim g = along_dim(a, dim, idx, nullptr, "gather");
+  auto s = stream_of(out);
+  PYDL_DISPATCH_ALL(a.dtype, "gather", [&] {
+    gather_k<scalar_t><<<blocks_for(idx.numel), kThreads, 0, s>>>(g, idx.numel, out.data<scalar_t>(), a.data<scalar_t>(),
+                                                                  idx.data<int64_t>());
+  });
+  check_launch("gather");
+}
+
+void scatter(const TensorImpl& self, int64_t dim, const TensorImpl& idx, const TensorImpl& src, bool accumulate) {
+  if (idx.numel == 0) return;
+  AlongDim g = along_dim(self, dim, idx, &src, "scatter");
+  auto s = stream_of(self);
+  PYDL_DISPATCH_ALL(self.dtype, "scatter", [&] {
+    scatter_k<scalar_t><<<blocks_for(idx.numel), kThreads, 0, s>>>(g, idx.numel, self.data<scalar_t>(),
+                                                                   idx.data<int64_t>(), src.data<scalar_t>(), accumulate);
+  });
+  check_launch("scatter");
+}
+
+}  // namespace pydl::kernels::cuda
