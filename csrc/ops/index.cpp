@@ -105,7 +105,8 @@ K::AdvIndexPlan make_plan(const Tensor& a, const TensorList& indices, const char
   }
   for (size_t j = 0; j < p.adv_dims.size(); ++j) {
     int64_t d = p.adv_dims[j];
-    p.indices.push_back(checked_indices(broadcast_view(indices[d], p.index_shape), a->shape[d], d, op));
+    Tensor ix = checked_indices(broadcast_view(indices[d], p.index_shape), a->shape[d], d, op);
+    p.indices.push_back(ix->device() == a->device() ? ix : to_device(ix, a->device(), false));  // CPU indices index a GPU tensor
   }
   // Adjacent index tensors keep their place; separated ones put the index dims first (NumPy).
   bool adjacent = p.adv_dims.back() - p.adv_dims.front() + 1 == static_cast<int64_t>(p.adv_dims.size());
@@ -125,15 +126,16 @@ Tensor index_impl(const Tensor& a, const TensorList& indices_in, const char* op)
   TensorList indices = expand_masks(a, indices_in, op);
   if (!has_tensor(indices)) return reshape(a, a->shape);
   K::AdvIndexPlan plan = make_plan(a, indices, op);
-  Tensor out = empty(plan.out_shape, a->dtype);
-  K::index_gather(*out, *a, plan);
+  const Device dev = a->device();
+  Tensor out = empty(plan.out_shape, a->dtype, dev);
+  PYDL_KERNEL(dev, index_gather, *out, *a, plan);
   if (any_requires_grad({&a})) {
     size_t n_idx = indices.size();
     auto node = make_node("IndexBackward", {a}, [shape = a->shape, n_idx](FunctionNode& n, const TensorList& g) -> TensorList {
       TensorList idx;
       for (size_t i = 0; i < n_idx; ++i) idx.push_back(n.get(i));
       // scatter-add the gradient into zeros of the input's shape (repeated indices add up)
-      return {index_put(zeros(shape, g[0]->dtype), idx, g[0], true)};
+      return {index_put(zeros(shape, g[0]->dtype, g[0]->device()), idx, g[0], true)};
     });
     for (const Tensor& t : indices) node->saved.emplace_back(t, false);
     set_history(out, node);
@@ -148,6 +150,8 @@ Tensor values_for(const Tensor& a, const K::AdvIndexPlan& plan, const Tensor& va
   PYDL_CHECK(broadcasts_to(vs, plan.out_shape), ValueError, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape),
              " cannot be broadcast to indexing result of shape ", shape_str(plan.out_shape));
   Tensor v = cast_raw(values, a->dtype);
+  if (v->device() != a->device() && v->dim() == 0 && !v->requires_grad) v = to_device(v, a->device(), false);
+  common_device(op, {a.get(), v.get()});
   if (vs != v->shape) v = as_strided_view(v, vs, Shape(v->strides.end() - vs.size(), v->strides.end()), v->offset);
   return contiguous_copy(broadcast_view(v, plan.out_shape));  // the kernel reads it contiguously
 }
@@ -204,7 +208,7 @@ Tensor index_put(const Tensor& a, const TensorList& indices_in, const Tensor& va
   K::AdvIndexPlan plan = make_plan(a, indices, "index_put_");
   Tensor v = values_for(a, plan, values, "index_put_");
   Tensor out = contiguous_copy(a);
-  K::index_put(*out, plan, *v, accumulate);
+  PYDL_KERNEL(a->device(), index_put, *out, plan, *v, accumulate);
   if (any_requires_grad({&a, &values})) {
     size_t n_idx = indices.size();
     auto node = make_node("IndexPutBackward", {a, values},
@@ -212,7 +216,8 @@ Tensor index_put(const Tensor& a, const TensorList& indices_in, const Tensor& va
       TensorList idx;
       for (size_t i = 0; i < n_idx; ++i) idx.push_back(n.get(i));
       Tensor ga, gv;
-      if (n.next_edges[0].fn) ga = accumulate ? g[0] : index_put(g[0], idx, scalar_tensor(0, g[0]->dtype), false);
+      if (n.next_edges[0].fn)
+        ga = accumulate ? g[0] : index_put(g[0], idx, to_device(scalar_tensor(0, g[0]->dtype), g[0]->device(), false), false);
       if (n.next_edges[1].fn) {
         Tensor gi = index(g[0], idx);
         gv = to_dtype(reshape(sum_to(gi, strip_leading_ones(vs, gi->dim())), vs), vd);
@@ -235,7 +240,7 @@ void index_put_impl(const Tensor& a, const TensorList& indices_in, const Tensor&
   }
   TensorList indices = expand_masks(a, indices_in, op);
   if (!has_tensor(indices)) {
-    Tensor full_idx = arange(0, a->dim() ? a->shape[0] : 1, 1, DType::Int64);
+    Tensor full_idx = to_device(arange(0, a->dim() ? a->shape[0] : 1, 1, DType::Int64), a->device(), false);
     if (a->dim() == 0) {
       Shape s = a->shape;
       PYDL_CHECK(broadcasts_to(values->shape, s), ValueError, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape),
@@ -250,7 +255,7 @@ void index_put_impl(const Tensor& a, const TensorList& indices_in, const Tensor&
   }
   K::AdvIndexPlan plan = make_plan(a, indices, op);
   Tensor v = values_for(a, plan, values, op);
-  K::index_put(*a, plan, *v, accumulate);
+  PYDL_KERNEL(a->device(), index_put, *a, plan, *v, accumulate);
   a->bump_version();
 }
 

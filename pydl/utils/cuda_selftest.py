@@ -80,6 +80,11 @@ def _cases():
         "scatter": ([_r(4, 5), np.array([[0, 4, 2], [-1, 2, 0], [1, 3, 0], [3, 0, -4]], dtype=np.int64), _r(4, 3, seed=21)],
                     lambda a, i, s: [pydl.scatter(a, 1, i, s), pydl.scatter(a, 1, i, value=2.5),
                                      pydl.scatter(a.t(), 0, i.t(), s.t())]),
+        # advanced indexing: index_select, x[idx] (backward: accumulating index_put), index_put
+        "index_select_advanced": ([_r(5, 6), np.array([4, 0, 0, -1], dtype=np.int64), _r(3, 6, seed=22)],
+                                  lambda a, i, v: [a.index_select(0, i), a.index_select(1, i), a[i, i], a[:, i], a.t()[i],
+                                                   pydl.index_put(a, (i[:2],), v[:2]),  # distinct: plain writes
+                                                   pydl.index_put(a, (i[:3],), v, accumulate=True)]),
         # pooling
         "avg_pool2d": ([_r(2, 3, 9, 9)], lambda x: [F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
                                                     F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),

@@ -1,6 +1,7 @@
-// CUDA mirror of kernels/cpu/index.cpp's gather and scatter(-add) along a dim: one thread per
-// index element, any strides. scatter with accumulate adds atomically (equal indices collide);
-// without it, which of several writes to one position lands is unspecified, as on PyTorch's GPU.
+// CUDA mirror of kernels/cpu/index.cpp's gather and scatter(-add) along a dim, and advanced
+// indexing (index_gather / index_put): one thread per index (or output) element, any strides of
+// the indexed tensor. Accumulating writes add atomically (equal indices collide); plain writes
+// to one position from several elements land in an unspecified order, as on PyTorch's GPU.
 #include <type_traits>
 
 #include "kernels/cpu/index.h"
@@ -79,6 +80,64 @@ __global__ void scatter_k(AlongDim g, int64_t n, T* self, const int64_t* ix, con
   }
 }
 
+// a[plan] over the output's shape: dims walking a (stride st_a) and the index block (st_j: the
+// row-major stride of that dim in the broadcast index shape), then one index tensor per adv dim.
+struct AdvGeom {
+  int nd = 0, nix = 0;
+  int64_t size[kMaxDims];
+  int64_t st_a[kMaxDims];
+  int64_t st_j[kMaxDims];
+  const int64_t* ix[kMaxDims];
+  int64_t ist[kMaxDims];
+  __device__ int64_t offset(int64_t k) const {
+    int64_t o = 0, j = 0;
+    for (int d = nd - 1; d >= 0; --d) {
+      int64_t q = k / size[d], c = k - q * size[d];
+      o += c * st_a[d];
+      j += c * st_j[d];
+      k = q;
+    }
+    for (int t = 0; t < nix; ++t) o += ix[t][j] * ist[t];
+    return o;
+  }
+};
+
+AdvGeom adv_geom(const TensorImpl& a, const AdvIndexPlan& plan, const char* op) {
+  const size_t nd = plan.out_shape.size();
+  PYDL_CHECK(nd <= static_cast<size_t>(kMaxDims) && plan.adv_dims.size() <= static_cast<size_t>(kMaxDims), RuntimeError,
+             "[", op, "] CUDA kernels take at most ", kMaxDims, " dims, got ", nd);
+  AdvGeom g;
+  g.nd = static_cast<int>(nd);
+  int64_t js = 1;
+  for (int d = g.nd - 1; d >= 0; --d) {
+    g.size[d] = plan.out_shape[d];
+    const int64_t sd = plan.src_dim[d];
+    g.st_a[d] = sd >= 0 ? a.strides[sd] : 0;
+    g.st_j[d] = sd >= 0 ? 0 : js;
+    if (sd < 0) js *= plan.out_shape[d];
+  }
+  g.nix = static_cast<int>(plan.adv_dims.size());
+  for (int t = 0; t < g.nix; ++t) {
+    g.ix[t] = plan.indices[t]->data<int64_t>();
+    g.ist[t] = a.strides[plan.adv_dims[t]];
+  }
+  return g;
+}
+
+template <typename T>
+__global__ void index_gather_k(AdvGeom g, int64_t n, T* out, const T* a) {
+  PYDL_CUDA_LOOP(k, n) { out[k] = a[g.offset(k)]; }
+}
+
+template <typename T>
+__global__ void index_put_k(AdvGeom g, int64_t n, T* a, const T* v, bool accumulate) {
+  PYDL_CUDA_LOOP(k, n) {
+    T* p = a + g.offset(k);
+    if (accumulate) add_at(p, v[k]);
+    else *p = v[k];
+  }
+}
+
 }  // namespace
 
 void gather(const TensorImpl& out, const TensorImpl& a, int64_t dim, const TensorImpl& idx) {
@@ -101,6 +160,28 @@ void scatter(const TensorImpl& self, int64_t dim, const TensorImpl& idx, const T
                                                                    idx.data<int64_t>(), src.data<scalar_t>(), accumulate);
   });
   check_launch("scatter");
+}
+
+void index_gather(const TensorImpl& out, const TensorImpl& a, const AdvIndexPlan& plan) {
+  if (out.numel == 0) return;
+  AdvGeom g = adv_geom(a, plan, "index");
+  auto s = stream_of(out);
+  PYDL_DISPATCH_ALL(a.dtype, "index", [&] {
+    index_gather_k<scalar_t><<<blocks_for(out.numel), kThreads, 0, s>>>(g, out.numel, out.data<scalar_t>(),
+                                                                        a.data<scalar_t>());
+  });
+  check_launch("index_gather");
+}
+
+void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& values, bool accumulate) {
+  if (values.numel == 0) return;
+  AdvGeom g = adv_geom(a, plan, "index_put_");
+  auto s = stream_of(a);
+  PYDL_DISPATCH_ALL(a.dtype, "index_put_", [&] {
+    index_put_k<scalar_t><<<blocks_for(values.numel), kThreads, 0, s>>>(g, values.numel, a.data<scalar_t>(),
+                                                                        values.data<scalar_t>(), accumulate);
+  });
+  check_launch("index_put");
 }
 
 }  // namespace pydl::kernels::cuda

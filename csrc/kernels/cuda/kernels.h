@@ -6,6 +6,7 @@
 
 #include "core/tensor.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/index.h"
 #include "kernels/cpu/nn.h"
 #include "kernels/cpu/reduce.h"
 
@@ -33,9 +34,11 @@ const char* cublas_library();
 /// Extra directories to search for libcublas (the nvidia-cublas wheel's, found by pydl.cuda).
 void add_cublas_search_dir(const char* dir);
 
-// ---- index.cu: along a dim ---------------------------------------------------------
+// ---- index.cu: along a dim, advanced indexing ----------------------------------------
 void gather(const TensorImpl& out, const TensorImpl& a, int64_t dim, const TensorImpl& idx);
 void scatter(const TensorImpl& self, int64_t dim, const TensorImpl& idx, const TensorImpl& src, bool accumulate);
+void index_gather(const TensorImpl& out, const TensorImpl& a, const AdvIndexPlan& plan);
+void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& values, bool accumulate);
 
 // ---- nn_act.cu -----------------------------------------------------------------------
 template <typename T> void softmax_forward(int64_t outer, int64_t dim, int64_t inner, const T* x, T* y, bool log);
