@@ -178,17 +178,21 @@ std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& x, IntList os_) {
   Shape s = x->shape;
   s[nd - 2] = os[0];
   s[nd - 1] = os[1];
-  Tensor xc = contig(x), out = empty(s, x->dtype), idx = empty(s, DType::Int64);
+  Device dev = x->device();
+  Tensor xc = contig(x), out = empty(s, x->dtype, dev), idx = empty(s, DType::Int64, dev);
   if (out->numel > 0)
     PYDL_DISPATCH_FLOAT(x->dtype, "adaptive_max_pool2d", [&] {
-      K::adaptive_max_pool2d_forward<scalar_t>(g.NC, H, W, os[0], os[1], xc->data<scalar_t>(), out->data<scalar_t>(),
-                                               idx->data<int64_t>());
+      PYDL_KERNEL(dev, adaptive_max_pool2d_forward<scalar_t>, g.NC, H, W, os[0], os[1], xc->data<scalar_t>(),
+                  out->data<scalar_t>(), idx->data<int64_t>());
     });
   if (any_requires_grad({&x})) {
     auto node = make_node("AdaptiveMaxPool2dBackward", {x}, [g, idx, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& gr) -> TensorList {
-      Tensor gy = contig(gr[0]), gx = empty(xs, dt);
+      Tensor gy = contig(gr[0]);
+      Device dev = common_device("adaptive_max_pool2d", {idx.get(), gy.get()});
+      Tensor gx = empty(xs, dt, dev);
       PYDL_DISPATCH_FLOAT(dt, "adaptive_max_pool2d", [&] {
-        if (gx->numel > 0) K::max_pool2d_backward<scalar_t>(g, gy->data<scalar_t>(), idx->data<int64_t>(), gx->data<scalar_t>());
+        if (gx->numel > 0)
+          PYDL_KERNEL(dev, max_pool2d_backward<scalar_t>, g, gy->data<scalar_t>(), idx->data<int64_t>(), gx->data<scalar_t>());
       });
       return {gx};
     });

@@ -91,6 +91,8 @@ def _cases():
                                                     F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, divisor_override=5)]),
         "adaptive_avg_pool2d": ([_r(2, 3, 9, 7)], lambda x: [F.adaptive_avg_pool2d(x, (4, 3)), F.adaptive_avg_pool2d(x, 1),
                                                              F.adaptive_avg_pool2d(x, (9, 7))]),
+        "adaptive_max_pool2d": ([_r(2, 3, 9, 7)], lambda x: [F.adaptive_max_pool2d(x, (4, 3)), F.adaptive_max_pool2d(x, 1),
+                                                             F.adaptive_max_pool2d(x, (5, 7), return_indices=True)[1].float()]),
     }
 
 

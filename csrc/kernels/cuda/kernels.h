@@ -76,6 +76,8 @@ template <typename T> void avg_pool2d_forward(const PoolGeom& g, const T* x, T* 
 template <typename T> void avg_pool2d_backward(const PoolGeom& g, const T* gy, T* gx, bool count_include_pad, int64_t divisor);
 template <typename T> void adaptive_avg_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y);
 template <typename T> void adaptive_avg_pool2d_backward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* gy, T* gx);
+template <typename T>
+void adaptive_max_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y, int64_t* idx);
 
 // ---- nn_norm.cu ----------------------------------------------------------------------
 template <typename T> void bn_stats(int64_t N, int64_t C, int64_t S, const T* x, double eps, T* mean, T* invstd, T* var_biased);

@@ -1,5 +1,5 @@
 // CUDA mirror of kernels/cpu/nn_pool.cpp: max pooling (NaN wins, the first maximum wins ties; flat
-// indices into each H*W plane, as on the CPU), avg pooling and adaptive avg pooling. Forward: one
+// indices into each H*W plane, as on the CPU), avg pooling, adaptive avg and max pooling. Forward: one
 // thread per output; backward: one thread per output adding its share into the input gradient.
 #include <cmath>
 
@@ -118,6 +118,29 @@ __global__ void adaptive_avg_bwd_k(int64_t NC, int64_t H, int64_t W, int64_t OH,
   }
 }
 
+// The CPU's adaptive max, step for step: the window's first element starts, a larger value or a
+// NaN replaces it, and a NaN ends the scan of its row (NaN propagates, as in PyTorch).
+template <typename T>
+__global__ void adaptive_max_fwd_k(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y,
+                                   int64_t* idx) {
+  PYDL_CUDA_LOOP(k, NC * OH * OW) {
+    int64_t p = k / (OH * OW), o = k - p * OH * OW, oh = o / OW, ow = o - oh * OW;
+    int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+    int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+    const T* xp = x + p * H * W;
+    int64_t best = h0 * W + w0;
+    T m = xp[best];
+    for (int64_t ih = h0; ih < h1; ++ih)
+      for (int64_t iw = w0; iw < w1; ++iw) {
+        const T v = xp[ih * W + iw];
+        if (v > m || isnan(v)) { m = v; best = ih * W + iw; }
+        if (isnan(m)) break;
+      }
+    y[k] = m;
+    idx[k] = best;
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -174,13 +197,22 @@ void adaptive_avg_pool2d_backward(int64_t NC, int64_t H, int64_t W, int64_t OH, 
   check_launch("adaptive_avg_pool2d_backward");
 }
 
+template <typename T>
+void adaptive_max_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y, int64_t* idx) {
+  int64_t n = NC * OH * OW;
+  if (n == 0) return;
+  adaptive_max_fwd_k<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(NC, H, W, OH, OW, x, y, idx);
+  check_launch("adaptive_max_pool2d_forward");
+}
+
 #define INST(T)                                                                      \
   template void max_pool2d_forward<T>(const PoolGeom&, const T*, T*, int64_t*);                           \
   template void max_pool2d_backward<T>(const PoolGeom&, const T*, const int64_t*, T*);                     \
   template void avg_pool2d_forward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                        \
   template void avg_pool2d_backward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                       \
   template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
-  template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);
+  template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
+  template void adaptive_max_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*, int64_t*);
 INST(float)
 INST(double)
 
