@@ -46,12 +46,15 @@ finally:
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs")
 @pytest.mark.parametrize("follow", ["1", "0"])
-def test_team_size_follows_the_load(follow):
+def test_team_size_follows_the_load(follow, tmp_path):
     # Two busy processes on 2 CPUs: a 2-thread team would wait at every barrier for a member the
     # OS descheduled, so kernels run on one thread (unless PYDL_THREADS_FOLLOW_LOAD=0), while
     # get_num_threads() still reports the number set.
     env = dict(os.environ, PYDL_THREADS_FOLLOW_LOAD=follow, OMP_NUM_THREADS="2")
-    r = subprocess.run([sys.executable, "-c", _TEAM_UNDER_LOAD], env=env, capture_output=True, text=True, timeout=60)
+    # the pydl this process imported (an installed one need not be the source tree beside the tests)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(pydl.__file__)), env.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, "-c", _TEAM_UNDER_LOAD], env=env, cwd=tmp_path, capture_output=True, text=True,
+                       timeout=60)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.split("\n")
     assert lines[1].split() == (["1", "2"] if follow == "1" else ["2", "2"]), r.stdout
