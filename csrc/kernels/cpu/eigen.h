@@ -33,21 +33,16 @@ inline Packet pydl_pexp(const Packet& x) {
   return y;
 }
 
-template <>
-struct scalar_exp_op<float> {
-  EIGEN_EMPTY_STRUCT_CTOR(scalar_exp_op)
-  inline const float operator()(const float& a) const { return numext::exp(a); }
+template <typename S>
+struct pydl_exp_op {
+  inline const S operator()(const S& a) const { return numext::exp(a); }
   template <typename Packet>
   inline Packet packetOp(const Packet& a) const { return pydl_pexp(a); }
 };
-
 template <>
-struct scalar_exp_op<double> {
-  EIGEN_EMPTY_STRUCT_CTOR(scalar_exp_op)
-  inline const double operator()(const double& a) const { return numext::exp(a); }
-  template <typename Packet>
-  inline Packet packetOp(const Packet& a) const { return pydl_pexp(a); }
-};
+struct scalar_exp_op<float> : pydl_exp_op<float> {};
+template <>
+struct scalar_exp_op<double> : pydl_exp_op<double> {};
 
 // Eigen's generic_expm1 (Kahan's u - 1 correction) with pexp_float in place of pexp.
 template <>
