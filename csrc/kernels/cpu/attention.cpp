@@ -17,8 +17,6 @@ template <typename T>
 using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T>
 using Map = Eigen::Map<Mat<T>>;
-template <typename T>
-using CMap = Eigen::Map<const Mat<T>>;
 
 // The dropout keep-mask of row (b, i), scaled by 1/(1-p): one splitmix64 stream per row,
 // seeded from (seed, row), so forward and backward (and any thread count) draw the same mask.

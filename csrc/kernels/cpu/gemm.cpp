@@ -19,7 +19,6 @@
 namespace pydl::kernels {
 namespace {
 
-constexpr double kSerialWork = 1 << 20;  // M*N*K below which one thread is faster (about 100^3)
 
 const SgemmKernels* engine() {
   static const SgemmKernels* e = []() -> const SgemmKernels* {
@@ -188,7 +187,6 @@ void sgemm_packed(const SgemmKernels& E, int64_t M, int64_t N, int64_t K, const 
 template <typename T>
 void gemm_typed(int64_t batch, int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, int64_t a_bs,
                 const T* B, int64_t b_rs, int64_t b_cs, int64_t b_bs, T* C, int64_t c_bs, bool acc) {
-  get_num_threads();  // brings this thread's OpenMP setting (which Eigen reads) in line
   auto one = [&](int64_t i, bool serial) {
     if constexpr (std::is_same_v<T, float>)
       sgemm(M, N, K, A + i * a_bs, a_rs, a_cs, B + i * b_bs, b_rs, b_cs, C + i * c_bs, N, acc, serial);
@@ -234,7 +232,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_
   const SgemmKernels* E = engine();
   if (K <= 0) return zero_unless_accumulating(M, N, C, ldc, acc);
   int nt = (serial || omp_in_parallel()) ? 1 : get_num_threads();
-  if (static_cast<double>(M) * N * K < kSerialWork) nt = 1;
+  if (static_cast<double>(M) * N * K < kGemmSerialWork) nt = 1;
   if (use_direct(*E, M, N, K, b_cs))
     sgemm_direct(*E, M, N, K, A, a_rs, a_cs, B, b_rs, C, ldc, acc, nt);
   else
@@ -294,7 +292,7 @@ void sgemm_packed_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_r
   const SgemmKernels& E = *engine();
   if (K <= 0) return zero_unless_accumulating(M, N, C, ldc, acc);
   int nt = omp_in_parallel() ? 1 : get_num_threads();
-  if (static_cast<double>(M) * N * K < kSerialWork) nt = 1;
+  if (static_cast<double>(M) * N * K < kGemmSerialWork) nt = 1;
   sgemm_packed(E, M, N, K, A, a_rs, a_cs, nullptr, 0, 0, C, ldc, acc, nt, Bp);
 }
 

@@ -11,8 +11,10 @@ void gemm(DType dt, int64_t batch, int64_t M, int64_t N, int64_t K,
           const void* B, int64_t b_rs, int64_t b_cs, int64_t b_bs,
           void* C, int64_t c_bs, bool accumulate);
 
+/// M*N*K below which a product runs on one thread (about 100^3): a team costs more than it saves.
+inline constexpr double kGemmSerialWork = 1 << 20;
 /// float32 C (M,N) (+)= A (M,K) @ B (K,N), C rows ldc apart; A and B any strides (element (i,p) of A at
-/// A[i*a_rs + p*a_cs]). Runs on pydl's packed engine (Eigen at the baseline ISA), on the calling
+/// A[i*a_rs + p*a_cs]). Runs on pydl's packed engine (its SSE4.2 pieces at the baseline ISA), on the calling
 /// thread alone inside a parallel region or when `serial`. Results do not depend on the thread count.
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t b_rs,
            int64_t b_cs, float* C, int64_t ldc, bool accumulate, bool serial = false);

@@ -12,8 +12,6 @@
 namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 
-constexpr double kSerialWork = 1 << 20;  // M*N*K below which one thread is faster (about 100^3)
-
 template <typename T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T>
@@ -53,7 +51,7 @@ template <typename T>
 void eigen_typed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
                  int64_t b_cs, T* C, int64_t ldc, bool acc, bool serial) {
   const int nt = get_num_threads();
-  if (serial || omp_in_parallel() || nt <= 1 || static_cast<double>(M) * N * K < kSerialWork) {
+  if (serial || omp_in_parallel() || nt <= 1 || static_cast<double>(M) * N * K < kGemmSerialWork) {
     const int saved = omp_get_max_threads();
     omp_set_num_threads(1);
     eigen_one<T>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, acc);
