@@ -36,20 +36,18 @@ struct Scratch {
 };
 
 // A recurrent weight as B (K, N) of every step's GEMM (element (p, j) at b[p*rs + j*cs]). float32
-// packs it once per sequence where the engine would otherwise pack it at every step (large
-// hidden sizes); small ones it reads in place.
+// packs it once per sequence (it costs about one step's read of B): every step then reads
+// contiguous panels. Read in place, a row-major B with a power-of-two row stride (an LSTM's
+// 4H columns) maps its rows onto a few L1 sets and streams from L2 at every row tile.
 template <typename T>
 struct StepWeight {
   const T* b;
   int64_t K, N, rs, cs;
   std::unique_ptr<Scratch<float>> packed;
-  StepWeight(const T* b_, int64_t K_, int64_t N_, int64_t rs_, int64_t cs_, int64_t rows)
-      : b(b_), K(K_), N(N_), rs(rs_), cs(cs_) {
+  StepWeight(const T* b_, int64_t K_, int64_t N_, int64_t rs_, int64_t cs_) : b(b_), K(K_), N(N_), rs(rs_), cs(cs_) {
     if constexpr (std::is_same_v<T, float>) {
-      if (!sgemm_reads_b_in_place(rows, N, K, cs)) {
-        packed = std::make_unique<Scratch<float>>(static_cast<size_t>(sgemm_packed_b_size(K, N)));
-        sgemm_pack_b(K, N, b, rs, cs, packed->data());
-      }
+      packed = std::make_unique<Scratch<float>>(static_cast<size_t>(sgemm_packed_b_size(K, N)));
+      sgemm_pack_b(K, N, b, rs, cs, packed->data());
     }
   }
   // C (m, N) = A (m, K) @ B, A rows lda apart, C rows ldc apart.
@@ -59,9 +57,6 @@ struct StepWeight {
     gemm_any<T>(m, N, K, A, lda, 1, b, rs, cs, C, ldc, false);
   }
 };
-
-template <typename T>
-inline T sigm(T x) { return T(1) / (T(1) + std::exp(-x)); }
 
 template <typename T>
 using Arr = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -83,8 +78,6 @@ struct Layer {
   bool active(int64_t t, int64_t b) const { return !a.lengths || t < a.lengths[b]; }
   // Rows per thread: the gate math of one step is split by batch rows.
   int64_t row_grain() const { return std::max<int64_t>(1, 8192 / std::max<int64_t>(G * H, 1)); }
-  // Rows of the batch one thread's step GEMMs take (about).
-  int64_t rows_per_thread() const { return std::max<int64_t>(1, (B + get_num_threads() - 1) / get_num_threads()); }
 
   void forward() {
     const int64_t GH = G * H;
@@ -108,12 +101,8 @@ struct Layer {
     if (bhh && a.mode != RnnMode::GRU) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bhh, GH);
     if (bih || (bhh && a.mode != RnnMode::GRU)) Xp.rowwise() += bias;
     Scratch<T> hp_buf(static_cast<size_t>(B * GH));
-    // W_hh^T (H, G*H) row-major, once per sequence: every step's GEMM then reads it in place.
-    Scratch<T> whh_t(static_cast<size_t>(H * GH));
-    for (int64_t g = 0; g < GH; ++g)
-      for (int64_t h = 0; h < H; ++h) whh_t.data()[h * GH + g] = Whh(g, h);
-
-    const StepWeight<T> whh_step(whh_t.data(), H, GH, GH, 1, rows_per_thread());
+    // (H, G*H) = W_hh^T
+    const StepWeight<T> whh_step(Whh.data(), H, GH, 1, H);
 
     // Batch rows never interact, so each thread runs its rows through every step on its
     // own: one parallel region for the whole sequence, single-threaded GEMMs inside.
@@ -198,7 +187,7 @@ struct Layer {
     const bool shared = a.mode != RnnMode::GRU && !a.reverse;
     Scratch<T> dxp(static_cast<size_t>(T_ * B * GH)), dhp_own(shared ? 1 : static_cast<size_t>(T_ * B * GH));
     T* dhp = shared ? dxp.data() : dhp_own.data();
-    const StepWeight<T> whh_step(Whh.data(), GH, H, H, 1, rows_per_thread());
+    const StepWeight<T> whh_step(Whh.data(), GH, H, H, 1);
 
     parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {  // rows are independent, as in forward
       for (int64_t s = T_ - 1; s >= 0; --s) {
