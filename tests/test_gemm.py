@@ -111,6 +111,11 @@ if __name__ == "__main__":
     ((2, 48, 19, 19), (8, 48, 5, 5), {"stride": (1, 2), "padding": 2}),        # chunks cut output rows mid-row
     ((2, 640, 9, 11), (12, 640, 1, 1), {}),                                   # pointwise: the input in place
     ((37, 8, 10, 10), (16, 8, 3, 3), {}),                                      # more samples than gradient blocks
+    # stride 1 with >= 16 channels: the shifted-window paths (no column matrix)
+    ((2, 32, 15, 13), (32, 16, 3, 3), {"dilation": (2, 1), "padding": (2, 1), "groups": 2}),
+    ((2, 24, 12, 11), (20, 24, 4, 2), {"padding": "same"}),                   # even kernel: uneven padding
+    ((3, 16, 9, 14), (16, 16, 3, 3), {"padding": (1, 5)}),                     # padding past the kernel's reach
+    ((2, 64, 16, 16), (128, 64, 3, 3), {"padding": 1}),                        # several output chunks
 ])
 def test_conv2d_chunked_columns_match_torch(xs, ws, kw):
     """Convolutions whose column matrix is split into several chunks of output positions (many
