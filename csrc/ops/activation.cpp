@@ -125,16 +125,18 @@ Tensor act_second(K::Act op, const Tensor& x, double a, double b) {
 // g * f'(x) by the fused kernel; differentiable again (create_graph) through act_second.
 Tensor act_grad(K::Act op, const Tensor& g, const Tensor& x, double a, double b, const char* name) {
   Tensor xs = contig(x), gc = contig(g);
-  Tensor gx = empty(xs->shape, xs->dtype);
+  Device dev = common_device(name, {xs.get(), gc.get()});
+  Tensor gx = empty(xs->shape, xs->dtype, dev);
   PYDL_DISPATCH_FLOAT(xs->dtype, name, [&] {
-    K::act_backward<scalar_t>(op, xs->numel, gc->data<scalar_t>(), xs->data<scalar_t>(), gx->data<scalar_t>(), a, b);
+    PYDL_KERNEL(dev, act_backward<scalar_t>, op, xs->numel, gc->data<scalar_t>(), xs->data<scalar_t>(),
+                gx->data<scalar_t>(), a, b);
   });
   if (any_requires_grad({&g, &x})) {
     auto node = make_node("ActivationBackwardBackward", {g, x}, [op, a, b, name](FunctionNode& n, const TensorList& gg) -> TensorList {
       Tensor g = n.get(0), x = n.get(1);
       Tensor d2 = act_second(op, x, a, b);
       // d(g f'(x))/dg = f'(x);  d(g f'(x))/dx = g f''(x)
-      return {act_grad(op, gg[0], x, a, b, name), d2 ? mul(mul(gg[0], g), d2) : zeros(x->shape, x->dtype)};
+      return {act_grad(op, gg[0], x, a, b, name), d2 ? mul(mul(gg[0], g), d2) : zeros(x->shape, x->dtype, x->device())};
     });
     node->saved.emplace_back(g, false);
     node->saved.emplace_back(x, false);
@@ -147,8 +149,10 @@ Tensor act(const Tensor& x, K::Act op, double a, double b, const char* name, con
   PYDL_CHECK(x, TypeError, "[", name, "] expected a tensor");
   PYDL_CHECK(is_floating(x->dtype), TypeError, "[", name, "] expected a floating tensor, got ", dtype_name(x->dtype));
   Tensor xc = contig(x);
-  Tensor out = empty(x->shape, x->dtype);
-  PYDL_DISPATCH_FLOAT(x->dtype, name, [&] { K::act_forward<scalar_t>(op, x->numel, xc->data<scalar_t>(), out->data<scalar_t>(), a, b); });
+  Tensor out = empty(x->shape, x->dtype, x->device());
+  PYDL_DISPATCH_FLOAT(x->dtype, name, [&] {
+    PYDL_KERNEL(x->device(), act_forward<scalar_t>, op, x->numel, xc->data<scalar_t>(), out->data<scalar_t>(), a, b);
+  });
   if (any_requires_grad({&x})) {
     auto node = make_node(bname, {x}, [op, a, b, name](FunctionNode& n, const TensorList& g) -> TensorList {
       return {act_grad(op, g[0], n.get(0), a, b, name)};

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/dispatch.h"
+#include "ops/device.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -170,29 +171,39 @@ Tensor point_loss(K::PointLoss op, const char* name, const Tensor& x, const Tens
       pb = contiguous_copy(expand(pw, s));
     }
   }
+  const Device dev = common_device(name, {xb.get(), yb.get(), pb.get()});
   if (op == K::PointLoss::BCE) {
-    bool ok = PYDL_DISPATCH_FLOAT(x->dtype, name, [&] {
-      const scalar_t* p = xb->data<scalar_t>();
-      for (int64_t i = 0; i < xb->numel; ++i) if (!(p[i] >= 0 && p[i] <= 1)) return false;
-      return true;
-    });
+    bool ok;
+    if (dev.is_cuda()) {  // count the elements in [0, 1] there (NaN is not), read back one number
+      AutoGradMode off(false);
+      Tensor in = mul(compare(Cmp::Ge, xb, scalar_tensor(0.0, xb->dtype, dev)),
+                      compare(Cmp::Le, xb, scalar_tensor(1.0, xb->dtype, dev)));
+      ok = contig(to_device(sum(to_dtype(in, DType::Int64), {}, false), Device{}, false))->data<int64_t>()[0] == xb->numel;
+    } else {
+      ok = PYDL_DISPATCH_FLOAT(x->dtype, name, [&] {
+        const scalar_t* p = xb->data<scalar_t>();
+        for (int64_t i = 0; i < xb->numel; ++i) if (!(p[i] >= 0 && p[i] <= 1)) return false;
+        return true;
+      });
+    }
     PYDL_CHECK(ok, ValueError, "[", name, "] all elements of input should be between 0 and 1");
   }
-  Tensor l = empty(s, x->dtype);
+  Tensor l = empty(s, x->dtype, dev);
   PYDL_DISPATCH_FLOAT(x->dtype, name, [&] {
-    K::point_loss_forward<scalar_t>(op, l->numel, xb->data<scalar_t>(), yb->data<scalar_t>(), pb ? pb->data<scalar_t>() : nullptr,
-                                    beta, l->data<scalar_t>());
+    PYDL_KERNEL(dev, point_loss_forward<scalar_t>, op, l->numel, xb->data<scalar_t>(), yb->data<scalar_t>(),
+                pb ? pb->data<scalar_t>() : nullptr, beta, l->data<scalar_t>());
   });
   if (any_requires_grad({&x, &y})) {
     auto node = make_node(name, {x, y}, [op, beta, name, xs = x->shape, ys = y->shape](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor xb = n.get(0), yb = n.get(1), pb = n.get(2), gc = contig(g[0]);
       bool need_x = bool(n.next_edges[0].fn), need_y = bool(n.next_edges[1].fn);
-      Tensor gx = need_x ? empty(xb->shape, xb->dtype) : Tensor();
-      Tensor gy = need_y ? empty(xb->shape, xb->dtype) : Tensor();
+      const Device dev = common_device(name, {xb.get(), gc.get()});
+      Tensor gx = need_x ? empty(xb->shape, xb->dtype, dev) : Tensor();
+      Tensor gy = need_y ? empty(xb->shape, xb->dtype, dev) : Tensor();
       PYDL_DISPATCH_FLOAT(xb->dtype, name, [&] {
-        K::point_loss_backward<scalar_t>(op, xb->numel, xb->data<scalar_t>(), yb->data<scalar_t>(),
-                                         pb ? pb->data<scalar_t>() : nullptr, beta, gc->data<scalar_t>(),
-                                         gx ? gx->data<scalar_t>() : nullptr, gy ? gy->data<scalar_t>() : nullptr);
+        PYDL_KERNEL(dev, point_loss_backward<scalar_t>, op, xb->numel, xb->data<scalar_t>(), yb->data<scalar_t>(),
+                    pb ? pb->data<scalar_t>() : nullptr, beta, gc->data<scalar_t>(), gx ? gx->data<scalar_t>() : nullptr,
+                    gy ? gy->data<scalar_t>() : nullptr);
       });
       if (gx) gx = sum_to(gx, xs);
       if (gy) gy = sum_to(gy, ys);

@@ -1,6 +1,8 @@
 // Recurrent layers: one op per layer direction for the whole sequence, forward and
 // backward through time in C++ (kernels/cpu/rnn.cpp).
 #include "kernels/cpu/rnn.h"
+#include "kernels/dispatch.h"
+#include "ops/device.h"
 #include "ops/ops.h"
 #include "ops/rnn.h"
 
@@ -51,32 +53,37 @@ TensorList rnn_layer(int mode_i, const Tensor& x_in, const Tensor& h0_in, const 
   for (const Tensor* t : {&h0_in, &c0_in, &w_ih_in, &w_hh_in, &b_ih_in, &b_hh_in})
     PYDL_CHECK(!*t || (*t)->dtype == dt, TypeError, "[", op, "] all tensors must have the input's dtype ", dtype_name(dt),
                ", got ", dtype_name((*t)->dtype));
-  Tensor lengths = contig(lengths_in);
-  if (lengths) {
-    PYDL_CHECK(lengths->dtype == DType::Int64 && lengths->shape == Shape({B}), ValueError, "[", op,
-               "] lengths must be an int64 tensor of shape ", shape_str({B}), ", got ", dtype_name(lengths->dtype), " ",
-               shape_str(lengths->shape));
+  const Device dev = common_device(op, {x_in.get(), h0_in.get(), c0_in.get(), w_ih_in.get(), w_hh_in.get(),
+                                         b_ih_in.get(), b_hh_in.get()});
+  // lengths are checked on the CPU (wherever they are given) and read by the kernel on dev
+  Tensor lengths;
+  if (lengths_in) {
+    PYDL_CHECK(lengths_in->dtype == DType::Int64 && lengths_in->shape == Shape({B}), ValueError, "[", op,
+               "] lengths must be an int64 tensor of shape ", shape_str({B}), ", got ", dtype_name(lengths_in->dtype), " ",
+               shape_str(lengths_in->shape));
+    AutoGradMode off(false);
+    Tensor host = contig(to_device(lengths_in, Device{}, false));
     for (int64_t b = 0; b < B; ++b) {
-      int64_t L = lengths->data<int64_t>()[b];
+      int64_t L = host->data<int64_t>()[b];
       PYDL_CHECK(L >= 0 && L <= T, ValueError, "[", op, "] length ", L, " of sequence ", b, " is outside [0, ", T, "]");
     }
+    lengths = to_device(host, dev, false);
   }
 
   Tensor x = contig(x_in), w_ih = contig(w_ih_in), w_hh = contig(w_hh_in), b_ih = contig(b_ih_in), b_hh = contig(b_hh_in);
-  Tensor hs = empty({T + 1, B, H}, dt);
-  Tensor cs = mode == K::RnnMode::LSTM ? empty({T + 1, B, H}, dt) : Tensor();
-  Tensor gates = empty({T, B, G * H}, dt);
-  Tensor extra = mode == K::RnnMode::GRU ? empty({T, B, H}, dt) : Tensor();
-  Tensor out = empty({T, B, H}, dt);
+  Tensor hs = empty({T + 1, B, H}, dt, dev);
+  Tensor cs = mode == K::RnnMode::LSTM ? empty({T + 1, B, H}, dt, dev) : Tensor();
+  Tensor gates = empty({T, B, G * H}, dt, dev);
+  Tensor extra = mode == K::RnnMode::GRU ? empty({T, B, H}, dt, dev) : Tensor();
+  Tensor out = empty({T, B, H}, dt, dev);
   {
     AutoGradMode off(false);
     copy_(select(hs, 0, 0), h0_in);
     if (cs) copy_(select(cs, 0, 0), c0_in);
   }
-  K::RnnArgs args{mode, T, B, I, H, reverse, lengths ? lengths->data<int64_t>() : nullptr,
-                  x->raw(), w_ih->raw(), w_hh->raw(), ptr(b_ih), ptr(b_hh),
-                  hs->raw(), ptr(cs), gates->raw(), ptr(extra), out->raw()};
-  K::rnn_forward(dt, args);
+  PYDL_KERNEL(dev, rnn_forward, dt,
+              K::RnnArgs{mode, T, B, I, H, reverse, lengths ? lengths->data<int64_t>() : nullptr, x->raw(), w_ih->raw(),
+                         w_hh->raw(), ptr(b_ih), ptr(b_hh), hs->raw(), ptr(cs), gates->raw(), ptr(extra), out->raw()});
   Tensor hn = contiguous_copy(select(hs, 0, T));
   Tensor cn = cs ? contiguous_copy(select(cs, 0, T)) : Tensor();
 
@@ -84,24 +91,24 @@ TensorList rnn_layer(int mode_i, const Tensor& x_in, const Tensor& h0_in, const 
     auto node = make_node(
         mode == K::RnnMode::LSTM ? "LstmBackward" : (mode == K::RnnMode::GRU ? "GruBackward" : "RnnBackward"),
         {x_in, h0_in, c0_in, w_ih_in, w_hh_in, b_ih_in, b_hh_in},
-        [mode, T, B, I, H, G, reverse, dt, has_c0 = bool(c0_in), has_bih = bool(b_ih_in), has_bhh = bool(b_hh_in)](
+        [mode, T, B, I, H, G, reverse, dt, dev, has_c0 = bool(c0_in), has_bih = bool(b_ih_in), has_bhh = bool(b_hh_in)](
             FunctionNode& n, const TensorList& g) -> TensorList {
           Tensor x = n.get(0), w_ih = n.get(1), w_hh = n.get(2), hs = n.get(3), cs = n.get(4), gates = n.get(5),
                  extra = n.get(6), lengths = n.get(7);
           Tensor go = contig(g[0]), ghn = contig(g[1]), gcn = mode == K::RnnMode::LSTM ? contig(g[2]) : Tensor();
           auto want = [&](int i) { return static_cast<bool>(n.next_edges[i].fn); };
-          Tensor dx = want(0) ? empty({T, B, I}, dt) : Tensor();
-          Tensor dh0 = want(1) ? empty({B, H}, dt) : Tensor();
-          Tensor dc0 = want(2) && has_c0 ? empty({B, H}, dt) : Tensor();
-          Tensor dwih = want(3) ? empty({G * H, I}, dt) : Tensor();
-          Tensor dwhh = want(4) ? empty({G * H, H}, dt) : Tensor();
-          Tensor dbih = want(5) && has_bih ? empty({G * H}, dt) : Tensor();
-          Tensor dbhh = want(6) && has_bhh ? empty({G * H}, dt) : Tensor();
-          K::RnnArgs args{mode, T, B, I, H, reverse, lengths ? lengths->data<int64_t>() : nullptr,
-                          x->raw(), w_ih->raw(), w_hh->raw(), nullptr, nullptr,
-                          hs->raw(), ptr(cs), gates->raw(), ptr(extra), nullptr};
-          K::rnn_backward(dt, args, ptr(go), ptr(ghn), ptr(gcn), ptr(dx), ptr(dh0), ptr(dc0), ptr(dwih), ptr(dwhh),
-                          ptr(dbih), ptr(dbhh));
+          Tensor dx = want(0) ? empty({T, B, I}, dt, dev) : Tensor();
+          Tensor dh0 = want(1) ? empty({B, H}, dt, dev) : Tensor();
+          Tensor dc0 = want(2) && has_c0 ? empty({B, H}, dt, dev) : Tensor();
+          Tensor dwih = want(3) ? empty({G * H, I}, dt, dev) : Tensor();
+          Tensor dwhh = want(4) ? empty({G * H, H}, dt, dev) : Tensor();
+          Tensor dbih = want(5) && has_bih ? empty({G * H}, dt, dev) : Tensor();
+          Tensor dbhh = want(6) && has_bhh ? empty({G * H}, dt, dev) : Tensor();
+          PYDL_KERNEL(dev, rnn_backward, dt,
+                      K::RnnArgs{mode, T, B, I, H, reverse, lengths ? lengths->data<int64_t>() : nullptr, x->raw(),
+                                 w_ih->raw(), w_hh->raw(), nullptr, nullptr, hs->raw(), ptr(cs), gates->raw(), ptr(extra),
+                                 nullptr},
+                      ptr(go), ptr(ghn), ptr(gcn), ptr(dx), ptr(dh0), ptr(dc0), ptr(dwih), ptr(dwhh), ptr(dbih), ptr(dbhh));
           return {dx, dh0, dc0, dwih, dwhh, dbih, dbhh};
         });
     for (const Tensor& t : {x, w_ih, w_hh, hs, cs, gates, extra, lengths}) node->saved.emplace_back(t, false);

@@ -239,8 +239,8 @@ class Adafactor(Optimizer):
                 if len(st) == 0:
                     st["step"] = 0.0
                     if g.dim() > 1:
-                        st["row_var"] = _C.zeros(list(g.shape[:-1]) + [1], g.dtype)
-                        st["col_var"] = _C.zeros(list(g.shape[:-2]) + [1, g.shape[-1]], g.dtype)
+                        st["row_var"] = self._on_device_of(p, _C.zeros(list(g.shape[:-1]) + [1], g.dtype))
+                        st["col_var"] = self._on_device_of(p, _C.zeros(list(g.shape[:-2]) + [1, g.shape[-1]], g.dtype))
                     else:
                         st["variance"] = self._zeros_like(p)
                 st["step"] = float(st["step"]) + 1

@@ -137,7 +137,7 @@ class LBFGS(Optimizer):
         views = []
         for p in self._params:
             g = p.grad
-            views.append(_C.zeros([p.numel()], p.dtype) if g is None else _C.reshape(g, [-1]))
+            views.append(self._on_device_of(p, _C.zeros([p.numel()], p.dtype)) if g is None else _C.reshape(g, [-1]))
         return _C.cat(views, 0)
 
     def _add_grad(self, step_size, update):

@@ -93,7 +93,53 @@ def _cases():
                                                              F.adaptive_avg_pool2d(x, (9, 7))]),
         "adaptive_max_pool2d": ([_r(2, 3, 9, 7)], lambda x: [F.adaptive_max_pool2d(x, (4, 3)), F.adaptive_max_pool2d(x, 1),
                                                              F.adaptive_max_pool2d(x, (5, 7), return_indices=True)[1].float()]),
+        # activations (the fused kernels of act_ops.h): values around each branch point
+        "activations": ([_r(4, 60, low=-4.0, high=4.0)], lambda x: _activations(F, x)),
+        "activations_large_x": ([_r(2, 30, low=-40.0, high=40.0)],
+                                lambda x: [F.softplus(x), F.mish(x), F.logsigmoid(x), F.silu(x), F.elu(x), F.selu(x),
+                                           F.gelu(x), F.gelu(x, approximate="tanh")]),
+        # pointwise losses: broadcasting, weights, pos_weight, every reduction
+        "point_losses": ([_r(4, 5), _r(4, 5, seed=1), _r(5, seed=2)],
+                         lambda x, y, r: [F.mse_loss(x, y), F.mse_loss(x, r, reduction="none"), F.l1_loss(x, y, reduction="sum"),
+                                          F.smooth_l1_loss(x, y, beta=0.5), F.smooth_l1_loss(x, r, reduction="none", beta=2.0),
+                                          F.huber_loss(x, y, delta=0.3)]),
+        "binary_cross_entropy": ([_r(4, 5, low=0.02, high=0.98), _r(4, 5, seed=1, low=0.0, high=1.0), _r(5, seed=2, low=0.5, high=2.0),
+                                  _r(4, 5, seed=3, low=-6.0, high=6.0)],
+                                 lambda p, t, w, z: [F.binary_cross_entropy(p, t), F.binary_cross_entropy(p, t, weight=w, reduction="none"),
+                                                     F.binary_cross_entropy_with_logits(z, t),
+                                                     F.binary_cross_entropy_with_logits(z, t, weight=w, pos_weight=w * 2, reduction="sum"),
+                                                     F.kl_div(F.log_softmax(z, 1), F.softmax(p, 1), reduction="batchmean")]),
+        # recurrent layers, the kernels themselves (rnn_layer: one direction of one layer): every mode, reversed,
+        # with sequence lengths (finished sequences carry their state), without biases
+        "rnn_layer_lstm": (_rnn_inputs(4), lambda *a: _rnn_layer_runs(pydl, 2, *a)),
+        "rnn_layer_gru": (_rnn_inputs(3), lambda *a: _rnn_layer_runs(pydl, 3, *a)),
+        "rnn_layer_tanh": (_rnn_inputs(1), lambda *a: _rnn_layer_runs(pydl, 0, *a)),
+        "rnn_layer_relu": (_rnn_inputs(1), lambda *a: _rnn_layer_runs(pydl, 1, *a)),
     }
+
+
+def _activations(F, x):
+    return [F.leaky_relu(x, 0.1), F.elu(x, 0.8), F.gelu(x), F.gelu(x, approximate="tanh"), F.silu(x),
+            F.softplus(x), F.softplus(x, beta=2.0, threshold=3.0), F.hardtanh(x, -0.5, 0.7), F.hardswish(x),
+            F.hardsigmoid(x), F.mish(x), F.selu(x), F.celu(x, 0.7), F.softsign(x), F.softshrink(x, 0.3),
+            F.hardshrink(x, 0.3), F.tanhshrink(x), F.threshold(x, 0.2, -1.0), F.logsigmoid(x)]
+
+
+def _rnn_inputs(gates, T=5, B=3, I=4, H=6):
+    """x, h0, c0, w_ih, w_hh, b_ih, b_hh of one layer direction with `gates` gates, and sequence lengths."""
+    G = gates * H
+    return [_r(T, B, I, seed=30), _r(B, H, seed=31), _r(B, H, seed=32), _r(G, I, seed=33), _r(G, H, seed=34),
+            _r(G, seed=35), _r(G, seed=36), np.array([5, 2, 0], dtype=np.int64)]
+
+
+def _rnn_layer_runs(pydl, mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
+    c0 = c0 if mode == 2 else None
+    outs = []
+    for reverse, lens, biases in [(False, None, True), (True, None, True), (False, lengths, True), (True, lengths, True),
+                                  (False, None, False)]:
+        bi, bh = (b_ih, b_hh) if biases else (None, None)
+        outs += [o for o in pydl._C.rnn_layer(mode, x, h0, c0, w_ih, w_hh, bi, bh, reverse, lens) if o is not None]
+    return outs
 
 
 def _batch_norm_train(pydl, x, w, b):
@@ -131,6 +177,7 @@ _OPTIMIZERS = {
     "asgd": lambda o, ps: o.ASGD(ps, lr=0.01, t0=2),  # averaging from step 3 on
     "rprop": lambda o, ps: o.Rprop(ps, lr=0.01),
     "sparse_adam": lambda o, ps: o.SparseAdam(ps, lr=0.01),
+    "adafactor": lambda o, ps: o.Adafactor(ps, lr=0.01),  # its factored state lives on the parameter's device
 }
 
 
@@ -175,8 +222,31 @@ def _mnistnet_case(pydl):
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
 
 
+def _rnn_module_case(pydl, kind):
+    """A 2-layer bidirectional LSTM / GRU module (batch_first, and on a packed batch): outputs, states and every
+    parameter's gradient on the GPU match the CPU's."""
+    from pydl import nn
+    x = _r(3, 6, 4, seed=40)
+    results = []
+    for dev in ("cpu", "cuda"):
+        pydl.manual_seed(0)
+        m = getattr(nn, kind)(4, 5, num_layers=2, bidirectional=True, batch_first=True).to(dev)
+        xs = pydl.tensor(x, device=dev, requires_grad=True)
+        out, state = m(xs)
+        states = list(state) if kind == "LSTM" else [state]
+        packed = nn.utils.rnn.pack_padded_sequence(xs, pydl.tensor([6, 4, 1]), batch_first=True)
+        pout, _ = m(packed)
+        padded, _ = nn.utils.rnn.pad_packed_sequence(pout, batch_first=True)
+        (out.sum() + sum((s * 2).sum() for s in states) + (padded * 3).sum()).backward()
+        results.append([t.detach().cpu().numpy() for t in [out, padded, xs.grad, *states]] +
+                       [p.grad.cpu().numpy() for p in m.parameters()])
+    for k, (a, b) in enumerate(zip(*results)):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=f"{kind} module: result {k}")
+
+
 def _special(pydl):
-    cases = {"dropout": lambda: _dropout_case(pydl), "mnistnet_train_step": lambda: _mnistnet_case(pydl)}
+    cases = {"dropout": lambda: _dropout_case(pydl), "mnistnet_train_step": lambda: _mnistnet_case(pydl),
+             "lstm_module": lambda: _rnn_module_case(pydl, "LSTM"), "gru_module": lambda: _rnn_module_case(pydl, "GRU")}
     for name in _OPTIMIZERS:
         cases[name] = lambda name=name: _optim_case(pydl, name)
     return cases

@@ -5,14 +5,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/act_ops.h"
+#include "kernels/cpu/loss_ops.h"
+
 namespace pydl::kernels {
 
 // ---- nn_act.cpp ----------------------------------------------------------------------
-enum class Act {
-  LeakyRelu, Elu, Gelu, GeluTanh, Silu, Softplus,
-  // a, b: Hardtanh (min, max), Celu (alpha), Softshrink / Hardshrink (lambda), Threshold (threshold, value)
-  Hardtanh, Hardswish, Hardsigmoid, Mish, Selu, Celu, Softsign, Softshrink, Hardshrink, Tanhshrink, Threshold, LogSigmoid
-};
+// a, b: LeakyRelu (slope), Elu / Celu (alpha), Softplus (beta, threshold), Hardtanh (min, max),
+// Softshrink / Hardshrink (lambda), Threshold (threshold, value). Formulas: kernels/cpu/act_ops.h.
+#define PYDL_ACT_ENUM(N, ...) N,
+enum class Act { PYDL_ACT_KERNELS(PYDL_ACT_ENUM) };
+#undef PYDL_ACT_ENUM
 /// y = act(x) elementwise; a, b are the op's parameters (slope / alpha / beta, threshold).
 template <typename T> void act_forward(Act op, int64_t n, const T* x, T* y, double a, double b);
 /// gx = g * act'(x).
@@ -43,7 +46,9 @@ void nll_forward(int64_t N, int64_t C, int64_t inner, const T* x, const int64_t*
 template <typename T>
 void nll_backward(int64_t N, int64_t C, int64_t inner, const int64_t* t, const T* w, int64_t ignore, const T* g,
                   int64_t g_stride, double scale, T* gx);
-enum class PointLoss { MSE, L1, SmoothL1, BCE, BCEWithLogits };
+#define PYDL_LOSS_ENUM(N, ...) N,
+enum class PointLoss { PYDL_POINT_LOSS_KERNELS(PYDL_LOSS_ENUM) };  // formulas: kernels/cpu/loss_ops.h
+#undef PYDL_LOSS_ENUM
 /// loss[i] = f(x[i], y[i]) (pw: pos_weight for BCEWithLogits, may be null).
 template <typename T> void point_loss_forward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta, T* loss);
 /// gx = g * df/dx, gy = g * df/dy (either may be null).

@@ -14,11 +14,6 @@
 namespace pydl::kernels::PYDL_ISA_NS {
 namespace {
 constexpr int64_t kGrain = 1 << 13;
-constexpr double kSqrt2Pi = 0.7978845608028654;  // sqrt(2/pi)
-constexpr double kInvSqrt2 = 0.7071067811865476;
-constexpr double kInvSqrt2Pi = 0.3989422804014327;  // 1/sqrt(2 pi)
-constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
-constexpr double kSeluScale = 1.0507009873554804934193349852946;
 
 template <typename T, typename F>
 void map(int64_t n, F f) {
@@ -31,76 +26,33 @@ using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <typename T>
 using CVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
-// Eigen array expressions over each thread's chunk: exp, tanh and erf vectorise.
+// The Eigen columns of kernels/cpu/act_ops.h over each thread's chunk: exp, tanh and erf vectorise.
 template <typename T>
 void act_forward(Act op, int64_t n, const T* xp, T* yp, double a_, double b_) {
+  using namespace act_constants;
   const T a = T(a_), b = T(b_);
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) {
     CVec<T> x(xp + lo, hi - lo);
     Vec<T> y(yp + lo, hi - lo);
     switch (op) {
-      case Act::LeakyRelu: y = (x > T(0)).select(x, x * a); break;
-      case Act::Elu: y = (x > T(0)).select(x, a * (x.exp() - T(1))); break;
-      case Act::Gelu: y = T(0.5) * x * (T(1) + (x * T(kInvSqrt2)).erf()); break;
-      case Act::GeluTanh: y = T(0.5) * x * (T(1) + (T(kSqrt2Pi) * (x + T(0.044715) * x.cube())).tanh()); break;
-      case Act::Silu: y = x / (T(1) + (-x).exp()); break;
-      case Act::Softplus:  // a = beta, b = threshold
-        y = (x * a > b).select(x, (T(1) + (x * a).exp()).log() / a);
-        break;
-      case Act::Hardtanh: y = x.max(a).min(b); break;
-      case Act::Hardswish: y = x * (x + T(3)).max(T(0)).min(T(6)) / T(6); break;
-      case Act::Hardsigmoid: y = (x / T(6) + T(0.5)).max(T(0)).min(T(1)); break;
-      case Act::Mish: y = x * (x > T(20)).select(x, x.exp().log1p()).tanh(); break;
-      case Act::Selu: y = T(kSeluScale) * (x > T(0)).select(x, T(kSeluAlpha) * (x.exp() - T(1))); break;
-      case Act::Celu: y = (x > T(0)).select(x, a * ((x / a).exp() - T(1))); break;
-      case Act::Softsign: y = x / (T(1) + x.abs()); break;
-      case Act::Softshrink: y = (x > a).select(x - a, (x < -a).select(x + a, T(0))); break;
-      case Act::Hardshrink: y = (x.abs() > a).select(x, T(0)); break;
-      case Act::Tanhshrink: y = x - x.tanh(); break;
-      case Act::Threshold: y = (x > a).select(x, b); break;
-      case Act::LogSigmoid: y = x.min(T(0)) - (-x.abs()).exp().log1p(); break;
+#define PYDL_ACT_CASE(N, SY, EY, SG, EG) case Act::N: { EY } break;
+      PYDL_ACT_KERNELS(PYDL_ACT_CASE)
+#undef PYDL_ACT_CASE
     }
   });
 }
 
 template <typename T>
 void act_backward(Act op, int64_t n, const T* gp, const T* xp, T* gxp, double a_, double b_) {
+  using namespace act_constants;
   const T a = T(a_), b = T(b_);
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) {
     CVec<T> x(xp + lo, hi - lo), g(gp + lo, hi - lo);
     Vec<T> gx(gxp + lo, hi - lo);
     switch (op) {
-      case Act::LeakyRelu: gx = (x > T(0)).select(g, g * a); break;
-      case Act::Elu: gx = (x > T(0)).select(g, g * a * x.exp()); break;
-      case Act::Gelu:
-        gx = g * (T(0.5) * (T(1) + (x * T(kInvSqrt2)).erf()) + x * T(kInvSqrt2Pi) * (T(-0.5) * x.square()).exp());
-        break;
-      case Act::GeluTanh: {
-        auto t = (T(kSqrt2Pi) * (x + T(0.044715) * x.cube())).tanh().eval();
-        gx = g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t.square()) * T(kSqrt2Pi) * (T(1) + T(3 * 0.044715) * x.square()));
-        break;
-      }
-      case Act::Silu: {
-        auto sg = (T(1) / (T(1) + (-x).exp())).eval();
-        gx = g * sg * (T(1) + x * (T(1) - sg));
-        break;
-      }
-      case Act::Softplus: gx = (x * a > b).select(g, g / (T(1) + (-x * a).exp())); break;
-      case Act::Hardtanh: gx = ((x > a) && (x < b)).select(g, T(0)); break;
-      case Act::Hardswish: gx = (x < T(-3)).select(T(0), (x <= T(3)).select(g * (x / T(3) + T(0.5)), g)); break;
-      case Act::Hardsigmoid: gx = ((x > T(-3)) && (x < T(3))).select(g / T(6), T(0)); break;
-      case Act::Mish: {
-        auto t = (x > T(20)).select(x, x.exp().log1p()).tanh().eval();
-        gx = g * (t + x * (T(1) / (T(1) + (-x).exp())) * (T(1) - t.square()));
-        break;
-      }
-      case Act::Selu: gx = (x > T(0)).select(g * T(kSeluScale), g * T(kSeluScale * kSeluAlpha) * x.exp()); break;
-      case Act::Celu: gx = (x > T(0)).select(g, g * (x / a).exp()); break;
-      case Act::Softsign: gx = g / (T(1) + x.abs()).square(); break;
-      case Act::Softshrink: case Act::Hardshrink: gx = (x.abs() > a).select(g, T(0)); break;
-      case Act::Tanhshrink: gx = g * x.tanh().square(); break;
-      case Act::Threshold: gx = (x > a).select(g, T(0)); break;
-      case Act::LogSigmoid: gx = g / (T(1) + x.exp()); break;
+#define PYDL_ACT_CASE(N, SY, EY, SG, EG) case Act::N: { EG } break;
+      PYDL_ACT_KERNELS(PYDL_ACT_CASE)
+#undef PYDL_ACT_CASE
     }
   });
 }

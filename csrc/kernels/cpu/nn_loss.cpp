@@ -135,67 +135,41 @@ void nll_backward(int64_t N, int64_t C, int64_t inner, const int64_t* t, const T
   });
 }
 
-namespace {
-template <typename T> inline T softplus(T v) { return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v))); }
-}  // namespace
-
 template <typename T>
-void point_loss_forward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta_, T* loss) {
+void point_loss_forward(PointLoss op, int64_t n, const T* xp, const T* yp, const T* pw, double beta_, T* loss) {
   const T beta = T(beta_);
+  const bool has_pw = pw != nullptr;
   parallel_for(n, 1 << 13, [&](int64_t b, int64_t e) {
-    switch (op) {
-      case PointLoss::MSE: for (int64_t i = b; i < e; ++i) { T d = x[i] - y[i]; loss[i] = d * d; } break;
-      case PointLoss::L1: for (int64_t i = b; i < e; ++i) loss[i] = std::abs(x[i] - y[i]); break;
-      case PointLoss::SmoothL1:
-        for (int64_t i = b; i < e; ++i) {
-          T d = std::abs(x[i] - y[i]);
-          loss[i] = d < beta ? T(0.5) * d * d / beta : d - T(0.5) * beta;
-        }
-        break;
-      case PointLoss::BCE:
-        for (int64_t i = b; i < e; ++i) {
-          T lx = std::max(std::log(x[i]), T(-100)), l1x = std::max(std::log1p(-x[i]), T(-100));
-          loss[i] = -(y[i] * lx + (T(1) - y[i]) * l1x);
-        }
-        break;
-      case PointLoss::BCEWithLogits:
-        for (int64_t i = b; i < e; ++i) {
-          T lw = pw ? T(1) + (pw[i] - T(1)) * y[i] : T(1);
-          loss[i] = (T(1) - y[i]) * x[i] + lw * softplus(-x[i]);
-        }
-        break;
+    switch (op) {  // one loop per loss, so the simple ones vectorise
+#define PYDL_LOSS_CASE(N, SL, SG)                          \
+  case PointLoss::N:                                       \
+    for (int64_t i = b; i < e; ++i) {                      \
+      const T x = xp[i], y = yp[i], p = has_pw ? pw[i] : T(0); \
+      (void)p; /* pos_weight: BCEWithLogits only */       \
+      T l;                                                 \
+      SL                                                   \
+      loss[i] = l;                                         \
+    }                                                      \
+    break;
+      PYDL_POINT_LOSS_KERNELS(PYDL_LOSS_CASE)
+#undef PYDL_LOSS_CASE
     }
   });
 }
 
 template <typename T>
-void point_loss_backward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta_, const T* g, T* gx, T* gy) {
+void point_loss_backward(PointLoss op, int64_t n, const T* xp, const T* yp, const T* pw, double beta_, const T* g, T* gx,
+                         T* gy) {
   const T beta = T(beta_);
+  const bool has_pw = pw != nullptr;
   parallel_for(n, 1 << 13, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
+      const T x = xp[i], y = yp[i], p = has_pw ? pw[i] : T(0);
       T dx = 0, dy = 0;
       switch (op) {
-        case PointLoss::MSE: dx = T(2) * (x[i] - y[i]); dy = -dx; break;
-        case PointLoss::L1: { T d = x[i] - y[i]; dx = T((d > 0) - (d < 0)); dy = -dx; break; }
-        case PointLoss::SmoothL1: {
-          T d = x[i] - y[i];
-          dx = std::abs(d) < beta ? d / beta : T((d > 0) - (d < 0));
-          dy = -dx;
-          break;
-        }
-        case PointLoss::BCE: {
-          const T eps = T(1e-12);
-          dx = (x[i] - y[i]) / std::max((T(1) - x[i]) * x[i], eps);
-          dy = std::max(std::log1p(-x[i]), T(-100)) - std::max(std::log(x[i]), T(-100));
-          break;
-        }
-        case PointLoss::BCEWithLogits: {
-          T s = T(1) / (T(1) + std::exp(-x[i]));  // sigmoid(x)
-          T lw = pw ? T(1) + (pw[i] - T(1)) * y[i] : T(1);
-          dx = (T(1) - y[i]) - lw * (T(1) - s);
-          dy = -x[i] + (pw ? pw[i] - T(1) : T(0)) * softplus(-x[i]);
-          break;
-        }
+#define PYDL_LOSS_CASE(N, SL, SG) case PointLoss::N: { SG } break;
+        PYDL_POINT_LOSS_KERNELS(PYDL_LOSS_CASE)
+#undef PYDL_LOSS_CASE
       }
       if (gx) gx[i] = g[i] * dx;
       if (gy) gy[i] = g[i] * dy;

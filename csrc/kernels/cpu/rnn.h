@@ -8,7 +8,7 @@ namespace pydl::kernels {
 enum class RnnMode { Tanh = 0, Relu = 1, LSTM = 2, GRU = 3 };
 
 /// Gates per hidden unit: 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n).
-inline int64_t rnn_gates(RnnMode m) { return m == RnnMode::LSTM ? 4 : (m == RnnMode::GRU ? 3 : 1); }
+constexpr int64_t rnn_gates(RnnMode m) { return m == RnnMode::LSTM ? 4 : (m == RnnMode::GRU ? 3 : 1); }
 
 /// Everything a layer direction works on. Pointers are contiguous, row-major; T-major
 /// sequences (T, B, ...). `lengths` (B, int64) or null: step t of sequence b runs only

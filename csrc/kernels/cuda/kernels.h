@@ -9,6 +9,7 @@
 #include "kernels/cpu/index.h"
 #include "kernels/cpu/nn.h"
 #include "kernels/cpu/reduce.h"
+#include "kernels/cpu/rnn.h"
 
 namespace pydl::kernels::cuda {
 
@@ -41,6 +42,8 @@ void index_gather(const TensorImpl& out, const TensorImpl& a, const AdvIndexPlan
 void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& values, bool accumulate);
 
 // ---- nn_act.cu -----------------------------------------------------------------------
+template <typename T> void act_forward(Act op, int64_t n, const T* x, T* y, double a, double b);
+template <typename T> void act_backward(Act op, int64_t n, const T* g, const T* x, T* gx, double a, double b);
 template <typename T> void softmax_forward(int64_t outer, int64_t dim, int64_t inner, const T* x, T* y, bool log);
 template <typename T> void softmax_backward(int64_t outer, int64_t dim, int64_t inner, const T* g, const T* y, T* gx, bool log);
 template <typename T> void dropout_mask(int64_t n, uint64_t seed, double p, T* m);
@@ -58,6 +61,9 @@ void nll_forward(int64_t N, int64_t C, int64_t inner, const T* x, const int64_t*
 template <typename T>
 void nll_backward(int64_t N, int64_t C, int64_t inner, const int64_t* t, const T* w, int64_t ignore, const T* g,
                   int64_t g_stride, double scale, T* gx);
+template <typename T> void point_loss_forward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta, T* loss);
+template <typename T>
+void point_loss_backward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta, const T* g, T* gx, T* gy);
 
 // ---- nn_conv.cu: im2col + cuBLAS -----------------------------------------------------
 template <typename T> void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y);
@@ -99,6 +105,11 @@ void ln_backward(int64_t R, int64_t D, const T* x, const T* gy, const T* mean, c
 // ---- nn_index.cu ---------------------------------------------------------------------
 template <typename T> void embedding_forward(int64_t n, int64_t D, const T* w, const int64_t* idx, T* out);
 template <typename T> void embedding_backward(int64_t n, int64_t V, int64_t D, const T* g, const int64_t* idx, int64_t pad, T* gw);
+
+// ---- rnn.cu: cuBLAS per step, the gate math as one kernel per step ----------------------
+void rnn_forward(DType dt, const RnnArgs& a);
+void rnn_backward(DType dt, const RnnArgs& a, const void* grad_out, const void* grad_hn, const void* grad_cn,
+                  void* dx, void* dh0, void* dc0, void* dw_ih, void* dw_hh, void* db_ih, void* db_hh);
 
 // ---- nn_optim.cu ---------------------------------------------------------------------
 template <typename T>

@@ -1,4 +1,5 @@
-// CUDA mirror of kernels/cpu/nn_act.cpp: softmax / log-softmax, the dropout mask, row broadcast.
+// CUDA mirror of kernels/cpu/nn_act.cpp: the activations (the scalar columns of
+// kernels/cpu/act_ops.h), softmax / log-softmax, the dropout mask, row broadcast.
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
@@ -6,6 +7,38 @@
 
 namespace pydl::kernels::cuda {
 namespace {
+
+template <typename T>
+__device__ T act_value(Act op, T x, T a, T b) {
+  using namespace act_constants;
+  switch (op) {
+#define PYDL_ACT_CASE(N, SY, EY, SG, EG) case Act::N: { SY }
+    PYDL_ACT_KERNELS(PYDL_ACT_CASE)
+#undef PYDL_ACT_CASE
+  }
+  return x;
+}
+
+template <typename T>
+__device__ T act_grad(Act op, T g, T x, T a, T b) {
+  using namespace act_constants;
+  switch (op) {
+#define PYDL_ACT_CASE(N, SY, EY, SG, EG) case Act::N: { SG }
+    PYDL_ACT_KERNELS(PYDL_ACT_CASE)
+#undef PYDL_ACT_CASE
+  }
+  return g;
+}
+
+template <typename T>
+__global__ void act_fwd_k(Act op, int64_t n, const T* x, T* y, T a, T b) {
+  PYDL_CUDA_LOOP(i, n) { y[i] = act_value(op, x[i], a, b); }
+}
+
+template <typename T>
+__global__ void act_bwd_k(Act op, int64_t n, const T* g, const T* x, T* gx, T a, T b) {
+  PYDL_CUDA_LOOP(i, n) { gx[i] = act_grad(op, g[i], x[i], a, b); }
+}
 
 // One thread per (outer, inner) row of `dim` elements, as the CPU's (outer, dim, inner) layout.
 template <typename T>
@@ -73,6 +106,20 @@ __global__ void broadcast_rows_k(int64_t rows, int64_t cols, const T* row, T* y)
 }  // namespace
 
 template <typename T>
+void act_forward(Act op, int64_t n, const T* x, T* y, double a, double b) {
+  if (n == 0) return;
+  act_fwd_k<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(op, n, x, y, T(a), T(b));
+  check_launch("act_forward");
+}
+
+template <typename T>
+void act_backward(Act op, int64_t n, const T* g, const T* x, T* gx, double a, double b) {
+  if (n == 0) return;
+  act_bwd_k<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(op, n, g, x, gx, T(a), T(b));
+  check_launch("act_backward");
+}
+
+template <typename T>
 void softmax_forward(int64_t outer, int64_t dim, int64_t inner, const T* x, T* y, bool log) {
   softmax_fwd_k<T><<<blocks_for(outer * inner), kThreads, 0, current_stream()>>>(outer, dim, inner, x, y, log);
   check_launch("softmax_forward");
@@ -102,6 +149,8 @@ void broadcast_rows(int64_t rows, int64_t cols, const T* row, T* y) {
 }
 
 #define INST(T)                                                                                 \
+  template void act_forward<T>(Act, int64_t, const T*, T*, double, double);                    \
+  template void act_backward<T>(Act, int64_t, const T*, const T*, T*, double, double);         \
   template void softmax_forward<T>(int64_t, int64_t, int64_t, const T*, T*, bool);            \
   template void softmax_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, bool); \
   template void dropout_mask<T>(int64_t, uint64_t, double, T*);                                \

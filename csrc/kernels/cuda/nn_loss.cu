@@ -1,4 +1,5 @@
-// CUDA mirror of kernels/cpu/nn_loss.cpp's cross-entropy and NLL: one thread per (n, inner) row.
+// CUDA mirror of kernels/cpu/nn_loss.cpp: cross-entropy and NLL (one thread per (n, inner) row),
+// and the pointwise losses (one thread per element, kernels/cpu/loss_ops.h's formulas).
 #include <cmath>
 #include <vector>
 
@@ -95,6 +96,38 @@ __global__ void nll_bwd_k(int64_t rows, int64_t C, int64_t inner, const int64_t*
   }
 }
 
+template <typename T>
+__global__ void point_loss_fwd_k(PointLoss op, int64_t n, const T* xp, const T* yp, const T* pw, T beta, T* loss) {
+  const bool has_pw = pw != nullptr;
+  PYDL_CUDA_LOOP(i, n) {
+    const T x = xp[i], y = yp[i], p = has_pw ? pw[i] : T(0);
+    T l = 0;
+    switch (op) {
+#define PYDL_LOSS_CASE(N, SL, SG) case PointLoss::N: { SL } break;
+      PYDL_POINT_LOSS_KERNELS(PYDL_LOSS_CASE)
+#undef PYDL_LOSS_CASE
+    }
+    loss[i] = l;
+  }
+}
+
+template <typename T>
+__global__ void point_loss_bwd_k(PointLoss op, int64_t n, const T* xp, const T* yp, const T* pw, T beta, const T* g, T* gx,
+                                 T* gy) {
+  const bool has_pw = pw != nullptr;
+  PYDL_CUDA_LOOP(i, n) {
+    const T x = xp[i], y = yp[i], p = has_pw ? pw[i] : T(0);
+    T dx = 0, dy = 0;
+    switch (op) {
+#define PYDL_LOSS_CASE(N, SL, SG) case PointLoss::N: { SG } break;
+      PYDL_POINT_LOSS_KERNELS(PYDL_LOSS_CASE)
+#undef PYDL_LOSS_CASE
+    }
+    if (gx) gx[i] = g[i] * dx;
+    if (gy) gy[i] = g[i] * dy;
+  }
+}
+
 // Sum of the class weights, computed on the host side of the call: the weights are on the device.
 template <typename T>
 T weight_sum(const T* w, int64_t C, T none) {
@@ -146,6 +179,20 @@ void nll_backward(int64_t N, int64_t C, int64_t inner, const int64_t* t, const T
   check_launch("nll_backward");
 }
 
+template <typename T>
+void point_loss_forward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta, T* loss) {
+  if (n == 0) return;
+  point_loss_fwd_k<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(op, n, x, y, pw, T(beta), loss);
+  check_launch("point_loss_forward");
+}
+
+template <typename T>
+void point_loss_backward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta, const T* g, T* gx, T* gy) {
+  if (n == 0) return;
+  point_loss_bwd_k<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(op, n, x, y, pw, T(beta), g, gx, gy);
+  check_launch("point_loss_backward");
+}
+
 #define INST(T)                                                                                                        \
   template void cross_entropy_forward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, const T*, int64_t, double, \
                                          T*, T*, T*);                                                                 \
@@ -153,7 +200,9 @@ void nll_backward(int64_t N, int64_t C, int64_t inner, const int64_t* t, const T
                                           double, const T*, const T*, int64_t, double, T*);                           \
   template void nll_forward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, const T*, int64_t, T*, T*);          \
   template void nll_backward<T>(int64_t, int64_t, int64_t, const int64_t*, const T*, int64_t, const T*, int64_t, double, \
-                                T*);
+                                T*);                                                                          \
+  template void point_loss_forward<T>(PointLoss, int64_t, const T*, const T*, const T*, double, T*);                   \
+  template void point_loss_backward<T>(PointLoss, int64_t, const T*, const T*, const T*, double, const T*, T*, T*);
 INST(float)
 INST(double)
 

@@ -8,6 +8,7 @@ import math
 
 from ... import _C
 from ..._C import Tensor
+from ..._args import _device_of, _on
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -133,7 +134,7 @@ class RNNBase(Module):
 
         def state(t, what):
             if t is None:
-                return _C.zeros(list(expected), x.dtype)
+                return _on(_C.zeros(list(expected), x.dtype), _device_of(x))
             if unbatched:
                 if t.ndim != 2:
                     raise ValueError(f"[{name}] for unbatched 2-D input, {what} should also be 2-D but got "
@@ -259,7 +260,7 @@ class _CellBase(Module):
 
         def state(t):
             if t is None:
-                return _C.zeros([B, self.hidden_size], x.dtype)
+                return _on(_C.zeros([B, self.hidden_size], x.dtype), _device_of(x))
             t = t.unsqueeze(0) if unbatched else t
             if tuple(t.shape) != (B, self.hidden_size):
                 raise ValueError(f"[{name}] Expected hidden size {(B, self.hidden_size)}, got {tuple(t.shape)}")
