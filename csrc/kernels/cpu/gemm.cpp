@@ -272,8 +272,6 @@ void sgemm_packed_a(int64_t M, int64_t N, int64_t K, const float* Ap, const floa
   }
 }
 
-bool sgemm_reads_b_in_place(int64_t M, int64_t N, int64_t K, int64_t b_cs) { return use_direct(*engine(), M, N, K, b_cs); }
-
 int64_t sgemm_packed_b_size(int64_t K, int64_t N) { return packed_b_size(*engine(), K, N); }
 
 void sgemm_pack_b(int64_t K, int64_t N, const float* B, int64_t b_rs, int64_t b_cs, float* dst) {

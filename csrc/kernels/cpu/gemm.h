@@ -48,9 +48,6 @@ void sgemm_pack_b(int64_t K, int64_t N, const float* B, int64_t b_rs, int64_t b_
 void sgemm_packed_b(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* Bp,
                     float* C, int64_t ldc, bool accumulate);
 
-/// Whether sgemm reads this B (K, N) in place rather than packing it (small, row-major operands).
-bool sgemm_reads_b_in_place(int64_t M, int64_t N, int64_t K, int64_t b_cs);
-
 /// "avx512", "avx2" or "baseline": the level of the engine sgemm runs on.
 const char* sgemm_engine_name();
 

@@ -22,3 +22,29 @@
     l = (T(1) - y) * x + lw * PYDL_LOSS_SOFTPLUS(nx);,                                               \
     T s = T(1) / (T(1) + std::exp(-x)); T lw = has_pw ? T(1) + (p - T(1)) * y : T(1); T nx = -x;     \
     dx = (T(1) - y) - lw * (T(1) - s); dy = -x + (has_pw ? p - T(1) : T(0)) * PYDL_LOSS_SOFTPLUS(nx);)
+
+#if defined(__CUDACC__)
+#define PYDL_LOSS_HD __host__ __device__
+#else
+#define PYDL_LOSS_HD
+#endif
+
+namespace pydl::kernels {
+#define PYDL_LOSS_ENUM(N, ...) N,
+enum class PointLoss { PYDL_POINT_LOSS_KERNELS(PYDL_LOSS_ENUM) };
+#undef PYDL_LOSS_ENUM
+
+// dx, dy of loss `op` at one element: the backward of both devices (the forward keeps one loop
+// per loss on the CPU, so the simple ones vectorise). static: each per-ISA kernel file keeps its
+// own copy, so the linker cannot give baseline code one built for AVX-512.
+template <typename T>
+static PYDL_LOSS_HD inline void point_loss_grad_at(PointLoss op, T x, T y, T p, bool has_pw, T beta, T& dx, T& dy) {
+  (void)p, (void)has_pw, (void)beta;
+  dx = T(0), dy = T(0);
+  switch (op) {
+#define PYDL_LOSS_CASE(N, SL, SG) case PointLoss::N: { SG } break;
+    PYDL_POINT_LOSS_KERNELS(PYDL_LOSS_CASE)
+#undef PYDL_LOSS_CASE
+  }
+}
+}  // namespace pydl::kernels

@@ -46,9 +46,7 @@ void nll_forward(int64_t N, int64_t C, int64_t inner, const T* x, const int64_t*
 template <typename T>
 void nll_backward(int64_t N, int64_t C, int64_t inner, const int64_t* t, const T* w, int64_t ignore, const T* g,
                   int64_t g_stride, double scale, T* gx);
-#define PYDL_LOSS_ENUM(N, ...) N,
-enum class PointLoss { PYDL_POINT_LOSS_KERNELS(PYDL_LOSS_ENUM) };  // formulas: kernels/cpu/loss_ops.h
-#undef PYDL_LOSS_ENUM
+// PointLoss and its formulas: kernels/cpu/loss_ops.h
 /// loss[i] = f(x[i], y[i]) (pw: pos_weight for BCEWithLogits, may be null).
 template <typename T> void point_loss_forward(PointLoss op, int64_t n, const T* x, const T* y, const T* pw, double beta, T* loss);
 /// gx = g * df/dx, gy = g * df/dy (either may be null).

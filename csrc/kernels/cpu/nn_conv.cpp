@@ -1,4 +1,5 @@
-// conv2d by im2col + GEMM. Threads take work items (forward: a chunk of one sample's output
+// conv2d by GEMM: stride-1 convolutions with many channels read the padded input in place, one
+// GEMM per kernel tap (see Shift); the rest by im2col + GEMM. Threads take work items (forward: a chunk of one sample's output
 // positions; backward: a block of samples) one at a time, each with its own column buffer
 // (Cg*kh*kw, chunk: see col_chunk), which stays in L2 between im2col and the GEMM. A 1x1, stride-1, unpadded convolution uses the input
 // directly as the column matrix.
@@ -325,19 +326,6 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y)
   });
 }
 
-// gy (Og, OH*OW) of one group over the forward's padded width: gyw (Og, Pw), junk columns 0.
-template <typename T>
-void widen_rows(const Shift& s, int64_t M, const T* gy, T* gyw) {
-  const int64_t Pw = s.Pw();
-  for (int64_t m = 0; m < M; ++m) {
-    T* d = gyw + m * Pw;
-    for (int64_t oh = 0; oh < s.OH; ++oh) {
-      copy_run(d + oh * s.Wp, gy + (m * s.OH + oh) * s.OW, s.OW);
-      if (oh + 1 < s.OH) std::fill(d + oh * s.Wp + s.OW, d + (oh + 1) * s.Wp, T(0));
-    }
-  }
-}
-
 template <typename T>
 void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
   const int64_t G = g.groups, Cg = g.C / G, Og = g.O / G, kk = g.kh * g.kw, Kg = Cg * kk, P = g.OH * g.OW;
@@ -353,7 +341,9 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
   // sample, widened (and, float32, packed) output gradient, padded output gradient and output
   // chunk. Per sample block: weight / bias gradient slots (grad_blocks).
   const int64_t n_col = pw ? 0 : (gw && !sgw ? Kg * P : 0) + (gx && !sgx ? Kg * NC : 0);
-  const int64_t n_xpad = sgw && x_padded ? g.C * sf.plane() : 0, n_gyw = sgw ? Og * sf.Pw() : 0;
+  // gyw: a group's output gradient over the padded width, planes (OH, Wp), junk columns 0
+  const int64_t wplane = g.OH * sf.Wp;
+  const int64_t n_xpad = sgw && x_padded ? g.C * sf.plane() : 0, n_gyw = sgw ? Og * wplane : 0;
   int64_t n_bpk = 0;
   if constexpr (std::is_same_v<T, float>) n_bpk = sgw ? sgemm_packed_b_size(sf.Pw(), Og) : 0;
   const int64_t n_gyp = sgx ? g.O * sq.plane() : 0, n_tmp = sgx ? Cg * NQ : 0;
@@ -394,14 +384,14 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
           // tap t: gw_t^T (Cg, Og) += X_t (Cg, Pw) @ gyw^T (Pw, Og), slots [t][gi] of (Cg, Og)
           const T* xs = (x_padded ? xpad : xn) + gi * Cg * sf.plane();
           const int64_t Pw = sf.Pw();
-          widen_rows(sf, Og, gyg, gyw);
-          if constexpr (std::is_same_v<T, float>) sgemm_pack_b(Pw, Og, gyw, 1, Pw, bpk);
+          pad_planes(Og, g.OH, g.OW, 0, 0, g.OH, sf.Wp, gyg, gyw);
+          if constexpr (std::is_same_v<T, float>) sgemm_pack_b(Pw, Og, gyw, 1, wplane, bpk);
           for (int64_t t = 0; t < kk; ++t) {
             T* c = gwt + (t * G + gi) * Cg * Og;
             if constexpr (std::is_same_v<T, float>)
               sgemm_packed_b(Cg, Og, Pw, xs + sf.off(t), sf.plane(), 1, bpk, c, Og, true);
             else
-              gemm_any<T>(Cg, Og, Pw, xs + sf.off(t), sf.plane(), 1, gyw, 1, Pw, c, Og, true, true);
+              gemm_any<T>(Cg, Og, Pw, xs + sf.off(t), sf.plane(), 1, gyw, 1, wplane, c, Og, true, true);
           }
         } else if (gwt) {
           const T* cm = xg;

@@ -164,13 +164,8 @@ void point_loss_backward(PointLoss op, int64_t n, const T* xp, const T* yp, cons
   const bool has_pw = pw != nullptr;
   parallel_for(n, 1 << 13, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
-      const T x = xp[i], y = yp[i], p = has_pw ? pw[i] : T(0);
-      T dx = 0, dy = 0;
-      switch (op) {
-#define PYDL_LOSS_CASE(N, SL, SG) case PointLoss::N: { SG } break;
-        PYDL_POINT_LOSS_KERNELS(PYDL_LOSS_CASE)
-#undef PYDL_LOSS_CASE
-      }
+      T dx, dy;
+      point_loss_grad_at(op, xp[i], yp[i], has_pw ? pw[i] : T(0), has_pw, beta, dx, dy);
       if (gx) gx[i] = g[i] * dx;
       if (gy) gy[i] = g[i] * dy;
     }
