@@ -455,8 +455,8 @@ Tensor cumsum(const Tensor& a, int64_t dim) {
   Tensor ac = contiguous_copy(cast_raw(a, dt));
   int64_t outer, R, inner;
   split_dims(a->shape, dim, outer, R, inner);
-  Tensor out = empty(a->shape, dt);
-  K::cumsum(*out, *ac, outer, R, inner);
+  Tensor out = empty(a->shape, dt, a->device());
+  PYDL_KERNEL(a->device(), cumsum, *out, *ac, outer, R, inner);
   if (any_requires_grad({&a})) {
     // reverse cumsum of g: sum(g) - cumsum(g) + g
     auto node = make_node("CumsumBackward", {a}, [dim, nd = a->dim()](FunctionNode&, const TensorList& g) -> TensorList {
@@ -470,10 +470,15 @@ Tensor cumsum(const Tensor& a, int64_t dim) {
 
 Tensor one_hot(const Tensor& index, int64_t num_classes) {
   check_index_dtype(index, "one_hot");
+  const Device dev = index->device();
   Tensor idx = contiguous_copy(index);
   int64_t mx = -1, mn = 0;
-  const int64_t* p = idx->data<int64_t>();
-  for (int64_t i = 0; i < idx->numel; ++i) { mx = std::max(mx, p[i]); mn = std::min(mn, p[i]); }
+  {
+    // range check on the host (a CUDA index tensor is copied back for it: one synchronisation)
+    Tensor ih = dev.is_cuda() ? to_device(idx, Device{}, false) : idx;
+    const int64_t* p = ih->data<int64_t>();
+    for (int64_t i = 0; i < ih->numel; ++i) { mx = std::max(mx, p[i]); mn = std::min(mn, p[i]); }
+  }
   PYDL_CHECK(mn >= 0, ValueError, "[one_hot] class values must be non-negative, got ", mn);
   if (num_classes < 0) {
     PYDL_CHECK(idx->numel > 0, ValueError, "[one_hot] can not infer the number of classes from an empty tensor");
@@ -483,8 +488,8 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
              "), got ", mx);
   Shape s = idx->shape;
   s.push_back(num_classes);
-  Tensor out = zeros(s, DType::Int64);
-  K::one_hot(*out, *idx, num_classes);
+  Tensor out = zeros(s, DType::Int64, dev);
+  PYDL_KERNEL(dev, one_hot, *out, *idx, num_classes);
   return out;
 }
 

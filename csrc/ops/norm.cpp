@@ -213,22 +213,24 @@ Tensor pad(const Tensor& x, IntList p, const std::string& mode, double value) {
     }
   }
   Tensor xc = contig(x);
-  Tensor out = empty(os, x->dtype);
+  const Device dev = x->device();
+  Tensor out = empty(os, x->dtype, dev);
   if (out->numel > 0) {
     if (x->dtype == DType::Int64)
-      K::pad_forward<int64_t>(outer, in, map, xc->data<int64_t>(), out->data<int64_t>(), int64_t(value));
+      PYDL_KERNEL(dev, pad_forward<int64_t>, outer, in, map, xc->data<int64_t>(), out->data<int64_t>(), int64_t(value));
     else
       PYDL_DISPATCH_FLOAT(x->dtype, "pad", [&] {
-        K::pad_forward<scalar_t>(outer, in, map, xc->data<scalar_t>(), out->data<scalar_t>(), scalar_t(value));
+        PYDL_KERNEL(dev, pad_forward<scalar_t>, outer, in, map, xc->data<scalar_t>(), out->data<scalar_t>(), scalar_t(value));
       });
   }
   if (any_requires_grad({&x})) {
     auto node = make_node("PadBackward", {x}, [outer, in, map, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& g) -> TensorList {
       Tensor gy = contig(g[0]);
-      Tensor gx = empty(xs, dt);
+      const Device dev = gy->device();
+      Tensor gx = empty(xs, dt, dev);
       PYDL_DISPATCH_FLOAT(dt, "pad", [&] {
         if (gx->numel == 0) return;
-        K::pad_backward<scalar_t>(outer, in, map, gy->data<scalar_t>(), gx->data<scalar_t>());
+        PYDL_KERNEL(dev, pad_backward<scalar_t>, outer, in, map, gy->data<scalar_t>(), gx->data<scalar_t>());
       });
       return {gx};
     });

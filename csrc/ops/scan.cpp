@@ -1,6 +1,7 @@
 // Cumulative ops along one dim (cumsum lives with the indexing ops): cumprod,
 // logcumsumexp, cummax / cummin. Checks, forward and backward side by side.
 #include "kernels/cpu/scan.h"
+#include "kernels/dispatch.h"
 #include "ops/ops.h"
 
 namespace pydl {
@@ -23,14 +24,18 @@ Tensor cumprod(const Tensor& a, int64_t dim) {
   Lines L = lines_of(a, dim, "cumprod");
   DType dt = is_floating(a->dtype) ? a->dtype : DType::Int64;
   Tensor x = contiguous_copy(cast_raw(a, dt));
-  Tensor out = empty(a->shape, dt);
-  PYDL_DISPATCH_NUMERIC(dt, "cumprod", [&] { K::cumprod_forward<scalar_t>(L.outer, L.R, L.inner, x->data<scalar_t>(), out->data<scalar_t>()); });
+  const Device dev = a->device();
+  Tensor out = empty(a->shape, dt, dev);
+  PYDL_DISPATCH_NUMERIC(dt, "cumprod", [&] {
+    PYDL_KERNEL(dev, cumprod_forward<scalar_t>, L.outer, L.R, L.inner, x->data<scalar_t>(), out->data<scalar_t>());
+  });
   if (any_requires_grad({&a})) {
     auto node = make_node("CumprodBackward", {a}, [L](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor xs = contig(n.get(0)), gc = contig(g[0]);
-      Tensor gx = empty(xs->shape, xs->dtype);
+      const Device dev = common_device("cumprod", {xs.get(), gc.get()});
+      Tensor gx = empty(xs->shape, xs->dtype, dev);
       PYDL_DISPATCH_FLOAT(xs->dtype, "cumprod", [&] {
-        K::cumprod_backward<scalar_t>(L.outer, L.R, L.inner, xs->data<scalar_t>(), gc->data<scalar_t>(), gx->data<scalar_t>());
+        PYDL_KERNEL(dev, cumprod_backward<scalar_t>, L.outer, L.R, L.inner, xs->data<scalar_t>(), gc->data<scalar_t>(), gx->data<scalar_t>());
       });
       return {gx};
     });

@@ -85,6 +85,19 @@ def _cases():
                                   lambda a, i, v: [a.index_select(0, i), a.index_select(1, i), a[i, i], a[:, i], a.t()[i],
                                                    pydl.index_put(a, (i[:2],), v[:2]),  # distinct: plain writes
                                                    pydl.index_put(a, (i[:3],), v, accumulate=True)]),
+        # scans along each dim (cumprod: a zero in a line, the backward's no-division path), ints included
+        "cumsum_cumprod": ([_r(3, 4, 5), np.arange(-5, 7, dtype=np.int64).reshape(3, 4)],
+                           lambda a, i: [a.cumsum(0), a.cumsum(1), a.t().cumsum(-1), pydl.cumprod(a, 1),
+                                         pydl.cumprod(a * (a > -0.8).float(), 2), pydl.cumprod(a.sum(0), 0),
+                                         i.cumsum(1).float(), pydl.cumprod(i, 0).float()]),
+        "one_hot": ([np.array([[0, 3, 1], [4, 4, 0]], dtype=np.int64)],
+                    lambda i: [F.one_hot(i, 6).float(), F.one_hot(i).float(), F.one_hot(i.t()[0]).float()]),
+        # pad: every mode, several dims, negative (cropping) constant padding, ints
+        "pad": ([_r(2, 3, 5, 6), np.arange(12, dtype=np.int64).reshape(3, 4)],
+                lambda x, i: [F.pad(x, (1, 2)), F.pad(x, (2, 1, 0, 3), value=0.5), F.pad(x, (-1, 2, 1, -2)),
+                              F.pad(x, (3, 2, 1, 4), mode="reflect"), F.pad(x, (2, 3, 4, 1), mode="replicate"),
+                              F.pad(x, (2, 6, 5, 1), mode="circular"), F.pad(x.transpose(2, 3), (1, 1, 1, 1, 1, 1)),
+                              F.pad(i, (1, 2), value=7).float(), F.pad(i, (2, 1, 1, 1), mode="reflect").float()]),
         # pooling
         "avg_pool2d": ([_r(2, 3, 9, 9)], lambda x: [F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
                                                     F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),

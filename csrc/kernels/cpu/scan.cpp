@@ -5,6 +5,7 @@
 
 #include "core/threads.h"
 #include "kernels/cpu/binary_ops.h"
+#include "kernels/cpu/scan_ops.h"
 
 namespace pydl::kernels {
 namespace {
@@ -19,26 +20,12 @@ void lines(int64_t outer, int64_t R, int64_t inner, F f) {
 
 template <typename T>
 void cumprod_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y) {
-  lines(outer, R, inner, [&](int64_t o, int64_t s) {
-    T acc = T(1);
-    for (int64_t r = 0; r < R; ++r) y[o + r * s] = acc *= x[o + r * s];
-  });
+  lines(outer, R, inner, [&](int64_t o, int64_t s) { cumprod_line(R, s, x + o, y + o); });
 }
 
 template <typename T>
 void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* g, T* gx) {
-  lines(outer, R, inner, [&](int64_t o, int64_t s) {
-    if (R == 0) return;
-    // S[r] = g[r] + x[r+1] S[r+1];  gx[r] = (x[0] ... x[r-1]) S[r]
-    T acc = g[o + (R - 1) * s];
-    gx[o + (R - 1) * s] = acc;
-    for (int64_t r = R - 2; r >= 0; --r) gx[o + r * s] = acc = g[o + r * s] + x[o + (r + 1) * s] * acc;
-    T pre = T(1);
-    for (int64_t r = 0; r < R; ++r) {
-      gx[o + r * s] *= pre;
-      pre *= x[o + r * s];
-    }
-  });
+  lines(outer, R, inner, [&](int64_t o, int64_t s) { cumprod_backward_line(R, s, x + o, g + o, gx + o); });
 }
 
 template <typename T>

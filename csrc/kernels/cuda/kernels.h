@@ -3,6 +3,7 @@
 // kernels' names and signatures (pointers are device pointers). Called through PYDL_KERNEL
 // (kernels/dispatch.h) only; each launches on its device's stream and returns without waiting.
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 #include "kernels/cpu/elementwise.h"
@@ -10,6 +11,7 @@
 #include "kernels/cpu/nn.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/rnn.h"
+#include "kernels/cpu/scan.h"
 
 namespace pydl::kernels::cuda {
 
@@ -40,6 +42,12 @@ void gather(const TensorImpl& out, const TensorImpl& a, int64_t dim, const Tenso
 void scatter(const TensorImpl& self, int64_t dim, const TensorImpl& idx, const TensorImpl& src, bool accumulate);
 void index_gather(const TensorImpl& out, const TensorImpl& a, const AdvIndexPlan& plan);
 void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& values, bool accumulate);
+void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner);
+void one_hot(const TensorImpl& out, const TensorImpl& idx, int64_t num_classes);
+
+// ---- scan.cu -------------------------------------------------------------------------
+template <typename T> void cumprod_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y);
+template <typename T> void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* g, T* gx);
 
 // ---- nn_act.cu -----------------------------------------------------------------------
 template <typename T> void act_forward(Act op, int64_t n, const T* x, T* y, double a, double b);
@@ -105,6 +113,11 @@ void ln_backward(int64_t R, int64_t D, const T* x, const T* gy, const T* mean, c
 // ---- nn_index.cu ---------------------------------------------------------------------
 template <typename T> void embedding_forward(int64_t n, int64_t D, const T* w, const int64_t* idx, T* out);
 template <typename T> void embedding_backward(int64_t n, int64_t V, int64_t D, const T* g, const int64_t* idx, int64_t pad, T* gw);
+template <typename T>
+void pad_forward(int64_t outer, const std::vector<int64_t>& in, const std::vector<std::vector<int64_t>>& map, const T* x, T* y,
+                 T value);
+template <typename T>
+void pad_backward(int64_t outer, const std::vector<int64_t>& in, const std::vector<std::vector<int64_t>>& map, const T* gy, T* gx);
 
 // ---- rnn.cu: cuBLAS per step, the gate math as one kernel per step ----------------------
 void rnn_forward(DType dt, const RnnArgs& a);
