@@ -432,8 +432,8 @@ std::pair<Tensor, Tensor> sort(const Tensor& a, int64_t dim, bool descending) {
   Tensor ac = a->is_contiguous() ? a : contiguous_copy(a);
   int64_t outer, R, inner;
   split_dims(a->shape, dim, outer, R, inner);
-  Tensor idx = empty(a->shape, DType::Int64);
-  K::argsort(*idx, *ac, outer, R, inner, descending);
+  Tensor idx = empty(a->shape, DType::Int64, a->device());
+  PYDL_KERNEL(a->device(), argsort, *idx, *ac, outer, R, inner, descending);
   return {gather(a, dim, idx), idx};  // gather carries the gradient
 }
 

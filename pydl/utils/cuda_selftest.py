@@ -98,6 +98,12 @@ def _cases():
                               F.pad(x, (3, 2, 1, 4), mode="reflect"), F.pad(x, (2, 3, 4, 1), mode="replicate"),
                               F.pad(x, (2, 6, 5, 1), mode="circular"), F.pad(x.transpose(2, 3), (1, 1, 1, 1, 1, 1)),
                               F.pad(i, (1, 2), value=7).float(), F.pad(i, (2, 1, 1, 1), mode="reflect").float()]),
+        # sort / argsort / topk: ties (stable order), NaN, descending, every dim, ints
+        "sort_topk": ([np.array([[0.5, -1.0, 0.5, np.nan, 2.0, -1.0], [3.0, 1.0, np.nan, 1.0, 0.0, 3.0]], dtype=np.float32),
+                       _r(3, 7, 4), np.array([[3, 1, 3, 0], [2, 2, 5, 1]], dtype=np.int64)],
+                      lambda a, b, i: [*pydl.sort(a, 1), *pydl.sort(a, 1, descending=True), *pydl.sort(b, 1),
+                                       pydl.argsort(b, 0).float(), *pydl.topk(b, 3, 1), *pydl.topk(b, 2, 2, largest=False),
+                                       *pydl.sort(i, 1), pydl.argsort(i, 0, descending=True).float()]),
         # pooling
         "avg_pool2d": ([_r(2, 3, 9, 9)], lambda x: [F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
                                                     F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),

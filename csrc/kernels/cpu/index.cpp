@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/threads.h"
+#include "kernels/cpu/sort_ops.h"
 
 namespace pydl::kernels {
 namespace {
@@ -294,15 +295,7 @@ void argsort(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t 
         int64_t oi = l / inner, ii = l % inner;
         const scalar_t* line = p + oi * R * inner + ii;
         std::iota(perm.begin(), perm.end(), 0);
-        // NaN sorts last ascending and first descending, like PyTorch.
-        auto key_less = [&](int64_t x, int64_t y) {
-          scalar_t u = line[x * inner], v = line[y * inner];
-          if constexpr (std::is_floating_point_v<scalar_t>) {
-            bool nu = u != u, nv = v != v;
-            if (nu || nv) return descending ? (nu && !nv) : (!nu && nv);
-          }
-          return descending ? u > v : u < v;
-        };
+        auto key_less = [&](int64_t x, int64_t y) { return sorts_before(line[x * inner], line[y * inner], descending); };
         std::stable_sort(perm.begin(), perm.end(), key_less);
         int64_t* ol = o + oi * R * inner + ii;
         for (int64_t r = 0; r < R; ++r) ol[r * inner] = perm[r];

@@ -2,11 +2,14 @@
 // indexing (index_gather / index_put): one thread per index (or output) element, any strides of
 // the indexed tensor. Accumulating writes add atomically (equal indices collide); plain writes
 // to one position from several elements land in an unspecified order, as on PyTorch's GPU.
-// cumsum runs one thread per line (kernels/cpu/scan_ops.h's cumsum_line); one_hot one per index.
+// cumsum runs one thread per line (kernels/cpu/scan_ops.h's cumsum_line); one_hot one per index;
+// argsort one per element, which counts the elements of its line that go before it (a stable rank,
+// O(R) per element) and writes its index at that rank.
 #include <type_traits>
 
 #include "kernels/cpu/index.h"
 #include "kernels/cpu/scan_ops.h"
+#include "kernels/cpu/sort_ops.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
 
@@ -148,6 +151,21 @@ __global__ void cumsum_k(int64_t lines, int64_t R, int64_t inner, const T* x, T*
   }
 }
 
+template <typename T>
+__global__ void argsort_k(int64_t n, int64_t R, int64_t inner, const T* a, int64_t* out, bool descending) {
+  PYDL_CUDA_LOOP(k, n) {
+    const int64_t oi = k / (R * inner), rem = k - oi * R * inner, i = rem / inner, ii = rem - i * inner;
+    const int64_t base = oi * R * inner + ii;
+    const T v = a[k];
+    int64_t rank = 0;
+    for (int64_t j = 0; j < R; ++j) {
+      const T u = a[base + j * inner];
+      rank += sorts_before(u, v, descending) || (j < i && !sorts_before(v, u, descending));
+    }
+    out[base + rank * inner] = i;
+  }
+}
+
 __global__ void one_hot_k(int64_t n, int64_t C, const int64_t* idx, int64_t* out) {
   PYDL_CUDA_LOOP(i, n) out[i * C + idx[i]] = 1;
 }
@@ -206,6 +224,16 @@ void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R
     cumsum_k<scalar_t><<<blocks_for(n), kThreads, 0, s>>>(n, R, inner, a.data<scalar_t>(), out.data<scalar_t>());
   });
   check_launch("cumsum");
+}
+
+void argsort(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner, bool descending) {
+  const int64_t n = outer * R * inner;
+  if (n == 0) return;
+  auto s = stream_of(out);
+  PYDL_DISPATCH_ALL(a.dtype, "sort", [&] {
+    argsort_k<scalar_t><<<blocks_for(n), kThreads, 0, s>>>(n, R, inner, a.data<scalar_t>(), out.data<int64_t>(), descending);
+  });
+  check_launch("argsort");
 }
 
 void one_hot(const TensorImpl& out, const TensorImpl& idx, int64_t num_classes) {

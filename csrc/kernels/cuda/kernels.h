@@ -42,6 +42,7 @@ void gather(const TensorImpl& out, const TensorImpl& a, int64_t dim, const Tenso
 void scatter(const TensorImpl& self, int64_t dim, const TensorImpl& idx, const TensorImpl& src, bool accumulate);
 void index_gather(const TensorImpl& out, const TensorImpl& a, const AdvIndexPlan& plan);
 void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& values, bool accumulate);
+void argsort(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner, bool descending);
 void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner);
 void one_hot(const TensorImpl& out, const TensorImpl& idx, int64_t num_classes);
 
