@@ -2,13 +2,11 @@
 // indexing (index_gather / index_put): one thread per index (or output) element, any strides of
 // the indexed tensor. Accumulating writes add atomically (equal indices collide); plain writes
 // to one position from several elements land in an unspecified order, as on PyTorch's GPU.
-// cumsum runs one thread per line (kernels/cpu/scan_ops.h's cumsum_line); one_hot one per index;
-// argsort one per element, which counts the elements of its line that go before it (a stable rank,
-// O(R) per element) and writes its index at that rank.
+// one_hot runs one thread per index; argsort one per element, which counts the elements of its
+// line that go before it (a stable rank, O(R) per element) and writes its index at that rank.
 #include <type_traits>
 
 #include "kernels/cpu/index.h"
-#include "kernels/cpu/scan_ops.h"
 #include "kernels/cpu/sort_ops.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
@@ -144,14 +142,6 @@ __global__ void index_put_k(AdvGeom g, int64_t n, T* a, const T* v, bool accumul
 }
 
 template <typename T>
-__global__ void cumsum_k(int64_t lines, int64_t R, int64_t inner, const T* x, T* y) {
-  PYDL_CUDA_LOOP(l, lines) {
-    const int64_t o = (l / inner) * R * inner + l % inner;
-    cumsum_line(R, inner, x + o, y + o);
-  }
-}
-
-template <typename T>
 __global__ void argsort_k(int64_t n, int64_t R, int64_t inner, const T* a, int64_t* out, bool descending) {
   PYDL_CUDA_LOOP(k, n) {
     const int64_t oi = k / (R * inner), rem = k - oi * R * inner, i = rem / inner, ii = rem - i * inner;
@@ -214,16 +204,6 @@ void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& 
                                                                         values.data<scalar_t>(), accumulate);
   });
   check_launch("index_put");
-}
-
-void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner) {
-  const int64_t n = outer * inner;
-  if (n == 0 || R == 0) return;
-  auto s = stream_of(out);
-  PYDL_DISPATCH_NUMERIC(out.dtype, "cumsum", [&] {
-    cumsum_k<scalar_t><<<blocks_for(n), kThreads, 0, s>>>(n, R, inner, a.data<scalar_t>(), out.data<scalar_t>());
-  });
-  check_launch("cumsum");
 }
 
 void argsort(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner, bool descending) {

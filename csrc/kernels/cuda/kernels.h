@@ -43,10 +43,10 @@ void scatter(const TensorImpl& self, int64_t dim, const TensorImpl& idx, const T
 void index_gather(const TensorImpl& out, const TensorImpl& a, const AdvIndexPlan& plan);
 void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& values, bool accumulate);
 void argsort(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner, bool descending);
-void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner);
 void one_hot(const TensorImpl& out, const TensorImpl& idx, int64_t num_classes);
 
 // ---- scan.cu -------------------------------------------------------------------------
+void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner);
 template <typename T> void cumprod_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y);
 template <typename T> void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* g, T* gx);
 

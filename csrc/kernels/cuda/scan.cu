@@ -1,5 +1,6 @@
-// CUDA mirror of kernels/cpu/scan.cpp's cumprod: one thread per line of the (outer, R, inner)
-// block, running the line functions of kernels/cpu/scan_ops.h that the CPU kernels run.
+// CUDA mirror of kernels/cpu/scan.cpp's cumprod and index.cpp's cumsum: one thread per line of
+// the (outer, R, inner) block, running the line functions of kernels/cpu/scan_ops.h that the CPU
+// kernels run.
 #include "kernels/cpu/scan_ops.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
@@ -7,38 +8,55 @@
 namespace pydl::kernels::cuda {
 namespace {
 
-template <typename T>
-__global__ void cumprod_fwd_k(int64_t lines, int64_t R, int64_t inner, const T* x, T* y) {
-  PYDL_CUDA_LOOP(l, lines) {
-    const int64_t o = (l / inner) * R * inner + l % inner;
-    cumprod_line(R, inner, x + o, y + o);
-  }
+// f(o, R, s) for the line that starts at element o of each (outer, R, inner) block, stride s = inner.
+template <typename F>
+__global__ void lines_k(int64_t lines, int64_t R, int64_t inner, F f) {
+  PYDL_CUDA_LOOP(l, lines) f((l / inner) * R * inner + l % inner, R, inner);
+}
+
+template <typename F>
+void run_lines(const char* name, int64_t outer, int64_t R, int64_t inner, F f) {
+  const int64_t n = outer * inner;
+  if (n == 0 || R == 0) return;
+  lines_k<<<blocks_for(n), kThreads, 0, current_stream()>>>(n, R, inner, f);
+  check_launch(name);
 }
 
 template <typename T>
-__global__ void cumprod_bwd_k(int64_t lines, int64_t R, int64_t inner, const T* x, const T* g, T* gx) {
-  PYDL_CUDA_LOOP(l, lines) {
-    const int64_t o = (l / inner) * R * inner + l % inner;
-    cumprod_backward_line(R, inner, x + o, g + o, gx + o);
-  }
-}
+struct CumsumLine {
+  const T* x;
+  T* y;
+  __device__ void operator()(int64_t o, int64_t R, int64_t s) const { cumsum_line(R, s, x + o, y + o); }
+};
+template <typename T>
+struct CumprodLine {
+  const T* x;
+  T* y;
+  __device__ void operator()(int64_t o, int64_t R, int64_t s) const { cumprod_line(R, s, x + o, y + o); }
+};
+template <typename T>
+struct CumprodBackwardLine {
+  const T *x, *g;
+  T* gx;
+  __device__ void operator()(int64_t o, int64_t R, int64_t s) const { cumprod_backward_line(R, s, x + o, g + o, gx + o); }
+};
 
 }  // namespace
 
+void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner) {
+  PYDL_DISPATCH_NUMERIC(out.dtype, "cumsum", [&] {
+    run_lines("cumsum", outer, R, inner, CumsumLine<scalar_t>{a.data<scalar_t>(), out.data<scalar_t>()});
+  });
+}
+
 template <typename T>
 void cumprod_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y) {
-  const int64_t n = outer * inner;
-  if (n == 0 || R == 0) return;
-  cumprod_fwd_k<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(n, R, inner, x, y);
-  check_launch("cumprod_forward");
+  run_lines("cumprod_forward", outer, R, inner, CumprodLine<T>{x, y});
 }
 
 template <typename T>
 void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* g, T* gx) {
-  const int64_t n = outer * inner;
-  if (n == 0 || R == 0) return;
-  cumprod_bwd_k<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(n, R, inner, x, g, gx);
-  check_launch("cumprod_backward");
+  run_lines("cumprod_backward", outer, R, inner, CumprodBackwardLine<T>{x, g, gx});
 }
 
 template void cumprod_forward<float>(int64_t, int64_t, int64_t, const float*, float*);
