@@ -18,6 +18,33 @@ Storage::~Storage() {
     device_free(device, data, nbytes);
 }
 
+struct DerivedValue {
+  std::vector<int64_t> key;  // geometry and dtype of the source view, then the caller's key
+  uint64_t version, epoch;
+  Tensor value;
+};
+
+void begin_export(Storage& s) {
+  s.live_exports.fetch_add(1);
+  s.export_epoch.fetch_add(1);
+}
+void end_export(Storage& s) { s.live_exports.fetch_sub(1); }
+
+Tensor derived_of(const Tensor& t, const std::vector<int64_t>& key, const std::function<Tensor()>& make) {
+  Storage& s = *t->storage;
+  if (s.external || s.live_exports.load() != 0) return make();
+  std::vector<int64_t> full{t->offset, static_cast<int64_t>(t->dtype), t->dim()};
+  full.insert(full.end(), t->shape.begin(), t->shape.end());
+  full.insert(full.end(), t->strides.begin(), t->strides.end());
+  full.insert(full.end(), key.begin(), key.end());
+  const uint64_t epoch = s.export_epoch.load(), version = s.version;
+  std::shared_ptr<const DerivedValue> have = std::atomic_load(&s.derived);
+  if (have && have->version == version && have->epoch == epoch && have->key == full) return have->value;
+  Tensor value = make();
+  std::atomic_store(&s.derived, std::shared_ptr<const DerivedValue>(new DerivedValue{std::move(full), version, epoch, value}));
+  return value;
+}
+
 TensorImpl::TensorImpl(std::shared_ptr<Storage> s, Shape sh, Shape st, int64_t off, DType dt)
     : storage(std::move(s)), shape(std::move(sh)), strides(std::move(st)), offset(off), dtype(dt) {
   numel = 1;

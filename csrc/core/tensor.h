@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@ struct Node;
 struct TensorImpl;
 /// A tensor handle: shared ownership of its TensorImpl (null = undefined tensor).
 using Tensor = std::shared_ptr<TensorImpl>;
+struct DerivedValue;
 
 /// A block of memory shared by a tensor and its views. `version` counts in-place
 /// changes; autograd compares it against the version a saved tensor had.
@@ -25,6 +27,13 @@ struct Storage {
   uint64_t version = 0;
   Device device;        // where `data` lives
   bool pinned = false;  // page-locked host memory (pin_memory), freed with free_pinned
+  /// Memory handed out of pydl (NumPy arrays, buffer views, DLPack, data_ptr) can be written
+  /// without a version bump: `live_exports` counts the exports alive now (data_ptr's forever),
+  /// `export_epoch` every export ever made. derived_of trusts neither kind of storage.
+  std::atomic<int64_t> live_exports{0};
+  std::atomic<uint64_t> export_epoch{0};
+  /// derived_of's cached value (read and written with std::atomic_load / atomic_store).
+  std::shared_ptr<const DerivedValue> derived;
   Storage(size_t nbytes, Device device = Device{}, bool pinned = false);  // owned, from the device's allocator
   Storage(void* data, size_t nbytes, std::shared_ptr<void> owner);  // borrowed
   ~Storage();
@@ -95,5 +104,25 @@ Tensor detach(const Tensor& t);
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 /// Reads element 0 of `t` as a double.
 double item(const Tensor& t);
+
+/// Marks `s`'s memory as reachable from outside pydl until the matching end_export (see
+/// Storage::live_exports); an export that is never released (a raw pointer) omits it.
+void begin_export(Storage& s);
+void end_export(Storage& s);
+/// A storage kept alive and exported (begin_export .. end_export) by an owner outside pydl.
+struct ExportedStorage {
+  std::shared_ptr<Storage> storage;
+  explicit ExportedStorage(std::shared_ptr<Storage> s) : storage(std::move(s)) { begin_export(*storage); }
+  ~ExportedStorage() { end_export(*storage); }
+  ExportedStorage(const ExportedStorage&) = delete;
+  ExportedStorage& operator=(const ExportedStorage&) = delete;
+};
+
+/// A value computed from `t`'s elements alone by `make` (a weight's packed copy for the GEMM),
+/// cached beside t's storage and returned again while the elements cannot have changed: same
+/// storage version, same geometry and `key`, and no export of the memory since (memory borrowed
+/// from NumPy or DLPack, or exported, is never cached). One value per storage: another key
+/// replaces it.
+Tensor derived_of(const Tensor& t, const std::vector<int64_t>& key, const std::function<Tensor()>& make);
 
 }  // namespace pydl

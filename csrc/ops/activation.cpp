@@ -16,6 +16,9 @@ Reduction parse_reduction(const std::string& s, const char* op) {
   throw ValueError(str("[", op, "] ", s, " is not a valid value for reduction (expected 'none', 'mean' or 'sum')"));
 }
 
+// derived_of keys of the packed weights ops keep.
+constexpr int64_t kLinearPackedWeight = 1;
+
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   PYDL_CHECK(x && w, TypeError, "[linear] expected tensors for input and weight");
   PYDL_CHECK(w->dim() == 2, ValueError, "[linear] weight must be 2-D (out_features, in_features), got ", shape_str(w->shape));
@@ -35,9 +38,21 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor out = empty(out_shape, x->dtype, dev);
   const int64_t M = in == 0 ? x->numel : x->numel / in;
   if (out->numel > 0) {
-    Tensor xc = contig(x), wc = contig(w), bc = b ? contig(b) : Tensor();
+    Tensor xc = contig(x), bc = b ? contig(b) : Tensor();
     PYDL_DISPATCH_FLOAT(x->dtype, "linear", [&] {
       if (bc) PYDL_KERNEL(dev, broadcast_rows<scalar_t>, M, outF, bc->data<scalar_t>(), out->data<scalar_t>());
+      if (dev.is_cpu() && x->dtype == DType::Float32 && in > 0) {
+        // (M,in) x (in,out) with the weight read transposed, packed once and reused across calls
+        // until it changes (an optimizer step bumps its version)
+        Tensor wp = derived_of(w, {kLinearPackedWeight}, [&] {
+          Tensor p = empty({K::sgemm_packed_b_size(in, outF)}, DType::Float32);
+          K::sgemm_pack_b(in, outF, w->data<float>(), w->strides[1], w->strides[0], p->data<float>());
+          return p;
+        });
+        K::sgemm_packed_b(M, outF, in, xc->data<float>(), in, 1, wp->data<float>(), out->data<float>(), outF, bool(bc));
+        return;
+      }
+      Tensor wc = contig(w);
       // (M,in) x (in,out): weight read transposed (row stride 1, col stride in)
       PYDL_KERNEL(dev, gemm, x->dtype, 1, M, outF, in, xc->raw(), in, 1, 0, wc->raw(), 1, in, 0, out->raw(), 0, bool(bc));
     });

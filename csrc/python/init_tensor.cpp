@@ -98,7 +98,7 @@ Tensor from_dlpack_capsule(py::capsule cap) {
 }
 
 struct DLPackCtx {
-  std::shared_ptr<Storage> storage;  // not the tensor: its storage may be swapped (x.data = y)
+  ExportedStorage storage;  // not the tensor: its storage may be swapped (x.data = y)
   Shape shape, strides;
   DLManagedTensor mt;
 };
@@ -106,7 +106,7 @@ struct DLPackCtx {
 py::capsule to_dlpack(const Tensor& t) {
   PYDL_CHECK(t->device().is_cpu(), RuntimeError, "[to_dlpack] only CPU tensors can be exported, got a tensor on ",
              t->device().str(), "; use .cpu() first");
-  auto* ctx = new DLPackCtx{t->storage, t->shape, t->strides, {}};
+  auto* ctx = new DLPackCtx{ExportedStorage(t->storage), t->shape, t->strides, {}};
   DLTensor& d = ctx->mt.dl_tensor;
   d.data = t->storage->data;
   d.byte_offset = static_cast<uint64_t>(t->offset) * t->itemsize();
@@ -134,7 +134,7 @@ py::capsule to_dlpack(const Tensor& t) {
 // The buffer protocol (memoryview(t), bytes(t)): the view's owner is a block holding the
 // storage and the geometry, so the memory outlives a later `t.data = ...`.
 struct BufferView {
-  std::shared_ptr<Storage> storage;
+  ExportedStorage storage;
   std::vector<Py_ssize_t> shape, strides;
 };
 
@@ -151,7 +151,7 @@ int tensor_getbuffer(PyObject* obj, Py_buffer* view, int flags) {
     PyErr_SetString(PyExc_BufferError, "[buffer] the tensor is not contiguous; call .contiguous() first");
     return -1;
   }
-  auto* bv = new BufferView{t->storage, {t->shape.begin(), t->shape.end()}, {}};
+  auto* bv = new BufferView{ExportedStorage(t->storage), {t->shape.begin(), t->shape.end()}, {}};
   for (int64_t st : t->strides) bv->strides.push_back(static_cast<Py_ssize_t>(st * static_cast<int64_t>(t->itemsize())));
   PyObject* owner = PyCapsule_New(bv, "pydl.buffer", [](PyObject* cap) {
     delete static_cast<BufferView*>(PyCapsule_GetPointer(cap, "pydl.buffer"));
@@ -188,8 +188,8 @@ void check_numpy_ok(const Tensor& t, const char* op) {
 // A Python object owning a reference to `s`: what exported memory (NumPy, buffer views)
 // keeps alive. Not the tensor: `x.data = y` swaps the storage under a live tensor handle.
 py::capsule storage_owner(const std::shared_ptr<Storage>& s) {
-  return py::capsule(new std::shared_ptr<Storage>(s), "pydl.storage",
-                     [](PyObject* cap) { delete static_cast<std::shared_ptr<Storage>*>(PyCapsule_GetPointer(cap, "pydl.storage")); });
+  return py::capsule(new ExportedStorage(s), "pydl.storage",
+                     [](PyObject* cap) { delete static_cast<ExportedStorage*>(PyCapsule_GetPointer(cap, "pydl.storage")); });
 }
 
 py::array to_numpy(const Tensor& t) {
@@ -363,7 +363,10 @@ void init_tensor(py::module_& m) {
       .def_property_readonly("nbytes", [](const Tensor& t) { return t->numel * static_cast<int64_t>(t->itemsize()); })
       .def("is_contiguous", [](const Tensor& t) { return t->is_contiguous(); })
       .def("is_floating_point", [](const Tensor& t) { return is_floating(t->dtype); })
-      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t->raw()); })
+      .def("data_ptr", [](const Tensor& t) {
+            begin_export(*t->storage);  // a raw address may be written through at any time: never released
+            return reinterpret_cast<uintptr_t>(t->raw());
+          })
       .def_property_readonly("_version", [](const Tensor& t) { return t->version(); })
       .def_property_readonly("is_leaf", [](const Tensor& t) { return t->is_leaf(); })
       .def_property_readonly("grad_fn", [](const Tensor& t) { return t->grad_fn; })

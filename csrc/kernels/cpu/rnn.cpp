@@ -50,11 +50,11 @@ struct StepWeight {
       sgemm_pack_b(K, N, b, rs, cs, packed->data());
     }
   }
-  // C (m, N) = A (m, K) @ B, A rows lda apart, C rows ldc apart.
-  void operator()(int64_t m, const T* A, int64_t lda, T* C, int64_t ldc) const {
+  // C (m, N) (+)= A (m, K) @ B, A rows lda apart, C rows ldc apart.
+  void operator()(int64_t m, const T* A, int64_t lda, T* C, int64_t ldc, bool acc = false) const {
     if constexpr (std::is_same_v<T, float>)
-      if (packed) return sgemm_packed_b(m, N, K, A, lda, 1, packed->data(), C, ldc, false);
-    gemm_any<T>(m, N, K, A, lda, 1, b, rs, cs, C, ldc, false);
+      if (packed) return sgemm_packed_b(m, N, K, A, lda, 1, packed->data(), C, ldc, acc);
+    gemm_any<T>(m, N, K, A, lda, 1, b, rs, cs, C, ldc, acc);
   }
 };
 
@@ -91,39 +91,44 @@ struct Layer {
     T* out = static_cast<T*>(a.out);
     CMapM<T> Wih(static_cast<const T*>(a.w_ih), GH, I), Whh(static_cast<const T*>(a.w_hh), GH, H);
 
-    // Input projection of every step at once: (T*B, I) x (G*H, I)^T -> (T*B, G*H), plus the
-    // biases (RNN/LSTM: both; GRU keeps b_hh with the recurrent part, which r gates).
-    Scratch<T> xp_buf(static_cast<size_t>(T_ * B * GH));
-    MapM<T> Xp(xp_buf.data(), T_ * B, GH);
-    gemm_any<T>(T_ * B, GH, I, x, I, 1, Wih.data(), 1, I, Xp.data(), GH, false);
+    // Input projection of every step, written where the step's gates go (gates[s] is time
+    // time_of(s)): one GEMM (T*B, I) x (G*H, I)^T -> (T*B, G*H), one per step when reversed. Then
+    // the biases (RNN/LSTM: both; GRU keeps b_hh with the recurrent part, which r gates).
+    if (!a.reverse) {
+      gemm_any<T>(T_ * B, GH, I, x, I, 1, Wih.data(), 1, I, gates, GH, false);
+    } else {
+      for (int64_t s = 0; s < T_; ++s) gemm_any<T>(B, GH, I, x + time_of(s) * B * I, I, 1, Wih.data(), 1, I, gates + s * B * GH, GH, false);
+    }
     Eigen::Matrix<T, 1, Eigen::Dynamic> bias = Eigen::Matrix<T, 1, Eigen::Dynamic>::Zero(GH);
     if (bih) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bih, GH);
     if (bhh && a.mode != RnnMode::GRU) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bhh, GH);
-    if (bih || (bhh && a.mode != RnnMode::GRU)) Xp.rowwise() += bias;
-    Scratch<T> hp_buf(static_cast<size_t>(B * GH));
+    if (bih || (bhh && a.mode != RnnMode::GRU)) MapM<T>(gates, T_ * B, GH).rowwise() += bias;
+    // GRU's recurrent part apart (r gates its n third); the others add theirs onto the gates
+    Scratch<T> hp_buf(static_cast<size_t>(a.mode == RnnMode::GRU ? B * GH : 1));
     // (H, G*H) = W_hh^T
     const StepWeight<T> whh_step(Whh.data(), H, GH, 1, H);
 
     // Batch rows never interact, so each thread runs its rows through every step on its
-    // own: one parallel region for the whole sequence, single-threaded GEMMs inside.
+    // own: one parallel region for the whole sequence, single-threaded GEMMs inside. Each
+    // step's gates are activated in place.
     parallel_for(B, row_grain(), [&](int64_t b0, int64_t b1) {
       for (int64_t s = 0; s < T_; ++s) {
         const int64_t t = time_of(s);
         T* hprev = hs + s * B * H;
         T* hnext = hs + (s + 1) * B * H;
-        T* xp = xp_buf.data() + t * B * GH;
         T* hp = hp_buf.data();
         T* gs = gates + s * B * GH;
         T* o = out + t * B * H;
         T* cprev = cs ? cs + s * B * H : nullptr;
         T* cnext = cs ? cs + (s + 1) * B * H : nullptr;
-        // (rows,H) x (GH,H)^T -> (rows,GH)
-        whh_step(b1 - b0, hprev + b0 * H, H, hp + b0 * GH, GH);
+        // (rows,H) x (GH,H)^T -> (rows,GH), added onto the step's input projection (GRU: apart)
+        if (a.mode == RnnMode::GRU) whh_step(b1 - b0, hprev + b0 * H, H, hp + b0 * GH, GH);
+        else whh_step(b1 - b0, hprev + b0 * H, H, gs + b0 * GH, GH, true);
         auto Hn = blk(hnext, b0, b1, 0, H, H);
         switch (a.mode) {
           case RnnMode::Tanh:
           case RnnMode::Relu: {
-            auto A = blk(xp, b0, b1, 0, H, H) + blk(hp, b0, b1, 0, H, H);
+            auto A = blk(gs, b0, b1, 0, H, H);
             if (a.mode == RnnMode::Tanh) Hn = A.tanh();
             else Hn = A.max(T(0));
             break;
@@ -131,10 +136,10 @@ struct Layer {
           case RnnMode::LSTM: {
             auto Gi = blk(gs, b0, b1, 0, H, GH), Gf = blk(gs, b0, b1, 1, H, GH);
             auto Gg = blk(gs, b0, b1, 2, H, GH), Go = blk(gs, b0, b1, 3, H, GH);
-            Gi = (blk(xp, b0, b1, 0, H, GH) + blk(hp, b0, b1, 0, H, GH)).logistic();
-            Gf = (blk(xp, b0, b1, 1, H, GH) + blk(hp, b0, b1, 1, H, GH)).logistic();
-            Gg = (blk(xp, b0, b1, 2, H, GH) + blk(hp, b0, b1, 2, H, GH)).tanh();
-            Go = (blk(xp, b0, b1, 3, H, GH) + blk(hp, b0, b1, 3, H, GH)).logistic();
+            Gi = Gi.logistic();
+            Gf = Gf.logistic();
+            Gg = Gg.tanh();
+            Go = Go.logistic();
             auto Cn = blk(cnext, b0, b1, 0, H, H);
             Cn = Gf * blk(cprev, b0, b1, 0, H, H) + Gi * Gg;
             Hn = Go * Cn.tanh();
@@ -149,10 +154,10 @@ struct Layer {
                 blk(hp, b0, b1, k, H, GH).rowwise() +=
                     Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>(bhh + k * H, H);
             }
-            Gr = (blk(xp, b0, b1, 0, H, GH) + blk(hp, b0, b1, 0, H, GH)).logistic();
-            Gz = (blk(xp, b0, b1, 1, H, GH) + blk(hp, b0, b1, 1, H, GH)).logistic();
+            Gr = (Gr + blk(hp, b0, b1, 0, H, GH)).logistic();
+            Gz = (Gz + blk(hp, b0, b1, 1, H, GH)).logistic();
             Ex = blk(hp, b0, b1, 2, H, GH);
-            Gn = (blk(xp, b0, b1, 2, H, GH) + Gr * Ex).tanh();
+            Gn = (Gn + Gr * Ex).tanh();
             Hn = (T(1) - Gz) * Gn + Gz * blk(hprev, b0, b1, 0, H, H);
             break;
           }
