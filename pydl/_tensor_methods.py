@@ -8,8 +8,7 @@ elementwise ops, attributes, conversions, indexing; named by `pydl._C._tensor_me
   sort, ...) and the in-place forms that no rule below gives;
 - by rule, from a function of pydl/_tensor_ops.py or pydl (`_FUNCTION_METHODS`): Tensor.<name> calls it with
   self first; each name of `_UNARY_INPLACE` / `_BINARY_INPLACE` also gets Tensor.<name>_ = copy_(<name>(self,
-  ...)), and each of `_CMP_INPLACE` a <name>_ that casts the bool result back to self's dtype;
-- `_EXTRA_METHODS`: the rest of torch's surface.
+  ...)), and each of `_CMP_INPLACE` a <name>_ that casts the bool result back to self's dtype.
 
 `_install_tensor_methods()` attaches the table in one loop, each function wrapped by `op_errors` (its errors
 name the op), and gives the in-place methods of `_TORCH_INPLACE` their pydl.<name>_ functions. An entry of one
@@ -255,29 +254,6 @@ def _cmp_inplace(fn):
     return lambda self, other: self.copy_(fn(self, other).to(self.dtype))
 
 
-_EXTRA_METHODS = {
-    "allclose": lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: __import__("pydl").allclose(
-        self, other, rtol, atol, equal_nan),
-    "equal": lambda self, other: __import__("pydl").equal(self, other),
-    "unsafe_chunk": lambda self, chunks, dim=0: tuple(_C.chunk(self, int(chunks), dim)),
-    "unsafe_split": lambda self, split_size, dim=0: __import__("pydl").split(self, split_size, dim),
-    "unsafe_split_with_sizes": lambda self, split_sizes, dim=0: split_with_sizes(self, split_sizes, dim),
-    "get_device": lambda self: -1,
-    "frexp": frexp, "histogram": lambda self, bins=100, *, range=None, weight=None, density=False: histogram(  # noqa: A002
-        self, bins, range=range, weight=weight, density=density),
-    "select_scatter": select_scatter, "slice_scatter": slice_scatter, "diagonal_scatter": diagonal_scatter,
-    "masked_scatter": masked_scatter, "put": put, "renorm": renorm, "narrow_copy": narrow_copy,
-    "masked_scatter_": lambda self, mask, source: self.copy_(masked_scatter(self, mask, source)),
-    "put_": lambda self, index, source, accumulate=False: self.copy_(put(self, index, source, accumulate)),
-    "renorm_": lambda self, p, dim, maxnorm: self.copy_(renorm(self.clone() if self.requires_grad else self, p, dim,
-                                                                  maxnorm)),
-    "mvlgamma_": lambda self, p: self.copy_(mvlgamma(self.clone() if self.requires_grad else self, p)),
-    "polygamma_": lambda self, n: self.copy_(polygamma(n, self.clone() if self.requires_grad else self)),
-    "fill_diagonal_": lambda self, fill_value, wrap=False: _fill_diagonal_(self, fill_value, wrap),
-    "register_hook": lambda self, hook: _register_hook(self, hook),
-}
-
-
 # ---- the table ----
 
 _METHODS = {
@@ -400,6 +376,26 @@ _METHODS = {
     "H": property(lambda self: _C.transpose(self, 0, 1) if self.ndim == 2 else self),
     "mH": property(lambda self: _C.transpose(self, -2, -1)),
     "sum_to_size": _sum_to_size,
+    # the rest of torch's surface
+    "allclose": lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: __import__("pydl").allclose(
+        self, other, rtol, atol, equal_nan),
+    "equal": lambda self, other: __import__("pydl").equal(self, other),
+    "unsafe_chunk": lambda self, chunks, dim=0: tuple(_C.chunk(self, int(chunks), dim)),
+    "unsafe_split": lambda self, split_size, dim=0: __import__("pydl").split(self, split_size, dim),
+    "unsafe_split_with_sizes": lambda self, split_sizes, dim=0: split_with_sizes(self, split_sizes, dim),
+    "get_device": lambda self: -1,
+    "frexp": frexp, "histogram": lambda self, bins=100, *, range=None, weight=None, density=False: histogram(  # noqa: A002
+        self, bins, range=range, weight=weight, density=density),
+    "select_scatter": select_scatter, "slice_scatter": slice_scatter, "diagonal_scatter": diagonal_scatter,
+    "masked_scatter": masked_scatter, "put": put, "renorm": renorm, "narrow_copy": narrow_copy,
+    "masked_scatter_": lambda self, mask, source: self.copy_(masked_scatter(self, mask, source)),
+    "put_": lambda self, index, source, accumulate=False: self.copy_(put(self, index, source, accumulate)),
+    "renorm_": lambda self, p, dim, maxnorm: self.copy_(renorm(self.clone() if self.requires_grad else self, p, dim,
+                                                                  maxnorm)),
+    "mvlgamma_": lambda self, p: self.copy_(mvlgamma(self.clone() if self.requires_grad else self, p)),
+    "polygamma_": lambda self, n: self.copy_(polygamma(n, self.clone() if self.requires_grad else self)),
+    "fill_diagonal_": lambda self, fill_value, wrap=False: _fill_diagonal_(self, fill_value, wrap),
+    "register_hook": lambda self, hook: _register_hook(self, hook),
 }
 
 
@@ -426,7 +422,6 @@ def _install_tensor_methods():
         # the in-place form, unless a native one exists (add_, mul_, clamp_, ... write in place in C++)
         if (name in _UNARY_INPLACE or name in _BINARY_INPLACE) and free(name + "_"):
             table[name + "_"] = _inplace_of(fn)
-    table.update({name: fn for name, fn in _EXTRA_METHODS.items() if free(name)})
     for name, fn in table.items():
         setattr(Tensor, name, op_errors(fn, name) if inspect.isfunction(fn) else fn)
     for name in _TORCH_INPLACE:
