@@ -57,8 +57,8 @@ long = int64
 from ._tensor_methods import _install_tensor_methods  # noqa: E402
 from ._tensor_ops import _install_torch_functions  # noqa: E402
 
-_install_tensor_methods()  # the one registry of Python-level Tensor methods
-_install_torch_functions()  # torch.<name>_ in-place functions, after the methods they call
+_install_tensor_methods()  # the one registry of Python-level Tensor methods, with their pydl.<name>_ functions
+_install_torch_functions()  # the other torch.<name>_ and <view op>_copy functions
 
 
 def show_config():

@@ -243,18 +243,15 @@ def _wrap_namespace(ns, names=None):
 
 
 def install_op_errors():
-    """Makes every public function of pydl, pydl.nn.functional, every Python-level Tensor method
-    and the nn layers' constructors and forward raise op-named errors (called once by pydl)."""
+    """Makes every public function of pydl, pydl.nn.functional and the nn layers' constructors and forward
+    raise op-named errors (called once by pydl; Tensor's Python methods are wrapped as the registry,
+    pydl/_tensor_methods.py, attaches them)."""
     import pydl
-    from . import _C
     from .nn import functional, modules
     from .nn.modules.module import Module
 
     _wrap_namespace(pydl)
     _wrap_namespace(functional)
-    for name, attr in list(vars(_C.Tensor).items()):
-        if inspect.isfunction(attr):
-            setattr(_C.Tensor, name, op_errors(attr, name))
     # constructors of pydl's Python classes (device, no_grad, ...) and of every nn layer, with
     # the layers' forward: named after the class the user called
     classes = {v for v in vars(pydl).values() if isinstance(v, type) and v.__module__.startswith("pydl")}

@@ -2,7 +2,7 @@
 by pydl/_tensor_methods.py.
 
 Each function parses PyTorch-style arguments and calls one op of the compiled core.
-``x[...]`` and ``x[...] = v`` are bound in C++ (csrc/python/init_indexing.cpp).
+``x[...]`` and ``x[...] = v`` are bound in C++ (csrc/python/init_tensor_methods.cpp).
 """
 from . import _C
 from ._C import Tensor

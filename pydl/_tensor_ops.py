@@ -2013,14 +2013,9 @@ def _copy_variant(fn, name):
 
 
 def _install_torch_functions():
-    """torch.<name>_ in-place functions and torch.<view op>_copy variants on the pydl namespace."""
+    """torch.<name>_ functions that are not Tensor methods and torch.<view op>_copy variants on the pydl namespace
+    (the pydl.<name>_ of Tensor's in-place methods come with them: pydl/_tensor_methods.py)."""
     import pydl
-    inplace = [*_C._unary_ops, "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "deg2rad", "fix", "frac",
-               "gcd", "i0", "lcm", "ldexp", "logit", "nan_to_num", "negative", "rad2deg", "sinc", "xlogy", "clamp",
-               "clamp_min", "clamp_max", "clip", "detach"]
-    for name in inplace:
-        if not hasattr(pydl, name + "_") and hasattr(Tensor, name + "_"):
-            setattr(pydl, name + "_", (lambda n: lambda input, *a, **k: getattr(input, n)(*a, **k))(name + "_"))
     pydl.index_put_ = lambda input, indices, values, accumulate=False: input.index_put_(indices, values, accumulate)
     pydl.dropout_ = lambda input, p, train: input.copy_(_C.dropout(input.clone() if input.requires_grad else input,
                                                                    float(p), builtins.bool(train)))

@@ -388,6 +388,23 @@ def test_tensor_methods_bind_to_self():
     assert builtins_on_class == []
 
 
+def test_tensor_methods_come_from_one_registry():
+    # csrc/python/init_tensor_methods.cpp binds the C++ methods (named by _C._tensor_methods), pydl/_tensor_methods.py
+    # the Python ones: neither replaces the other's, and each Python method names its op in its errors
+    import inspect
+    from pydl import _tensor_methods
+    native = set(_tensor_methods.native_methods())
+    assert {"__add__", "__getitem__", "shape", "exp", "register_post_accumulate_grad_hook"} <= native
+    assert not native & set(_tensor_methods._METHODS)
+    attrs = vars(pydl.Tensor)
+    assert [n for n in native if inspect.isfunction(attrs[n]) or isinstance(attrs[n], property) and
+            inspect.isfunction(attrs[n].fget)] == []
+    python = [n for n, v in attrs.items() if inspect.isfunction(v)]
+    assert len(python) > 300 and [n for n in python if not getattr(attrs[n], "_pydl_op_errors", False)] == []
+    with pytest.raises(TypeError, match=r"^\[view\]"):
+        pydl.ones(2).view(None)
+
+
 def test_from_numpy_of_readonly_array_warns():
     a = np.ones(3)
     a.flags.writeable = False

@@ -3,25 +3,11 @@
 #include "core/rng.h"
 #include "python/bind.h"
 
-#include <atomic>
 #include <unordered_set>
 
 namespace pydl {
 
 namespace {
-
-// Returned by Tensor.register_post_accumulate_grad_hook; remove() unregisters the hook.
-struct PostAccumulateGradHookHandle {
-  std::weak_ptr<TensorImpl> tensor;
-  uint64_t id;
-  void remove() {
-    if (auto t = tensor.lock()) {
-      auto& v = t->post_accumulate_grad_hooks;
-      for (auto it = v.begin(); it != v.end(); ++it)
-        if (it->first == id) { v.erase(it); break; }
-    }
-  }
-};
 
 // Makes `outputs` (computed without grad) results of a node over `inputs` whose backward calls the
 // Python function backward(*grad_outputs) -> one gradient (or None) per input.
@@ -80,27 +66,6 @@ void init_autograd(py::module_& m) {
       py::arg("allow_unused"));
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("set_grad_enabled", &GradMode::set_enabled);
-  py::class_<PostAccumulateGradHookHandle>(m, "PostAccumulateGradHookHandle")
-      .def("remove", &PostAccumulateGradHookHandle::remove);
-  // hook(tensor) runs once autograd has accumulated into tensor.grad (DDP starts its allreduce here).
-  tensor_class(m).def("register_post_accumulate_grad_hook", [](const Tensor& t, py::function hook) {
-        PYDL_CHECK(t->requires_grad, RuntimeError, "[register_post_accumulate_grad_hook] cannot register a hook on a "
-                   "tensor that doesn't require gradient");
-        PYDL_CHECK(t->is_leaf(), RuntimeError, "[register_post_accumulate_grad_hook] post accumulate grad hooks cannot "
-                   "be registered on non-leaf tensors");
-        static std::atomic<uint64_t> next_id{0};
-        uint64_t id = next_id++;
-        // Backward runs without the GIL: take it to call the hook and to drop the last reference.
-        std::shared_ptr<py::object> fn(new py::object(hook), [](py::object* o) {
-          py::gil_scoped_acquire gil;
-          delete o;
-        });
-        t->post_accumulate_grad_hooks.push_back({id, [fn](const Tensor& v) {
-          py::gil_scoped_acquire gil;
-          (*fn)(py::cast(v));
-        }});
-        return PostAccumulateGradHookHandle{t, id};
-      }, py::arg("hook"));
   m.def("_python_function", &python_function, py::arg("inputs"), py::arg("outputs"), py::arg("backward"));
   m.def("_reachable_leaves", &reachable_leaves, py::arg("roots"));
   // For code that writes a tensor's memory from outside pydl's ops (MPI collectives): saved copies go stale.

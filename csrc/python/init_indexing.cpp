@@ -1,19 +1,11 @@
-// Tensor indexing: x[...] and x[...] = v, and the indexing ops as pydl._C functions.
+// Parsing Python indices (for x[...] and x[...] = v, bound in init_tensor_methods.cpp), and the indexing ops as
+// pydl._C functions.
 #include "python/bind.h"
 #include "ops/device.h"
 
 namespace pydl {
 
 namespace {
-
-constexpr int64_t kReleaseGil = 1 << 15;
-
-template <typename F>
-auto nogil(int64_t work, F&& f) {
-  if (work < kReleaseGil) return f();
-  NoGil r;
-  return f();
-}
 
 std::optional<int64_t> slice_part(const py::handle& h) {
   if (h.is_none()) return std::nullopt;
@@ -68,16 +60,6 @@ TensorIndex parse_item(const py::handle& h) {
                        "are valid indices (got ", std::string(py::str(py::type::handle_of(h).attr("__name__"))), ")"));
 }
 
-std::vector<TensorIndex> parse_index(const py::handle& idx) {
-  std::vector<TensorIndex> items;
-  if (py::isinstance<py::tuple>(idx)) {
-    for (auto h : idx) items.push_back(parse_item(h));
-  } else {
-    items.push_back(parse_item(idx));
-  }
-  return items;
-}
-
 TensorList parse_indices(const py::handle& obj) {
   TensorList out;
   for (auto h : obj) out.push_back(h.is_none() ? Tensor() : to_tensor(h, Tensor(), "index"));
@@ -100,25 +82,17 @@ double fill_value(const py::handle& v, const char* op) {
 
 }  // namespace
 
-void init_indexing(py::module_& m) {
-  TensorClass cls = tensor_class(m);
-  cls.def("__getitem__", [](const Tensor& a, py::handle idx) {
-    // the common single-int / single-slice cases skip the item vector's tensor parsing
-    if (PyLong_Check(idx.ptr()) && !PyBool_Check(idx.ptr())) {
-      TensorIndex it;
-      it.kind = TensorIndex::Kind::Int;
-      it.i = idx.cast<int64_t>();
-      return getitem(a, {it});
-    }
-    std::vector<TensorIndex> items = parse_index(idx);
-    return nogil(a->numel, [&] { return getitem(a, items); });
-  });
-  cls.def("__setitem__", [](const Tensor& a, py::handle idx, py::handle value) {
-    std::vector<TensorIndex> items = parse_index(idx);
-    Tensor v = to_tensor(value, a, "setitem");
-    nogil(a->numel, [&] { setitem(a, items, v); return 0; });
-  });
+std::vector<TensorIndex> parse_index(const py::handle& idx) {
+  std::vector<TensorIndex> items;
+  if (py::isinstance<py::tuple>(idx)) {
+    for (auto h : idx) items.push_back(parse_item(h));
+  } else {
+    items.push_back(parse_item(idx));
+  }
+  return items;
+}
 
+void init_indexing(py::module_& m) {
   m.def("getitem", [](const Tensor& a, py::handle idx) { return getitem(a, parse_index(idx)); });
   m.def("index", [](const Tensor& a, py::handle indices) { return index(a, parse_indices(indices)); });
   m.def("index_select", [](const Tensor& a, int64_t dim, const Tensor& idx) {

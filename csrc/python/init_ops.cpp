@@ -1,34 +1,10 @@
-// Ops as functions of pydl._C and as Tensor operators. Argument parsing that is not on
-// a hot path lives in pydl/_tensor.py; operators are bound here so `a + b` costs one call.
+// Ops as functions of pydl._C (their Tensor methods and operators: init_tensor_methods.cpp), and the
+// elementwise tables both bind from.
 #include "python/bind.h"
 
 namespace pydl {
 
 namespace {
-
-constexpr int64_t kReleaseGil = 1 << 15;  // below this, releasing the GIL costs more than it frees
-
-template <typename F>
-Tensor nogil(int64_t work, F&& f) {
-  if (work < kReleaseGil) return f();
-  NoGil r;
-  return f();
-}
-
-using BinFn = Tensor (*)(const Tensor&, const Tensor&);
-
-// a OP other, where other may be a Tensor, a Python scalar or array-like.
-py::object binary_obj(BinFn f, const Tensor& a, const py::handle& other, bool reflected) {
-  Tensor b;
-  try {
-    b = to_tensor(other, a, "binary");
-  } catch (TypeError&) {
-    return py::reinterpret_borrow<py::object>(Py_NotImplemented);
-  }
-  return py::cast(nogil(a->numel, [&] { return reflected ? f(b, a) : f(a, b); }));
-}
-
-Tensor cmp_fn(Cmp op, const Tensor& a, const Tensor& b) { return compare(op, a, b); }
 
 template <Cmp OP>
 Tensor cmp(const Tensor& a, const Tensor& b) { return compare(OP, a, b); }
@@ -52,96 +28,60 @@ void def_reduction(py::module_& m, const char* name, Tensor (*f)(const Tensor&, 
 
 }  // namespace
 
-void init_ops(py::module_& m) {
-  TensorClass cls = tensor_class(m);
-
-  struct BinOp { const char* name; const char* rname; BinFn f; };
-  const BinOp bins[] = {
-      {"__add__", "__radd__", &add}, {"__sub__", "__rsub__", &sub}, {"__mul__", "__rmul__", &mul},
-      {"__truediv__", "__rtruediv__", &div}, {"__pow__", "__rpow__", &pow}, {"__matmul__", "__rmatmul__", &matmul},
-      {"__floordiv__", "__rfloordiv__", &floor_divide}, {"__mod__", "__rmod__", &remainder},
-      {"__and__", "__rand__", &logical_and}, {"__or__", "__ror__", &logical_or}, {"__xor__", "__rxor__", &logical_xor},
-  };
-  for (const BinOp& op : bins) {
-    BinFn f = op.f;
-    // Tensor-Tensor first: the common case resolves on the first overload.
-    cls.def(op.name, [f](const Tensor& a, const Tensor& b) { return nogil(a->numel, [&] { return f(a, b); }); }, py::is_operator());
-    cls.def(op.name, [f](const Tensor& a, py::object b) { return binary_obj(f, a, b, false); }, py::is_operator());
-    cls.def(op.rname, [f](const Tensor& a, py::object b) { return binary_obj(f, a, b, true); }, py::is_operator());
-  }
-#define PYDL_BIND_DUNDER_CMP(NAME, KOP) {"__" #NAME "__", &cmp<Cmp::KOP>},
-  const std::pair<const char*, BinFn> cmps[] = {PYDL_COMPARE_OPS(PYDL_BIND_DUNDER_CMP)};
-#undef PYDL_BIND_DUNDER_CMP
-  for (auto& c : cmps) {
-    BinFn f = c.second;
-    cls.def(c.first, [f](const Tensor& a, const Tensor& b) { return f(a, b); }, py::is_operator());
-    cls.def(c.first, [f](const Tensor& a, py::object b) { return binary_obj(f, a, b, false); }, py::is_operator());
-  }
-  cls.def("__neg__", [](const Tensor& a) { return neg(a); });
-  cls.def("__pos__", [](const Tensor& a) { return a; });
-  cls.def("__abs__", [](const Tensor& a) { return abs(a); });
-  cls.def("__invert__", [](const Tensor& a) {
-    PYDL_CHECK(a->dtype == DType::Bool || a->dtype == DType::Int64, TypeError, "[bitwise_not] only integer and bool tensors, got ",
-               dtype_name(a->dtype));
-    if (a->dtype == DType::Bool) return compare(Cmp::Eq, a, scalar_tensor(0, DType::Bool));
-    return sub(neg(a), scalar_tensor(1, DType::Int64));
-  });
-
-  // In-place operators return self so `x += y` keeps x.
-  struct InOp { const char* name; void (*f)(const Tensor&, const Tensor&); };
-  const InOp inops[] = {{"__isub__", &sub_}, {"__imul__", &mul_}, {"__itruediv__", &div_}};
-  for (const InOp& op : inops) {
-    auto f = op.f;
-    cls.def(op.name, [f](const Tensor& a, py::object b) { f(a, to_tensor(b, a, "inplace")); return a; }, py::is_operator());
-  }
-  cls.def("__iadd__", [](const Tensor& a, py::object b) { add_(a, to_tensor(b, a, "add_")); return a; }, py::is_operator());
-
-  // ---- functions (pydl._C.<name>) ----
-  // the ops of ops/binary_ops.h and the comparisons: pydl._C.<name> and Tensor.<name>
+const std::vector<NamedOp<BinFn>>& binary_functions() {
 #define PYDL_BIND_BINARY(NAME, ...) {#NAME, &NAME},
 #define PYDL_BIND_CMP(NAME, KOP) {#NAME, &cmp<Cmp::KOP>},
-#define PYDL_NAME_BINARY(NAME, ...) , #NAME
-  const std::pair<const char*, BinFn> fbins[] = {
+  static const std::vector<NamedOp<BinFn>> fns = {
       PYDL_BINARY_OPS(PYDL_BIND_BINARY, PYDL_BIND_BINARY) PYDL_COMPARE_OPS(PYDL_BIND_CMP)
       {"matmul", &matmul}, {"floor_divide", &floor_divide},
       {"logical_and", &logical_and}, {"logical_or", &logical_or}, {"logical_xor", &logical_xor},
   };
+#undef PYDL_BIND_BINARY
+#undef PYDL_BIND_CMP
+  return fns;
+}
+
+BinFn binary_function(const std::string& name) {
+  for (const auto& b : binary_functions())
+    if (name == b.name) return b.f;
+  throw RuntimeError(str("[binary_function] no binary op named ", name));
+}
+
+const std::vector<NamedOp<UnFn>>& unary_functions() {
+#define PYDL_BIND_UNARY(NAME, ...) {#NAME, &NAME},
+  static const std::vector<NamedOp<UnFn>> fns = {
+      {"neg", &neg}, PYDL_UNARY_OPS(PYDL_BIND_UNARY) {"clone", &clone}, {"contiguous", &contiguous},
+  };
+#undef PYDL_BIND_UNARY
+  return fns;
+}
+
+void init_ops(py::module_& m) {
+  // ---- functions (pydl._C.<name>) ----
+  // the elementwise tables: pydl._C.<name> (Tensor.<name> in init_tensor_methods.cpp)
+#define PYDL_NAME_BINARY(NAME, ...) , #NAME
   // pydl and Tensor export these (the tuple's first entry stands before the table's commas)
   m.attr("_binary_ops") = py::make_tuple("floor_divide" PYDL_BINARY_OPS(PYDL_NAME_BINARY, PYDL_NAME_BINARY)
                                          PYDL_COMPARE_OPS(PYDL_NAME_BINARY), "logical_and", "logical_or", "logical_xor");
-#undef PYDL_BIND_BINARY
-#undef PYDL_BIND_CMP
 #undef PYDL_NAME_BINARY
-  for (auto& b : fbins) {
-    BinFn f = b.second;
-    std::string name = b.first;
-    m.def(b.first, [f, name](py::object a, py::object other) {
+  for (const auto& b : binary_functions()) {
+    BinFn f = b.f;
+    std::string name = b.name;
+    m.def(b.name, [f, name](py::object a, py::object other) {
       Tensor ta, tb;
       if (py::isinstance<TensorImpl>(a)) { ta = a.cast<Tensor>(); tb = to_tensor(other, ta, name.c_str()); }
       else { tb = to_tensor(other, Tensor(), name.c_str()); ta = to_tensor(a, tb, name.c_str()); }
       return nogil(std::max(ta->numel, tb->numel), [&] { return f(ta, tb); });
     }, py::arg("input"), py::arg("other"));
-    if (name == "matmul") continue;  // Tensor.matmul takes out= (pydl/_tensor.py)
-    cls.def(b.first, [f, name](const Tensor& a, py::object other) {
-      Tensor tb = to_tensor(other, a, name.c_str());
-      return nogil(std::max(a->numel, tb->numel), [&] { return f(a, tb); });
-    }, py::arg("other"));
   }
   m.def("pow_scalar", &pow_scalar);
 
-  using UnFn = Tensor (*)(const Tensor&);
-#define PYDL_BIND_UNARY(NAME, ...) {#NAME, &NAME},
 #define PYDL_NAME_UNARY(NAME, ...) , #NAME
-  const std::pair<const char*, UnFn> uns[] = {
-      {"neg", &neg}, PYDL_UNARY_OPS(PYDL_BIND_UNARY) {"clone", &clone}, {"contiguous", &contiguous},
-  };
   m.attr("_unary_ops") = py::make_tuple("neg" PYDL_UNARY_OPS(PYDL_NAME_UNARY));  // pydl and Tensor export these
-#undef PYDL_BIND_UNARY
 #undef PYDL_NAME_UNARY
-  for (auto& u : uns) {
-    UnFn f = u.second;
-    m.def(u.first, [f](const Tensor& a) { return nogil(a->numel * 8, [&] { return f(a); }); }, py::arg("input"));
-    cls.def(u.first, [f](const Tensor& a) { return nogil(a->numel * 8, [&] { return f(a); }); });
+  for (const auto& u : unary_functions()) {
+    UnFn f = u.f;
+    m.def(u.name, [f](const Tensor& a) { return nogil(a->numel * 8, [&] { return f(a); }); }, py::arg("input"));
   }
   m.def("clamp", [](const Tensor& a, std::optional<double> lo, std::optional<double> hi) { return clamp(a, lo, hi); },
         py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());

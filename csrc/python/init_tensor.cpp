@@ -1,4 +1,4 @@
-// The Tensor class: attributes, NumPy / buffer / DLPack interop, conversions.
+// The Tensor class (its methods: init_tensor_methods.cpp), NumPy / buffer / DLPack interop, conversions.
 #include <cstring>
 
 #include "python/bind.h"
@@ -97,40 +97,6 @@ Tensor from_dlpack_capsule(py::capsule cap) {
   return std::make_shared<TensorImpl>(std::move(storage), shape, strides, 0, dt);
 }
 
-struct DLPackCtx {
-  ExportedStorage storage;  // not the tensor: its storage may be swapped (x.data = y)
-  Shape shape, strides;
-  DLManagedTensor mt;
-};
-
-py::capsule to_dlpack(const Tensor& t) {
-  PYDL_CHECK(t->device().is_cpu(), RuntimeError, "[to_dlpack] only CPU tensors can be exported, got a tensor on ",
-             t->device().str(), "; use .cpu() first");
-  auto* ctx = new DLPackCtx{ExportedStorage(t->storage), t->shape, t->strides, {}};
-  DLTensor& d = ctx->mt.dl_tensor;
-  d.data = t->storage->data;
-  d.byte_offset = static_cast<uint64_t>(t->offset) * t->itemsize();
-  d.device = {kDLCPU, 0};
-  d.ndim = static_cast<int32_t>(t->dim());
-  switch (t->dtype) {
-    case DType::Float32: d.dtype = {kDLFloat, 32, 1}; break;
-    case DType::Float64: d.dtype = {kDLFloat, 64, 1}; break;
-    case DType::Int64: d.dtype = {kDLInt, 64, 1}; break;
-    case DType::Bool: d.dtype = {kDLBool, 8, 1}; break;
-  }
-  d.shape = ctx->shape.data();
-  d.strides = ctx->strides.data();
-  ctx->mt.manager_ctx = ctx;
-  ctx->mt.deleter = [](DLManagedTensor* self) { delete static_cast<DLPackCtx*>(self->manager_ctx); };
-  return py::capsule(&ctx->mt, "dltensor", [](PyObject* cap) {
-    // Only an unconsumed capsule still owns the tensor.
-    if (PyCapsule_IsValid(cap, "dltensor")) {
-      auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
-      if (m && m->deleter) m->deleter(m);
-    }
-  });
-}
-
 // The buffer protocol (memoryview(t), bytes(t)): the view's owner is a block holding the
 // storage and the geometry, so the memory outlives a later `t.data = ...`.
 struct BufferView {
@@ -171,19 +137,41 @@ int tensor_getbuffer(PyObject* obj, Py_buffer* view, int flags) {
   return 0;
 }
 
-// An index into t's shape: unlike wrap_dim (which lets a 0-d tensor take dim 0 or -1, as
-// reductions do), a 0-d tensor has no entry to read.
-int64_t dim_index(const Tensor& t, int64_t dim, const char* op) {
-  PYDL_CHECK(t->dim() > 0, IndexError, "[", op, "] dimension specified as ", dim, " but tensor has no dimensions");
-  return wrap_dim(dim, t->dim(), op);
-}
-
-void check_numpy_ok(const Tensor& t, const char* op) {
-  PYDL_CHECK(!t->requires_grad, RuntimeError, "[", op, "] Can't call numpy() on Tensor that requires grad. Use "
-             "tensor.detach().numpy() instead.");
-}
+struct DLPackCtx {
+  ExportedStorage storage;  // not the tensor: its storage may be swapped (x.data = y)
+  Shape shape, strides;
+  DLManagedTensor mt;
+};
 
 }  // namespace
+
+py::capsule to_dlpack(const Tensor& t) {
+  PYDL_CHECK(t->device().is_cpu(), RuntimeError, "[to_dlpack] only CPU tensors can be exported, got a tensor on ",
+             t->device().str(), "; use .cpu() first");
+  auto* ctx = new DLPackCtx{ExportedStorage(t->storage), t->shape, t->strides, {}};
+  DLTensor& d = ctx->mt.dl_tensor;
+  d.data = t->storage->data;
+  d.byte_offset = static_cast<uint64_t>(t->offset) * t->itemsize();
+  d.device = {kDLCPU, 0};
+  d.ndim = static_cast<int32_t>(t->dim());
+  switch (t->dtype) {
+    case DType::Float32: d.dtype = {kDLFloat, 32, 1}; break;
+    case DType::Float64: d.dtype = {kDLFloat, 64, 1}; break;
+    case DType::Int64: d.dtype = {kDLInt, 64, 1}; break;
+    case DType::Bool: d.dtype = {kDLBool, 8, 1}; break;
+  }
+  d.shape = ctx->shape.data();
+  d.strides = ctx->strides.data();
+  ctx->mt.manager_ctx = ctx;
+  ctx->mt.deleter = [](DLManagedTensor* self) { delete static_cast<DLPackCtx*>(self->manager_ctx); };
+  return py::capsule(&ctx->mt, "dltensor", [](PyObject* cap) {
+    // Only an unconsumed capsule still owns the tensor.
+    if (PyCapsule_IsValid(cap, "dltensor")) {
+      auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+      if (m && m->deleter) m->deleter(m);
+    }
+  });
+}
 
 // A Python object owning a reference to `s`: what exported memory (NumPy, buffer views)
 // keeps alive. Not the tensor: `x.data = y` swaps the storage under a live tensor handle.
@@ -305,7 +293,7 @@ DType parse_dtype(const py::handle& obj, const char* op) {
 // A leaked reference: it must outlive every tensor, and the interpreter's teardown order.
 static PyObject* size_type = nullptr;
 
-static py::object as_size(const Shape& s) {
+py::object as_size(const Shape& s) {
   py::tuple t = py::cast(s);
   if (!size_type) return std::move(t);
   return py::reinterpret_borrow<py::object>(size_type)(t);
@@ -333,155 +321,6 @@ void init_tensor(py::module_& m) {
       });
 
   TensorClass cls(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
-  cls.def(py::init([](const Tensor& data, bool requires_grad) {
-            // Parameter(data): shares data's storage, a fresh leaf
-            Tensor t = detach(data);
-            PYDL_CHECK(!requires_grad || is_floating(t->dtype), RuntimeError,
-                       "[Parameter] only Tensors of floating point dtype can require gradients");
-            t->requires_grad = requires_grad;
-            return t;
-          }),
-          py::arg("data"), py::arg("requires_grad") = false)
-      .def_property_readonly("shape", [](const Tensor& t) { return as_size(t->shape); })
-      .def("size", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
-            if (dim) return py::int_(t->shape[dim_index(t, *dim, "size")]);
-            return as_size(t->shape);
-          }, py::arg("dim") = py::none())
-      .def("stride", [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
-            if (dim) return py::int_(t->strides[dim_index(t, *dim, "stride")]);
-            return py::tuple(py::cast(t->strides));
-          }, py::arg("dim") = py::none())
-      .def("storage_offset", [](const Tensor& t) { return t->offset; })
-      .def_property_readonly("dtype", [](const Tensor& t) { return t->dtype; })
-      .def_property_readonly("ndim", [](const Tensor& t) { return t->dim(); })
-      .def("dim", [](const Tensor& t) { return t->dim(); })
-      .def("ndimension", [](const Tensor& t) { return t->dim(); })
-      .def("numel", [](const Tensor& t) { return t->numel; })
-      .def("nelement", [](const Tensor& t) { return t->numel; })
-      .def("element_size", [](const Tensor& t) { return t->itemsize(); })
-      .def_property_readonly("itemsize", [](const Tensor& t) { return t->itemsize(); })
-      .def_property_readonly("nbytes", [](const Tensor& t) { return t->numel * static_cast<int64_t>(t->itemsize()); })
-      .def("is_contiguous", [](const Tensor& t) { return t->is_contiguous(); })
-      .def("is_floating_point", [](const Tensor& t) { return is_floating(t->dtype); })
-      .def("data_ptr", [](const Tensor& t) {
-            begin_export(*t->storage);  // a raw address may be written through at any time: never released
-            return reinterpret_cast<uintptr_t>(t->raw());
-          })
-      .def_property_readonly("_version", [](const Tensor& t) { return t->version(); })
-      .def_property_readonly("is_leaf", [](const Tensor& t) { return t->is_leaf(); })
-      .def_property_readonly("grad_fn", [](const Tensor& t) { return t->grad_fn; })
-      .def_property_readonly("_base_is_view", [](const Tensor& t) { return t->is_view; })
-      .def_property("requires_grad", [](const Tensor& t) { return t->requires_grad; },
-                    [](const Tensor& t, bool r) {
-                      PYDL_CHECK(t->is_leaf(), RuntimeError, "[requires_grad] you can only change requires_grad flags of "
-                                 "leaf variables. If you want to use a computed variable in a subgraph that doesn't "
-                                 "require differentiation use var_no_grad = var.detach().");
-                      PYDL_CHECK(!r || is_floating(t->dtype), RuntimeError, "[requires_grad] only Tensors of floating "
-                                 "point dtype can require gradients, got ", dtype_name(t->dtype));
-                      t->requires_grad = r;
-                    })
-      .def("requires_grad_", [](const Tensor& t, bool r) {
-            PYDL_CHECK(t->is_leaf() || r, RuntimeError, "[requires_grad_] you can only change requires_grad flags of leaf variables.");
-            PYDL_CHECK(!r || is_floating(t->dtype), RuntimeError, "[requires_grad_] only Tensors of floating point dtype "
-                       "can require gradients, got ", dtype_name(t->dtype));
-            t->requires_grad = r;
-            return t;
-          }, py::arg("requires_grad") = true)
-      .def_property("grad", [](const Tensor& t) {
-                      std::lock_guard<std::mutex> lock(grad_mutex(t.get()));
-                      return t->grad;
-                    },
-                    [](const Tensor& t, const std::optional<Tensor>& g) {
-                      std::lock_guard<std::mutex> lock(grad_mutex(t.get()));
-                      if (g && *g) {
-                        PYDL_CHECK((*g)->shape == t->shape, RuntimeError, "[grad] assigned grad has shape ",
-                                   shape_str((*g)->shape), " but the tensor has shape ", shape_str(t->shape));
-                        PYDL_CHECK((*g)->dtype == t->dtype, TypeError, "[grad] assigned grad has dtype ",
-                                   dtype_name((*g)->dtype), " but the tensor has dtype ", dtype_name(t->dtype));
-                        t->grad = *g;
-                      } else {
-                        t->grad.reset();
-                      }
-                    })
-      .def_property("data", [](const Tensor& t) { return detach(t); },
-                    [](const Tensor& t, const Tensor& src) {
-                      // x.data = y: swap the storage under x, keeping its autograd identity
-                      t->storage = src->storage;
-                      t->shape = src->shape;
-                      t->strides = src->strides;
-                      t->offset = src->offset;
-                      t->dtype = src->dtype;
-                      t->numel = src->numel;
-                    })
-      .def("detach", [](const Tensor& t) { return detach(t); })
-      .def("detach_", [](const Tensor& t) {
-            t->grad_fn.reset();
-            t->requires_grad = false;
-            return t;
-          })
-      .def("retain_grad", [](const Tensor& t) {
-            PYDL_CHECK(t->requires_grad, RuntimeError, "[retain_grad] can't retain_grad on Tensor that has requires_grad=False");
-            if (t->is_leaf() || t->retains_grad) return;
-            t->retains_grad = true;
-            std::weak_ptr<TensorImpl> w = t;
-            t->grad_fn->pre_hooks.push_back({t->output_nr, [w](const Tensor& g) -> Tensor {
-              if (auto self = w.lock()) {
-                AutoGradMode off(false);
-                Tensor old;  // dies after the lock (its storage may need the GIL)
-                std::lock_guard<std::mutex> lock(grad_mutex(self.get()));
-                if (!self->grad) self->grad = contiguous_copy(g);
-                else { old = std::move(self->grad); self->grad = add(old, g); }
-              }
-              return Tensor();
-            }});
-          })
-      .def_property_readonly("retains_grad", [](const Tensor& t) { return t->retains_grad; })
-      .def("numpy", [](const Tensor& t, bool force) {
-            if (!force) check_numpy_ok(t, "numpy");
-            return to_numpy(t);
-          }, py::arg("force") = false)
-      .def("__array__", [](const Tensor& t, py::object dtype, py::object copy) {
-            check_numpy_ok(t, "__array__");
-            py::array a = to_numpy(t);
-            if (!dtype.is_none()) return py::array(a.attr("astype")(dtype));
-            if (!copy.is_none() && copy.cast<bool>()) return py::array(a.attr("copy")());
-            return a;
-          }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
-      .def("__dlpack__", [](const Tensor& t, py::kwargs) {
-            PYDL_CHECK(!t->requires_grad, RuntimeError, "[__dlpack__] Can't export tensors that require gradient, use tensor.detach()");
-            return to_dlpack(t);
-          })
-      .def("__dlpack_device__", [](const Tensor& t) {
-            Device d = t->device();  // (kDLCUDA = 2, index) for a GPU tensor
-            return py::make_tuple(d.is_cpu() ? static_cast<int>(kDLCPU) : 2, d.is_cpu() ? 0 : d.index);
-          })
-      .def("item", [](const Tensor& t) -> py::object {
-            double v = item(t);
-            if (t->dtype == DType::Bool) return py::bool_(v != 0);
-            if (t->dtype == DType::Int64) return py::int_(*t->data<int64_t>());
-            return py::float_(v);
-          })
-      .def("tolist", [](const Tensor& t) { return to_numpy(t).attr("tolist")(); })
-      .def("__len__", [](const Tensor& t) {
-            PYDL_CHECK(t->dim() > 0, TypeError, "len() of a 0-d tensor");
-            return t->shape[0];
-          })
-      .def("__bool__", [](const Tensor& t) {
-            PYDL_CHECK(t->numel == 1, RuntimeError, "[bool] Boolean value of Tensor with more than one value is ambiguous");
-            return item(t) != 0;
-          })
-      .def("__float__", [](const Tensor& t) { return item(t); })
-      .def("__int__", [](const Tensor& t) -> int64_t {
-            if (t->dtype == DType::Int64 && t->numel == 1) return *t->data<int64_t>();
-            return static_cast<int64_t>(item(t));
-          })
-      .def("__index__", [](const Tensor& t) -> int64_t {
-            PYDL_CHECK(t->numel == 1 && (t->dtype == DType::Int64 || t->dtype == DType::Bool), TypeError,
-                       "only integer tensors of a single element can be converted to an index");
-            return static_cast<int64_t>(item(t));
-          })
-      .def("__hash__", [](const Tensor& t) { return reinterpret_cast<intptr_t>(t.get()) >> 4; });
-
   auto* heap = reinterpret_cast<PyHeapTypeObject*>(cls.ptr());
   heap->as_buffer.bf_getbuffer = tensor_getbuffer;
   heap->as_buffer.bf_releasebuffer = nullptr;

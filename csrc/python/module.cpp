@@ -35,6 +35,7 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "pydl's compiled core";
   register_exceptions();
   init_tensor(m);
+  init_tensor_methods(m);  // every C++ method of Tensor
   init_ops(m);
   init_autograd(m);
   init_indexing(m);

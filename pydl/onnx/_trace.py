@@ -18,6 +18,7 @@ import threading
 
 from .. import _C
 from .._C import Tensor
+from .._tensor_methods import native_methods
 
 # _C functions that are not ops (nothing to record, or not tensors)
 _NOT_OPS = {
@@ -29,10 +30,8 @@ _NOT_OPS = {
 }
 # Tensor methods that only read metadata
 _METADATA = {
-    "__init__", "__hash__", "__len__", "__repr__", "__str__", "__format__", "__dlpack_device__",
-    "_pybind11_conduit_v1_", "data_ptr", "dim", "ndimension", "numel", "nelement", "element_size", "stride",
-    "storage_offset", "is_contiguous", "is_floating_point", "retain_grad", "_base_is_view", "requires_grad_",
-    "__reduce_ex__", "__deepcopy__", "__getstate__", "__setstate__",
+    "__hash__", "__len__", "__dlpack_device__", "data_ptr", "dim", "ndimension", "numel", "nelement", "element_size",
+    "stride", "storage_offset", "is_contiguous", "is_floating_point", "retain_grad", "_base_is_view", "requires_grad_",
 }
 # Tensor methods that turn a tensor into Python values: fine on constants, an error on a value that
 # depends on the inputs (the graph would hold one traced number)
@@ -298,7 +297,8 @@ def tracing(trace):
                 w = wrappers.get(id(val))
                 if w is not None and w[0] is val:
                     swap(mod, name, w[1])
-        for name, val in list(vars(Tensor).items()):
+        for name in native_methods():  # the Python methods end in _C functions, swapped above
+            val = vars(Tensor)[name]
             kind = type(val).__name__
             if name == "shape":
                 swap(Tensor, name, _shape_property(val))
