@@ -1,0 +1,43 @@
+"""Double backward of the ops whose first-order backward is a fused kernel (conv, softmax, class losses,
+normalisation): under create_graph the engine runs their op-written backward, so second derivatives match
+torch's and finite differences of the first derivative."""
+import numpy as np
+import pytest
+
+from helpers import check_double_backward
+
+torch = pytest.importorskip("torch")
+
+R = np.random.default_rng(0)
+
+
+def a(*shape, lo=-1.0, hi=1.0):
+    return R.uniform(lo, hi, size=shape)
+
+
+def t(*shape, n=5):
+    return R.integers(0, n, size=shape).astype(np.int64)
+
+
+CASES = {
+    "conv2d": (lambda F, x, w, b: F.conv2d(x, w, b), a(2, 3, 5, 5), a(4, 3, 3, 3), a(4)),
+    "conv2d_stride_pad": (lambda F, x, w: F.conv2d(x, w, stride=2, padding=1), a(1, 2, 6, 5), a(3, 2, 3, 2)),
+    "conv2d_dilation_pad2": (lambda F, x, w: F.conv2d(x, w, padding=(1, 2), dilation=(2, 1)), a(1, 2, 6, 5), a(2, 2, 2, 3)),
+    "conv2d_groups_stride": (lambda F, x, w, b: F.conv2d(x, w, b, stride=(2, 1), groups=2), a(2, 4, 5, 5), a(6, 2, 3, 3), a(6)),
+    "conv2d_same_even_kernel": (lambda F, x, w: F.conv2d(x, w, padding="same"), a(1, 2, 5, 4), a(2, 2, 4, 3)),
+    "conv2d_unbatched": (lambda F, x, w: F.conv2d(x, w, stride=2), a(2, 5, 5), a(2, 2, 3, 3)),
+    "conv1d": (lambda F, x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2), a(2, 3, 9), a(2, 3, 3), a(2)),
+    "conv_transpose2d": (lambda F, x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+                         a(1, 3, 3, 3), a(3, 2, 3, 3), a(2)),
+    "conv_transpose2d_groups_dilation": (lambda F, x, w: F.conv_transpose2d(x, w, groups=2, dilation=2, stride=(1, 2)),
+                                         a(2, 4, 3, 3), a(4, 1, 2, 2)),
+    "conv_transpose1d": (lambda F, x, w: F.conv_transpose1d(x, w, stride=3, padding=1), a(1, 2, 4), a(2, 3, 3)),
+    "adaptive_max_pool2d": (lambda F, x: F.adaptive_max_pool2d(x, (2, 3)), a(1, 2, 5, 4)),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_double_backward(name):
+    fn, *arrays = CASES[name]
+    kw = arrays.pop() if isinstance(arrays[-1], dict) else {}
+    check_double_backward(fn, *arrays, **kw)
