@@ -71,6 +71,13 @@ CASES = {
     "interpolate_bilinear": (lambda F, x: F.interpolate(x, size=(5, 3), mode="bilinear", align_corners=False), a(1, 2, 3, 4)),
     "interpolate_nearest": (lambda F, x: F.interpolate(x, scale_factor=2, mode="nearest"), a(1, 2, 3)),
     "adaptive_max_pool2d": (lambda F, x: F.adaptive_max_pool2d(x, (2, 3)), a(1, 2, 5, 4)),
+    "attention": (lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v), a(2, 3, 4), a(2, 5, 4), a(2, 5, 3)),
+    "attention_causal_scale": (lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+                               a(1, 2, 4, 3), a(1, 2, 4, 3), a(1, 2, 4, 2)),
+    "attention_float_mask": (lambda F, q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+                             a(2, 3, 4), a(2, 5, 4), a(2, 5, 3), a(3, 5)),
+    "attention_bool_mask": (lambda F, q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+                            a(2, 3, 4), a(2, 5, 4), a(2, 5, 3), np.arange(15).reshape(3, 5) % 3 != 1),
 }
 
 
