@@ -83,7 +83,7 @@ Tensor class_loss_logp_grad(const Shape& xs, DType dt, const Tensor& t, const Te
     AutoGradMode off(false);
     Tensor keep = compare(Cmp::Ne, t, scalar_tensor(double(ignore), DType::Int64));
     Tensor ts = where(keep, t, scalar_tensor(0.0, DType::Int64));  // ignored targets may be out of range
-    Tensor wt = w ? index(w, {ts}) : full(t->shape, 1.0, dt);
+    Tensor wt = w ? index(w, {ts}) : full(t->shape, 1.0, dt, t->device());
     q = to_dtype(one_hot(ts, C), dt);  // (N, d..., C)
     if (cdim == 1) {
       IntList perm{0, nd - 1};
@@ -96,7 +96,7 @@ Tensor class_loss_logp_grad(const Shape& xs, DType dt, const Tensor& t, const Te
     if (ls > 0) {
       Shape ws(nd, 1);
       ws[cdim] = C;
-      q = add(q, mul_scalar(w ? reshape(w, ws) : full(ws, 1.0, dt), ls / double(C)));
+      q = add(q, mul_scalar(w ? reshape(w, ws) : full(ws, 1.0, dt, t->device()), ls / double(C)));
     }
     q = mul(keepk, q);
   }
