@@ -78,6 +78,8 @@ CASES = {
                              a(2, 3, 4), a(2, 5, 4), a(2, 5, 3), a(3, 5)),
     "attention_bool_mask": (lambda F, q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
                             a(2, 3, 4), a(2, 5, 4), a(2, 5, 3), np.arange(15).reshape(3, 5) % 3 != 1),
+    "cumprod": (lambda F, x: x.cumprod(1), a(3, 4)),
+    "cumprod_zeros": (lambda F, x: x.cumprod(0), np.array([[0.5, 0.0, 1.5], [2.0, -1.0, 0.0], [0.0, 0.7, -0.3]])),
 }
 
 
