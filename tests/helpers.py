@@ -172,3 +172,31 @@ def check_vs_torch(fn, tfn, shapes, low=-2.0, high=2.0, seed=0, grad=True, nonco
         return tfn(*[torch.from_numpy(a) for a in arrs]).detach().numpy()
     return check(fn, np_fn, shapes, grad=grad, dtype="float64", low=low, high=high, torch_fn=tfn, noncontig=noncontig,
                  seed=seed, **tol)
+
+
+def check_double_backward(fn, *arrays, const=(), gradgrad=True, atol=1e-8, rtol=1e-7):
+    """Second derivatives of fn(F, *tensors) (F: the library's nn.functional) against torch's, in float64: the
+    first derivative grad(fn, inputs, v, create_graph=True) and the gradient of sum(u * it) with respect to the
+    inputs and v (seeded random v, u); then pydl.autograd.gradgradcheck (finite differences of the first
+    derivative). Floating arrays are differentiated except those at indices `const`; the others are constants."""
+    diff = [i for i, a in enumerate(arrays) if a.dtype.kind == "f" and i not in const]
+    tout = fn(torch.nn.functional, *[torch_leaf(a, i in diff) for i, a in enumerate(arrays)])
+    rng = np.random.default_rng(5)
+    v = rng.standard_normal(tuple(tout.shape))
+    us = [rng.standard_normal(arrays[i].shape) for i in diff]
+    res = []
+    for lib, leaf in ((pydl, pydl_leaf), (torch, torch_leaf)):
+        ins = [leaf(a, i in diff) for i, a in enumerate(arrays)]
+        vt = leaf(v, True)
+        gs = lib.autograd.grad(fn(lib.nn.functional, *ins), [ins[i] for i in diff], vt, create_graph=True)
+        s = sum((g * leaf(u, False)).sum() for g, u in zip(gs, us))
+        ggs = lib.autograd.grad(s, [ins[i] for i in diff] + [vt], allow_unused=True)
+        to_np = (lambda g: g.detach().numpy(force=True)) if lib is torch else (lambda g: g.detach().numpy())  # torch: ZeroTensor too
+        res.append([to_np(g) for g in gs] +
+                   [np.zeros(t.shape) if g is None else to_np(g) for g, t in zip(ggs, [ins[i] for i in diff] + [vt])])
+    for k, (p, t) in enumerate(zip(*res)):
+        what = f"first derivative {k}" if k < len(diff) else f"second derivative w.r.t. input {k - len(diff)}"
+        np.testing.assert_allclose(p, t, atol=atol, rtol=rtol, err_msg=what)
+    if gradgrad:
+        ins = [pydl_leaf(a, i in diff) for i, a in enumerate(arrays)]
+        assert pydl.autograd.gradgradcheck(lambda *ts: fn(pydl.nn.functional, *ts), ins)

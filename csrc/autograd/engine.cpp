@@ -23,7 +23,7 @@ void accumulate(Tensor& slot, Tensor g) {
 // caller asked for one (create_graph), give them a node that raises if reached.
 void guard_double_backward(Node& node, const TensorList& incoming, TensorList& out) {
   auto* fn = dynamic_cast<FunctionNode*>(&node);
-  if (!fn || !fn->once_differentiable) return;
+  if (!fn || !fn->once_differentiable || fn->graph_fn) return;
   std::string name = fn->name();
   // The gradients depend on the incoming gradients and on the op's own inputs: both lead here.
   auto err = make_node("NotDifferentiableTwice", incoming, [name](FunctionNode&, const TensorList&) -> TensorList {

@@ -77,10 +77,15 @@ struct FunctionNode : Node {
   /// Set by ops whose backward calls raw kernels: differentiating their gradient again
   /// (create_graph) raises instead of silently treating it as a constant.
   bool once_differentiable = false;
+  /// The same backward written with ops, beside a fused `fn`: run instead of it when the engine records the
+  /// backward (create_graph), so that the gradient is differentiable again; `fn` stays the first-order path.
+  Fn graph_fn;
   FunctionNode(const char* name, Fn f) : name_(name), fn(std::move(f)) {}
   ~FunctionNode() override;
   const char* name() const override { return name_; }
-  TensorList apply(TensorList&& grads) override { return fn(*this, grads); }
+  TensorList apply(TensorList&& grads) override {
+    return graph_fn && GradMode::is_enabled() ? graph_fn(*this, grads) : fn(*this, grads);
+  }
   // Two threads may run backward through one graph: the one that frees the saved tensors
   // must not race with the other one reading them.
   void release_saved() override {

@@ -205,6 +205,12 @@ Tensor softmax_impl(const Tensor& x, int64_t dim_, bool log) {
       return {gx};
     });
     node->once_differentiable = true;  // backward runs raw kernels
+    // softmax: y (g - sum(g y)); log_softmax: g - e^y sum(g)
+    node->graph_fn = [dims = x->dim() ? IntList{dim} : IntList{}, log](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor y = n.get(0);
+      if (log) return {sub(g[0], mul(exp(y), sum(g[0], dims, true)))};
+      return {mul(y, sub(g[0], sum(mul(g[0], y), dims, true)))};
+    };
     set_history(out, node);
     node->saved.emplace_back(out, true);
   }

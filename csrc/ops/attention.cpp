@@ -6,6 +6,7 @@
 
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
+#include "ops/nn.h"
 
 namespace pydl {
 
@@ -150,6 +151,29 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
     node->saved.emplace_back(kf, false);
     node->saved.emplace_back(vf, false);
     node->once_differentiable = true;  // backward runs raw kernels
+    // The same backward written with ops, from the probabilities recomputed with ops (without dropout: its mask
+    // lives in the kernel's random stream).
+    if (p == 0) {
+      node->saved.emplace_back(mask, false);
+      node->graph_fn = [g, full_mask, mshape = mask ? mask->shape : Shape{}](FunctionNode& n, const TensorList& gr) -> TensorList {
+        Tensor q = n.get(0), k = n.get(1), v = n.get(2), m = n.get(3), go = gr[0];
+        Tensor s = mul_scalar(matmul(q, transpose(k, 1, 2)), g.scale);  // (B, L, S)
+        auto ninf = [&] { return scalar_tensor(-INFINITY, s->dtype); };
+        if (m) {
+          Tensor mb = reshape(expand(m, IntList(full_mask.begin(), full_mask.end())), {g.B, g.L, g.S});
+          s = m->dtype == DType::Bool ? where(mb, s, ninf()) : add(s, mb);
+        }
+        if (g.causal) s = where(to_dtype(tril(full({g.L, g.S}, 1.0, DType::Int64), 0), DType::Bool), s, ninf());
+        Tensor a = softmax(s, -1);
+        Tensor da = matmul(go, transpose(v, 1, 2));  // (B, L, Ev) x (B, S, Ev)^T
+        Tensor ds = mul(a, sub(da, sum(mul(da, a), {-1}, true)));
+        const bool nm = n.next_edges.size() > 3 && n.next_edges[3].fn;
+        return {n.next_edges[0].fn ? mul_scalar(matmul(ds, k), g.scale) : Tensor(),
+                n.next_edges[1].fn ? mul_scalar(matmul(transpose(ds, 1, 2), q), g.scale) : Tensor(),
+                n.next_edges[2].fn ? matmul(transpose(a, 1, 2), go) : Tensor(),
+                nm ? sum_to(reshape(ds, IntList(full_mask.begin(), full_mask.end())), mshape) : Tensor()};
+      };
+    }
     set_history(out, node);
   }
   const Shape os = with_tail(batch, L, Ev);

@@ -28,6 +28,32 @@ ConvGrads conv_grads(const char* op, FunctionNode& n, const TensorList& gr, int6
   return c;
 }
 
+// The backward of conv2d written with ops (so that it is differentiable again), for geometry g:
+// d/dx is the transposed convolution of gy with w over the padded input, cropped to (H, W).
+Tensor conv2d_input_grad(const Tensor& gy, const Tensor& w, const K::ConvGeom& g) {
+  const int64_t Hp = g.H + g.ph0 + g.ph1, Wp = g.W + g.pw0 + g.pw1;
+  const int64_t oph = Hp - ((g.OH - 1) * g.sh + g.dh * (g.kh - 1) + 1), opw = Wp - ((g.OW - 1) * g.sw + g.dw * (g.kw - 1) + 1);
+  Tensor gxp = conv_transpose2d(gy, w, Tensor(), {g.sh, g.sw}, {0, 0}, {oph, opw}, g.groups, {g.dh, g.dw});
+  return slice(slice(gxp, 2, g.ph0, g.ph0 + g.H, 1), 3, g.pw0, g.pw0 + g.W, 1);
+}
+
+// d/dw is a convolution of x with gy over the batch, stride and dilation swapped:
+// (C/G, G*N, H, W) * (O, N, OH, OW) -> (C/G, O, >= kh, >= kw), cropped and transposed to (O, C/G, kh, kw).
+Tensor conv2d_weight_grad(const Tensor& x, const Tensor& gy, const K::ConvGeom& g) {
+  const int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
+  Tensor xt = reshape(permute(reshape(x, {g.N, G, Cg, g.H, g.W}), {2, 1, 0, 3, 4}), {Cg, G * g.N, g.H, g.W});
+  Tensor gt = reshape(permute(reshape(gy, {g.N, G, Og, g.OH, g.OW}), {1, 2, 0, 3, 4}), {g.O, g.N, g.OH, g.OW});
+  Tensor gw = conv2d(xt, gt, Tensor(), {g.dh, g.dw}, {g.ph0, g.ph1, g.pw0, g.pw1}, {g.sh, g.sw}, G);
+  return transpose(slice(slice(gw, 2, 0, g.kh, 1), 3, 0, g.kw, 1), 0, 1);
+}
+
+// The gradients the node's edges ask for, from the op-written formulas: {d/dx, d/dw, d/db = sum of gy}.
+TensorList conv_graph_grads(const FunctionNode& n, const std::function<Tensor()>& gx, const std::function<Tensor()>& gw,
+                            const Tensor& gy) {
+  return {n.next_edges[0].fn ? gx() : Tensor(), n.next_edges[1].fn ? gw() : Tensor(),
+          n.next_edges.size() > 2 && n.next_edges[2].fn ? sum(gy, {0, 2, 3}, false) : Tensor()};
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stride, IntList padding, IntList dilation,
@@ -97,7 +123,10 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, IntList stri
       });
       return {gx, gw, gb};
     });
-    set_fused_history(out, node, {x, w});
+    set_fused_history(out, node, {x, w}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
+      Tensor x = n.get(0), w = n.get(1), gy = gr[0];
+      return conv_graph_grads(n, [&] { return conv2d_input_grad(gy, w, g); }, [&] { return conv2d_weight_grad(x, gy, g); }, gy);
+    });
   }
   return out;
 }
@@ -162,7 +191,16 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
       });
       return {gx, gw, gb};
     });
-    set_fused_history(out, node, {x, w});
+    // conv_transpose2d is conv2d's input gradient: its input gradient is that conv2d, its weight gradient conv2d's
+    // weight gradient with the roles of input (gy) and output gradient (x).
+    set_fused_history(out, node, {x, w}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
+      Tensor x = n.get(0), w = n.get(1), gy = gr[0];
+      auto gx = [&] {
+        Tensor r = conv2d(gy, w, Tensor(), {g.sh, g.sw}, {g.ph0, g.ph1, g.pw0, g.pw1}, {g.dh, g.dw}, g.groups);
+        return slice(slice(r, 2, 0, g.OH, 1), 3, 0, g.OW, 1);
+      };
+      return conv_graph_grads(n, gx, [&] { return conv2d_weight_grad(gy, x, g); }, gy);
+    });
   }
   return out;
 }

@@ -72,6 +72,38 @@ Tensor finish(const Tensor& loss, const Tensor& wsum, Reduction red, const Shape
   });
 }
 
+// The op-written backward of a class loss (its gradient recorded, for create_graph). The gradient with respect
+// to the log-probabilities is -g Q, where the constant Q (x's shape) is
+// scale (1 - ls) w[t] onehot(t) + scale ls / C w on the rows whose target is not ignored.
+Tensor class_loss_logp_grad(const Shape& xs, DType dt, const Tensor& t, const Tensor& w, const Tensor& g, Reduction red,
+                            int64_t ignore, double ls, double scale) {
+  const int64_t nd = int64_t(xs.size()), cdim = nd == 1 ? 0 : 1, C = xs[cdim];
+  Tensor q;
+  {
+    AutoGradMode off(false);
+    Tensor keep = compare(Cmp::Ne, t, scalar_tensor(double(ignore), DType::Int64));
+    Tensor ts = where(keep, t, scalar_tensor(0.0, DType::Int64));  // ignored targets may be out of range
+    Tensor wt = w ? index(w, {ts}) : full(t->shape, 1.0, dt, t->device());
+    q = to_dtype(one_hot(ts, C), dt);  // (N, d..., C)
+    if (cdim == 1) {
+      IntList perm{0, nd - 1};
+      for (int64_t i = 1; i < nd - 1; ++i) perm.push_back(i);
+      q = permute(q, perm);  // (N, C, d...)
+    }
+    Tensor keepk = mul_scalar(to_dtype(keep, dt), scale);  // target shape, then a class dim of 1
+    if (cdim == 1) { keepk = unsqueeze(keepk, 1); wt = unsqueeze(wt, 1); }
+    q = mul(q, mul_scalar(wt, 1.0 - ls));
+    if (ls > 0) {
+      Shape ws(nd, 1);
+      ws[cdim] = C;
+      q = add(q, mul_scalar(w ? reshape(w, ws) : full(ws, 1.0, dt, t->device()), ls / double(C)));
+    }
+    q = mul(keepk, q);
+  }
+  Tensor ge = red == Reduction::None && cdim == 1 ? unsqueeze(g, 1) : g;
+  return neg(mul(ge, q));
+}
+
 }  // namespace
 
 Tensor cross_entropy(const Tensor& x, const Tensor& t, const Tensor& w, Reduction red, int64_t ignore, double ls) {
@@ -105,6 +137,13 @@ Tensor cross_entropy(const Tensor& x, const Tensor& t, const Tensor& w, Reductio
     node->saved.emplace_back(tc, false);
     node->saved.emplace_back(wc, false);
     node->once_differentiable = true;  // backward runs raw kernels
+    // d/dx = d/dlogp - softmax(x) sum_c d/dlogp (the log-softmax backward)
+    node->graph_fn = [ignore, ls, scale, red](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor x = n.get(0);
+      const int64_t cdim = x->dim() == 1 ? 0 : 1;
+      Tensor gl = class_loss_logp_grad(x->shape, x->dtype, n.get(1), n.get(2), g[0], red, ignore, ls, scale);
+      return {sub(gl, mul(softmax(x, cdim), sum(gl, {cdim}, true)))};
+    };
     set_history(out, node);
   }
   return out;
@@ -136,6 +175,9 @@ Tensor nll_loss(const Tensor& x, const Tensor& t, const Tensor& w, Reduction red
     node->saved.emplace_back(tc, false);
     node->saved.emplace_back(wc, false);
     node->once_differentiable = true;  // backward runs raw kernels
+    node->graph_fn = [ignore, scale, red, xs = x->shape, dt = x->dtype](FunctionNode& n, const TensorList& g) -> TensorList {
+      return {class_loss_logp_grad(xs, dt, n.get(0), n.get(1), g[0], red, ignore, 0.0, scale)};
+    };
     set_history(out, node);
   }
   return out;
@@ -147,6 +189,32 @@ Tensor reduce(const Tensor& l, Reduction red) {
   if (red == Reduction::None) return l;
   if (red == Reduction::Sum) return sum(l, {}, false);
   return mean(l, {}, false);
+}
+
+// {df/dx, df/dy} of a pointwise loss written with ops (the formulas of kernels/cpu/loss_ops.h), for create_graph.
+std::pair<Tensor, Tensor> point_loss_grad_ops(K::PointLoss op, const Tensor& x, const Tensor& y, const Tensor& pw, double beta) {
+  auto c = [&](double v) { return scalar_tensor(v, x->dtype); };
+  auto one_minus = [&](const Tensor& t) { return add_scalar(neg(t), 1.0); };
+  switch (op) {
+    case K::PointLoss::MSE: { Tensor dx = mul_scalar(sub(x, y), 2.0); return {dx, neg(dx)}; }
+    case K::PointLoss::L1: { Tensor dx = sign(sub(x, y)); return {dx, neg(dx)}; }
+    case K::PointLoss::SmoothL1: {
+      Tensor d = sub(x, y), dx = where(compare(Cmp::Lt, abs(d), c(beta)), mul_scalar(d, 1.0 / beta), sign(d));
+      return {dx, neg(dx)};
+    }
+    case K::PointLoss::BCE: {
+      Tensor dx = div(sub(x, y), clamp(mul(x, one_minus(x)), 1e-12, std::nullopt));
+      return {dx, sub(clamp(log1p(neg(x)), -100.0, std::nullopt), clamp(log(x), -100.0, std::nullopt))};
+    }
+    case K::PointLoss::BCEWithLogits: {
+      Tensor lw = pw ? add_scalar(mul(add_scalar(pw, -1.0), y), 1.0) : c(1.0);
+      Tensor dx = sub(one_minus(y), mul(lw, one_minus(sigmoid(x))));
+      Tensor dy = neg(x);
+      if (pw) dy = add(dy, mul(add_scalar(pw, -1.0), add(relu(neg(x)), log1p(exp(neg(abs(x)))))));  // softplus(-x)
+      return {dx, dy};
+    }
+  }
+  return {};  // unreachable: every PointLoss has its case above
 }
 
 // Elementwise loss f(x, y) over the broadcast shape, then weight and reduction.
@@ -212,7 +280,15 @@ Tensor point_loss(K::PointLoss op, const char* name, const Tensor& x, const Tens
     node->saved.emplace_back(xb, false);
     node->saved.emplace_back(yb, false);
     node->saved.emplace_back(pb, false);
+    node->saved.emplace_back(x, false);  // with their history, for the op-written backward
+    node->saved.emplace_back(y, false);
     node->once_differentiable = true;  // backward runs raw kernels
+    node->graph_fn = [op, beta, s](FunctionNode& n, const TensorList& g) -> TensorList {
+      Tensor x = n.get(3), y = n.get(4), pb = n.get(2);
+      auto d = point_loss_grad_ops(op, expand(x, s), expand(y, s), pb, beta);
+      return {n.next_edges[0].fn ? sum_to(mul(g[0], d.first), x->shape) : Tensor(),
+              n.next_edges[1].fn ? sum_to(mul(g[0], d.second), y->shape) : Tensor()};
+    };
     set_history(l, node);
   }
   if (weight) l = mul(l, weight);

@@ -21,11 +21,23 @@ inline void check_window(const IntList& v, const char* op, const char* what) {
 }
 
 /// Makes `node`, the backward of a fused kernel (it runs raw kernels, so it is not differentiable again), the
-/// history of `out`, saving the inputs `saved` that it reads.
-inline void set_fused_history(const Tensor& out, const std::shared_ptr<FunctionNode>& node, const TensorList& saved) {
+/// history of `out`, saving the inputs `saved` that it reads. `graph_fn`, the same backward written with ops
+/// (reading the same saved inputs), makes it differentiable again: the engine runs it under create_graph.
+inline void set_fused_history(const Tensor& out, const std::shared_ptr<FunctionNode>& node, const TensorList& saved,
+                              FunctionNode::Fn graph_fn = nullptr) {
   for (const Tensor& t : saved) node->saved.emplace_back(t, false);
   node->once_differentiable = true;
+  node->graph_fn = std::move(graph_fn);
   set_history(out, node);
+}
+
+/// A kernel's gradient gx = L^T(gy) that is linear in gy (pooling, pad, embedding): when autograd records
+/// (create_graph), its own gradient is the forward map L applied to the incoming gradient, `forward` (written with ops).
+template <typename F>
+void record_linear_grad(const char* name, const Tensor& gy, const Tensor& gx, F forward) {
+  if (!any_requires_grad({&gy})) return;
+  auto node = make_node(name, {gy}, [forward](FunctionNode&, const TensorList& gg) -> TensorList { return {forward(gg[0])}; });
+  set_history(gx, node);
 }
 
 // ---- activation.cpp ------------------------------------------------------------------

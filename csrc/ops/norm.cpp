@@ -18,6 +18,27 @@ void check_vec(const Tensor& t, int64_t n, DType dt, const char* op, const char*
 }
 template <typename T> const T* cptr(const Tensor& t) { return t ? t->data<T>() : nullptr; }
 template <typename T> T* mptr(const Tensor& t) { return t ? t->data<T>() : nullptr; }
+
+// The backward of y = xhat w + b, xhat = (x - mean) rstd over `dims`, written with ops (for create_graph); w and
+// b have shape `ps`, viewed as `bs` against x. With `stats` null, mean and rstd are x's own (biased) statistics,
+// differentiated too; else the constants {mean, rstd} (shape bs).
+TensorList norm_graph_grads(const FunctionNode& n, const Tensor& gy, const IntList& dims, const Shape& ps, const Shape& bs,
+                            double eps, const TensorList& stats) {
+  Tensor x = n.get(0), w = n.get(1);
+  Tensor mu = stats.empty() ? mean(x, dims, true) : stats[0];
+  Tensor xm = sub(x, mu);
+  Tensor rstd = stats.empty() ? pow_scalar(add_scalar(mean(square(xm), dims, true), eps), -0.5) : stats[1];
+  Tensor xhat = mul(xm, rstd);
+  Tensor gx, gw, gb;
+  if (n.next_edges[0].fn) {
+    Tensor gh = w ? mul(gy, reshape(w, bs)) : gy;
+    gx = stats.empty() ? mul(rstd, sub(sub(gh, mean(gh, dims, true)), mul(xhat, mean(mul(gh, xhat), dims, true))))
+                       : mul(gh, rstd);
+  }
+  if (n.next_edges[1].fn) gw = reshape(sum_to(mul(gy, xhat), bs), ps);
+  if (n.next_edges[2].fn) gb = reshape(sum_to(gy, bs), ps);
+  return {gx, gw, gb};
+}
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w, const Tensor& b, bool training,
@@ -75,7 +96,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Ten
       });
       return {gx, gw, gb};
     });
-    set_fused_history(out, node, {x, w});
+    IntList dims{0};
+    Shape bs(x->dim(), 1);
+    bs[1] = C;
+    for (int64_t i = 2; i < x->dim(); ++i) dims.push_back(i);
+    TensorList stats = use_batch ? TensorList() : TensorList{reshape(mean, bs), reshape(invstd, bs)};
+    set_fused_history(out, node, {x, w}, [dims, bs, C, eps, stats](FunctionNode& n, const TensorList& g) -> TensorList {
+      return norm_graph_grads(n, g[0], dims, {C}, bs, eps, stats);
+    });
   }
   return out;
 }
@@ -126,7 +154,12 @@ Tensor layer_norm(const Tensor& x, IntList ns, const Tensor& w, const Tensor& b,
       if (gb && w) gb = reshape(gb, w->shape);
       return {gx, gw, gb};
     });
-    set_fused_history(out, node, {x, w});
+    IntList dims;
+    for (int64_t i = x->dim() - k; i < x->dim(); ++i) dims.push_back(i);
+    const Shape ps(ns.begin(), ns.end());
+    set_fused_history(out, node, {x, w}, [dims, ps, eps](FunctionNode& n, const TensorList& g) -> TensorList {
+      return norm_graph_grads(n, g[0], dims, ps, ps, eps, {});
+    });
   }
   return out;
 }
@@ -164,10 +197,15 @@ Tensor embedding(const Tensor& w, const Tensor& idx, std::optional<int64_t> padd
         PYDL_KERNEL(dev, embedding_backward<scalar_t>, ic->numel, V, D, gy->data<scalar_t>(), ic->data<int64_t>(), pad,
                     gw->data<scalar_t>());
       });
+      // gw sums the rows of gy into the looked-up rows (padding_idx's stays 0): its gradient looks them up again
+      record_linear_grad("EmbeddingBackwardBackward", g[0], gw, [ic, pad, ys = g[0]->shape](const Tensor& ggw) {
+        Tensor r = index_select(ggw, 0, reshape(ic, {-1}));
+        if (pad >= 0) r = mul(r, unsqueeze(to_dtype(compare(Cmp::Ne, reshape(ic, {-1}), scalar_tensor(double(pad), DType::Int64)), r->dtype), 1));
+        return reshape(r, ys);
+      });
       return {gw};
     });
     node->saved.emplace_back(ic, false);
-    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;
@@ -224,7 +262,7 @@ Tensor pad(const Tensor& x, IntList p, const std::string& mode, double value) {
       });
   }
   if (any_requires_grad({&x})) {
-    auto node = make_node("PadBackward", {x}, [outer, in, map, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& g) -> TensorList {
+    auto node = make_node("PadBackward", {x}, [outer, in, map, p, mode, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& g) -> TensorList {
       Tensor gy = contig(g[0]);
       const Device dev = gy->device();
       Tensor gx = empty(xs, dt, dev);
@@ -232,9 +270,10 @@ Tensor pad(const Tensor& x, IntList p, const std::string& mode, double value) {
         if (gx->numel == 0) return;
         PYDL_KERNEL(dev, pad_backward<scalar_t>, outer, in, map, gy->data<scalar_t>(), gx->data<scalar_t>());
       });
+      // gx folds gy's padding back onto x: its gradient pads again (zeros in constant mode)
+      record_linear_grad("PadBackwardBackward", g[0], gx, [p, mode](const Tensor& ggx) { return pad(ggx, p, mode, 0.0); });
       return {gx};
     });
-    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;

@@ -56,13 +56,11 @@ Shape out_shape(const Tensor& x, const K::PoolGeom& g) {
   return s;
 }
 
-// A pooling gradient gx = L^T(gy) is linear in gy: when autograd records (create_graph), its own
-// gradient is the forward map L applied to the incoming gradient, `forward` (written with ops).
-template <typename F>
-void record_linear_grad(const char* name, const Tensor& gy, const Tensor& gx, F forward) {
-  if (!any_requires_grad({&gy})) return;
-  auto node = make_node(name, {gy}, [forward](FunctionNode&, const TensorList& gg) -> TensorList { return {forward(gg[0])}; });
-  set_history(gx, node);
+// A max-pooling gradient gx is the scatter-add of gy at the saved (flat per-plane) indices; its gradient gathers at them.
+void record_max_pool_grad(const char* name, const Tensor& gy, const Tensor& gx, const K::PoolGeom& g, const Tensor& idx) {
+  record_linear_grad(name, gy, gx, [g, idx, ys = gy->shape](const Tensor& ggx) {
+    return reshape(gather(reshape(ggx, {g.NC, g.H * g.W}), 1, reshape(idx, {g.NC, g.OH * g.OW})), ys);
+  });
 }
 
 }  // namespace
@@ -86,10 +84,7 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, IntList k, IntList s, IntL
         if (gx->numel == 0) return;
         PYDL_KERNEL(dev, max_pool2d_backward<scalar_t>, g, gy->data<scalar_t>(), idx->data<int64_t>(), gx->data<scalar_t>());
       });
-      // gx is the scatter-add of gy at the saved indices; its gradient gathers at them
-      record_linear_grad("MaxPool2dBackwardBackward", gr[0], gx, [g, idx, ys = gr[0]->shape](const Tensor& ggx) {
-        return reshape(gather(reshape(ggx, {g.NC, g.H * g.W}), 1, reshape(idx, {g.NC, g.OH * g.OW})), ys);
-      });
+      record_max_pool_grad("MaxPool2dBackwardBackward", gr[0], gx, g, idx);
       return {gx};
     });
     node->saved.emplace_back(idx, false);
@@ -194,9 +189,9 @@ std::pair<Tensor, Tensor> adaptive_max_pool2d(const Tensor& x, IntList os_) {
         if (gx->numel > 0)
           PYDL_KERNEL(dev, max_pool2d_backward<scalar_t>, g, gy->data<scalar_t>(), idx->data<int64_t>(), gx->data<scalar_t>());
       });
+      record_max_pool_grad("AdaptiveMaxPool2dBackwardBackward", gr[0], gx, g, idx);
       return {gx};
     });
-    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return {out, idx};

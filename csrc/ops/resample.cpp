@@ -2,6 +2,7 @@
 #include "ops/resample.h"
 
 #include "kernels/cpu/resample.h"
+#include "ops/nn.h"
 
 namespace pydl {
 
@@ -86,14 +87,18 @@ Tensor interpolate(const Tensor& x, IntList size, std::vector<double> scales, co
   if (out->numel > 0)
     PYDL_DISPATCH_FLOAT(x->dtype, "interpolate", [&] { K::interp_forward<scalar_t>(g, xc->data<scalar_t>(), out->data<scalar_t>()); });
   if (any_requires_grad({&x})) {
-    auto node = make_node("InterpolateBackward", {x}, [g, xs = x->shape, dt = x->dtype](FunctionNode&, const TensorList& gr) -> TensorList {
+    auto node = make_node("InterpolateBackward", {x}, [g, xs = x->shape, dt = x->dtype, size, scales, mode, align,
+                                                      antialias](FunctionNode&, const TensorList& gr) -> TensorList {
       Tensor gy = contig(gr[0]), gx = empty(xs, dt);
       PYDL_DISPATCH_FLOAT(dt, "interpolate", [&] {
         if (gx->numel > 0) K::interp_backward<scalar_t>(g, gy->data<scalar_t>(), gx->data<scalar_t>());
       });
+      // interpolation is linear: the gradient of its backward is the interpolation itself
+      record_linear_grad("InterpolateBackwardBackward", gr[0], gx, [=](const Tensor& ggx) {
+        return interpolate(ggx, size, scales, mode, align, antialias);
+      });
       return {gx};
     });
-    node->once_differentiable = true;  // backward runs raw kernels
     set_history(out, node);
   }
   return out;

@@ -2,6 +2,7 @@
 // logcumsumexp, cummax / cummin. Checks, forward and backward side by side.
 #include "kernels/cpu/scan.h"
 #include "kernels/dispatch.h"
+#include "ops/device.h"
 #include "ops/ops.h"
 
 namespace pydl {
@@ -18,6 +19,34 @@ Lines lines_of(const Tensor& a, int64_t dim, const char* op) {
   for (int64_t i = 0; i < a->dim(); ++i) (i < L.dim ? L.outer : i == L.dim ? L.R : L.inner) *= a->shape[i];
   return L;
 }
+// The suffix sum of v along `dim` (sum over j >= i), written with ops.
+Tensor rev_cumsum(const Tensor& v, int64_t dim) { return add(sub(sum(v, {dim}, true), cumsum(v, dim)), v); }
+
+// cumprod's gradient written with ops: gx_i = sum_{j >= i} g_j prod_{k <= j, k != i} x_k. Without zeros in x that is
+// rev_cumsum(g y) / x; with zeros, prod_{k < i} x_k sum_{j >= i} g_j prod_{i < k <= j} x_k, the inner products being
+// a cumprod over a (..., R, R) matrix (x_k where k > i, else 1).
+Tensor cumprod_grad_ops(const Tensor& x, const Tensor& g, int64_t dim) {
+  bool zeros_in;
+  {
+    AutoGradMode off(false);
+    zeros_in = contig(to_device(sum(to_dtype(compare(Cmp::Eq, x, scalar_tensor(0.0, x->dtype)), DType::Int64), {}, false),
+                                Device{}, false))->data<int64_t>()[0] > 0;
+  }
+  if (!zeros_in) return div(rev_cumsum(mul(g, cumprod(x, dim)), dim), x);
+  const int64_t R = x->shape[dim];
+  Tensor xt = transpose(x, dim, -1), gt = transpose(g, dim, -1);  // (..., R)
+  Tensor ar = arange(0, double(R), 1, DType::Int64);
+  if (x->device().is_cuda()) ar = to_device(ar, x->device(), false);
+  Tensor j = unsqueeze(ar, 0), i = unsqueeze(ar, 1);
+  // z[..., i, j] = prod_{i < k <= j} x_k
+  Tensor z = cumprod(where(compare(Cmp::Gt, j, i), unsqueeze(xt, -2), scalar_tensor(1.0, x->dtype)), -1);
+  Tensor inner = sum(mul(mul(z, to_dtype(compare(Cmp::Ge, j, i), x->dtype)), unsqueeze(gt, -2)), {-1}, false);
+  Shape one = xt->shape;
+  one.back() = 1;
+  Tensor before = cat({full(one, 1.0, x->dtype, x->device()), slice(cumprod(xt, -1), -1, 0, R - 1, 1)}, -1);  // prod_{k < i}
+  return transpose(mul(before, inner), dim, -1);
+}
+
 }  // namespace
 
 Tensor cumprod(const Tensor& a, int64_t dim) {
@@ -41,6 +70,10 @@ Tensor cumprod(const Tensor& a, int64_t dim) {
     });
     node->saved.emplace_back(a, false);
     node->once_differentiable = true;  // backward runs a raw kernel
+    if (is_floating(dt))
+      node->graph_fn = [dim = L.dim, nd = a->dim()](FunctionNode& n, const TensorList& g) -> TensorList {
+        return {nd ? cumprod_grad_ops(n.get(0), g[0], dim) : g[0]};
+      };
     set_history(out, node);
   }
   return out;
