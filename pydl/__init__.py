@@ -80,7 +80,7 @@ def show_config():
     return "\n".join(lines)
 
 # ---- PyTorch programs' surface (issue 12): device selection, .pt files, shapes, dtypes --------
-from . import accelerator, backends, linalg, serialization, xpu  # noqa: E402
+from . import accelerator, backends, linalg, serialization, special, xpu  # noqa: E402
 
 _C._set_size_type(Size)  # t.shape and t.size() are pydl.Size
 dtype.__repr__ = dtype.__str__  # pydl.float32, as torch.float32 prints

@@ -247,11 +247,13 @@ def install_op_errors():
     raise op-named errors (called once by pydl; Tensor's Python methods are wrapped as the registry,
     pydl/_tensor_methods.py, attaches them)."""
     import pydl
+    from . import special
     from .nn import functional, modules
     from .nn.modules.module import Module
 
     _wrap_namespace(pydl)
     _wrap_namespace(functional)
+    _wrap_namespace(special)
     # constructors of pydl's Python classes (device, no_grad, ...) and of every nn layer, with
     # the layers' forward: named after the class the user called
     classes = {v for v in vars(pydl).values() if isinstance(v, type) and v.__module__.startswith("pydl")}

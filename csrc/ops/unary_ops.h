@@ -42,4 +42,5 @@
   X(erfc, Erfc, Float, In, mul(g, mul_scalar(exp(neg(mul(s, s))), -1.1283791670955126)))                \
   X(erfinv, Erfinv, Float, Out, mul(g, mul_scalar(exp(mul(s, s)), 0.886226925452758)))                  \
   X(lgamma, Lgamma, Float, In, mul(g, digamma(s)))                                                      \
-  X(digamma, Digamma, Float, In, mul(g, trigamma(s)))
+  X(digamma, Digamma, Float, In, mul(g, trigamma(s))) \
+  X(ndtr, Ndtr, Float, In, mul(g, mul_scalar(exp(mul_scalar(mul(s, s), -0.5)), 0.3989422804014327)))

@@ -40,4 +40,5 @@
   S(Lgamma, std::lgamma(x))                                        \
   S(Erfinv, special_erfinv(x))                                     \
   S(Digamma, special_digamma(x))                                   \
-  S(Trigamma, special_trigamma(x))
+  S(Trigamma, special_trigamma(x)) \
+  S(Ndtr, T(0.5) * std::erfc(-x * T(0.70710678118654752440)))
