@@ -205,15 +205,6 @@ void adaptive_max_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, i
   check_launch("adaptive_max_pool2d_forward");
 }
 
-#define INST(T)                                                                      \
-  template void max_pool2d_forward<T>(const PoolGeom&, const T*, T*, int64_t*);                           \
-  template void max_pool2d_backward<T>(const PoolGeom&, const T*, const int64_t*, T*);                     \
-  template void avg_pool2d_forward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                        \
-  template void avg_pool2d_backward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                       \
-  template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
-  template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
-  template void adaptive_max_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*, int64_t*);
-INST(float)
-INST(double)
+PYDL_INSTANTIATE_FLOATING(PYDL_NN_POOL_FNS)
 
 }  // namespace pydl::kernels::cuda
