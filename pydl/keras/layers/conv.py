@@ -7,7 +7,7 @@ from ... import _C
 from ... import nn
 from ...nn import functional as F
 from ...nn.parameter import Parameter
-from .core import (Layer, _Conv, _check_format, _check_image, _check_padding, _check_seq, _float_input,
+from .core import (Layer, _Conv, _Pool, _check_format, _check_image, _check_padding, _check_seq, _float_input,
                    _init_config, _inits, _out_size, _same_pads, _tuple)
 
 __all__ = ["Conv1D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D", "UpSampling2D", "ZeroPadding2D",
@@ -358,15 +358,8 @@ class Cropping2D(Layer):
         return {**super().get_config(), "cropping": [list(p) for p in self.cropping], "data_format": "channels_last"}
 
 
-class _Pool1D(Layer):
-    _avg = False
-
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        _check_format(data_format, type(self).__name__)
-        self.pool_size = _tuple(pool_size, 1, "pool_size", type(self).__name__)
-        self.strides = self.pool_size if strides is None else _tuple(strides, 1, "strides", type(self).__name__)
-        self.padding = _check_padding(padding, type(self).__name__)
+class _Pool1D(_Pool):
+    _rank = 1
 
     def build(self, input_shape):
         _check_seq(input_shape, type(self).__name__)
@@ -391,10 +384,6 @@ class _Pool1D(Layer):
         else:
             y = F.avg_pool1d(y, k, s) if self._avg else F.max_pool1d(y, k, s)
         return y.transpose(1, 2).contiguous()
-
-    def get_config(self):
-        return {**super().get_config(), "pool_size": list(self.pool_size), "padding": self.padding,
-                "strides": list(self.strides), "data_format": "channels_last"}
 
 
 class MaxPooling1D(_Pool1D):
