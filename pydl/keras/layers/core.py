@@ -1013,8 +1013,8 @@ MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 
 
-class GlobalAveragePooling2D(Layer):
-    """Mean over height and width: (N, H, W, C) -> (N, C) (or (N, 1, 1, C) with keepdims)."""
+class _GlobalPool(Layer):
+    """The arguments and config of the global pooling layers; _fn is "mean" or "max"."""
 
     _fn = "mean"
 
@@ -1023,6 +1023,13 @@ class GlobalAveragePooling2D(Layer):
         _check_format(data_format, type(self).__name__)
         self.keepdims = keepdims
 
+    def get_config(self):
+        return {**super().get_config(), "data_format": "channels_last", "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPool):
+    """Mean over height and width: (N, H, W, C) -> (N, C) (or (N, 1, 1, C) with keepdims)."""
+
     def compute_output_shape(self, input_shape):
         _check_image(input_shape, type(self).__name__)
         return (1, 1, input_shape[-1]) if self.keepdims else (input_shape[-1],)
@@ -1030,9 +1037,6 @@ class GlobalAveragePooling2D(Layer):
     def call(self, x):
         out = x.mean((2, 3)) if self._fn == "mean" else x.amax((2, 3))
         return out.reshape(list(out.shape) + [1, 1]) if self.keepdims else out
-
-    def get_config(self):
-        return {**super().get_config(), "data_format": "channels_last", "keepdims": self.keepdims}
 
 
 class GlobalMaxPooling2D(GlobalAveragePooling2D):
