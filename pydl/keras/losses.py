@@ -91,15 +91,19 @@ class SparseCategoricalCrossentropy(Loss):
         return out.reshape([out.shape[0], -1]).mean(1) if out.dim() > 1 else out
 
 
-class CategoricalCrossentropy(Loss):
-    """Cross-entropy with one-hot (or probability) targets (N, C)."""
-
-    name = "categorical_crossentropy"
-    fuses = "softmax"
+class _Crossentropy(Loss):
+    """The arguments of the cross-entropies of probabilities (or logits with from_logits=True)."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0):
         self.from_logits = from_logits
         self.label_smoothing = float(label_smoothing)
+
+
+class CategoricalCrossentropy(_Crossentropy):
+    """Cross-entropy with one-hot (or probability) targets (N, C)."""
+
+    name = "categorical_crossentropy"
+    fuses = "softmax"
 
     def _elementwise(self, y_true, y_pred):
         y = _as_float(y_true, y_pred)
@@ -120,15 +124,11 @@ class CategoricalCrossentropy(Loss):
         return _per_sample_mean(self._elementwise(y_true, y_pred))
 
 
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_Crossentropy):
     """Binary cross-entropy of probabilities (or logits with from_logits=True) and 0/1 targets."""
 
     name = "binary_crossentropy"
     fuses = "sigmoid"
-
-    def __init__(self, from_logits=False, label_smoothing=0.0):
-        self.from_logits = from_logits
-        self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true, y_pred, reduction="mean"):
         y = _as_float(y_true, y_pred)

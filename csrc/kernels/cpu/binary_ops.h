@@ -3,7 +3,8 @@
 // The binary kernels, one line each: X(Name, statements returning op(a, b) for the scalar type T),
 // with kBool<T> / kFloat<T> / kInt<T> to pick a dtype's branch (the integer-only ops are refused
 // for floats by the ops, whose branch returns `a`). Generates the BinaryOp enum and the kernel
-// switches of kernels/cpu/elementwise.cpp; a .cu mirror would reuse the same column.
+// switches of kernels/cpu/elementwise.cpp; kernels/cuda/elementwise.cu runs the same
+// column (the helpers: kernels/cpu/elementwise_ops.h).
 #define PYDL_BINARY_KERNELS(X)                                                                              \
   X(Add, if constexpr (kBool<T>) return a || b; else return a + b;)                                         \
   X(Sub, return a - b;)                                                                                     \
@@ -29,10 +30,17 @@
 // The comparisons: X(Name, C++ operator). Generates the CompareOp enum and its switch.
 #define PYDL_COMPARE_KERNELS(X) X(Eq, ==) X(Ne, !=) X(Lt, <) X(Le, <=) X(Gt, >) X(Ge, >=)
 
+#if defined(__CUDACC__)
+#define PYDL_BINARY_HD __host__ __device__
+#else
+#define PYDL_BINARY_HD
+#endif
+
 namespace pydl::kernels {
-/// log(exp(a) + exp(b)) without overflow (logaddexp, and logcumsumexp's running sum).
+/// log(exp(a) + exp(b)) without overflow (logaddexp, and logcumsumexp's running sum). static: each
+/// per-ISA kernel file keeps its own copy.
 template <typename T>
-inline T logaddexp(T a, T b) {
+static PYDL_BINARY_HD inline T logaddexp(T a, T b) {
   if (a == b) return a + T(M_LN2);  // also +-inf
   T mx = a > b ? a : b, mn = a > b ? b : a;
   return mx + std::log1p(std::exp(mn - mx));

@@ -1,4 +1,5 @@
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/elementwise_ops.h"
 
 #include "kernels/cpu/eigen.h"
 #include <unsupported/Eigen/SpecialFunctions>
@@ -19,70 +20,6 @@ template <typename T>
 using VecMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <typename T>
 using CVecMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-
-template <typename T>
-inline T pow_(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>) {
-    if (b < 0) return a == 1 ? 1 : (a == -1 ? (b % 2 ? -1 : 1) : 0);
-    T r = 1;
-    while (b) { if (b & 1) r *= a; a *= a; b >>= 1; }
-    return r;
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return a || !b;
-  } else {
-    return std::pow(a, b);
-  }
-}
-
-template <typename T>
-constexpr bool kBool = std::is_same_v<T, bool>;
-template <typename T>
-constexpr bool kInt = std::is_same_v<T, int64_t>;
-template <typename T>
-constexpr bool kFloat = std::is_floating_point_v<T>;
-
-template <typename T>
-inline T div_(T a, T b) {
-  if constexpr (kFloat<T>) return a / b;
-  else if constexpr (kBool<T>) return b ? a : false;
-  // INT64_MIN / -1 traps on x86: wrap around instead, as PyTorch does
-  else return b == 0 ? 0 : (b == -1 ? static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a)) : a / b);
-}
-
-template <typename T>
-inline T remainder_(T a, T b) {
-  if constexpr (kFloat<T>) { T r = std::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
-  else if constexpr (kBool<T>) return false;
-  else { if (b == 0 || b == -1) return 0; T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
-}
-
-template <typename T>
-inline T fmod_(T a, T b) {
-  if constexpr (kFloat<T>) return std::fmod(a, b);
-  else if constexpr (kBool<T>) return false;
-  else return (b == 0 || b == -1) ? 0 : a % b;  // INT64_MIN % -1 traps
-}
-
-template <typename T>
-inline T gcd_(T a, T b) {
-  if constexpr (kInt<T>) {
-    uint64_t x = a < 0 ? -static_cast<uint64_t>(a) : a, y = b < 0 ? -static_cast<uint64_t>(b) : b;
-    while (y) { uint64_t t = x % y; x = y; y = t; }
-    return static_cast<T>(x);
-  } else {
-    return a;
-  }
-}
-
-template <typename T>
-inline T binary_scalar(BinaryOp op, T a, T b) {
-  switch (op) {
-#define PYDL_BIN_CASE(N, ...) case BinaryOp::N: { __VA_ARGS__ }
-    PYDL_BINARY_KERNELS(PYDL_BIN_CASE)
-#undef PYDL_BIN_CASE
-  }
-  return a;
-}
 
 // One function per op so the compiler can vectorise the contiguous loops.
 template <typename T, BinaryOp OP>
@@ -162,11 +99,7 @@ inline T unary_scalar(UnaryOp op, T x) {
     switch (op) { case UnaryOp::Abs: case UnaryOp::Relu: case UnaryOp::Sign: case UnaryOp::Square: return x; default: return x; }
   } else {
     switch (op) {
-#define PYDL_SCALAR_V(N, S, V) case UnaryOp::N: return S;
-#define PYDL_SCALAR_S(N, S) case UnaryOp::N: return S;
-      PYDL_UNARY_KERNELS(PYDL_SCALAR_V, PYDL_SCALAR_S)
-#undef PYDL_SCALAR_V
-#undef PYDL_SCALAR_S
+      PYDL_UNARY_KERNELS(PYDL_UNARY_SCALAR_CASE, PYDL_UNARY_SCALAR_CASE_S)
     }
     return x;
   }
@@ -204,16 +137,6 @@ void unary_typed(UnaryOp op, const TensorImpl& out, const TensorImpl& a) {
     for (int64_t i = 0; i < n; ++i)
       *reinterpret_cast<T*>(p[0] + i * s[0]) = unary_scalar<T>(op, *reinterpret_cast<const T*>(p[1] + i * s[1]));
   });
-}
-
-template <typename T>
-inline bool compare_scalar(CompareOp op, T a, T b) {
-  switch (op) {
-#define PYDL_CMP_CASE(N, OP) case CompareOp::N: return a OP b;
-    PYDL_COMPARE_KERNELS(PYDL_CMP_CASE)
-#undef PYDL_CMP_CASE
-  }
-  return false;
 }
 
 template <typename To, typename From>

@@ -35,11 +35,6 @@ void channel_sum(int64_t N, int64_t C, int64_t P, const T* x, T* s) {
   }
 }
 
-#define INST(T)                                                               \
-  template void channel_fill<T>(int64_t, int64_t, int64_t, const T*, T*);     \
-  template void channel_add<T>(int64_t, int64_t, int64_t, const T*, T*);      \
-  template void channel_sum<T>(int64_t, int64_t, int64_t, const T*, T*);
-INST(float)
-INST(double)
+PYDL_INSTANTIATE_FLOATING(PYDL_NN_CHANNEL_FNS)
 
 }  // namespace pydl::kernels::PYDL_ISA_NS

@@ -435,10 +435,6 @@ void conv2d_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* 
   }
 }
 
-#define INST(T)                                                                                     \
-  template void conv2d_forward<T>(const ConvGeom&, const T*, const T*, const T*, T*);               \
-  template void conv2d_backward<T>(const ConvGeom&, const T*, const T*, const T*, T*, T*, T*);
-INST(float)
-INST(double)
+PYDL_INSTANTIATE_FLOATING(PYDL_NN_CONV_FNS)
 
 }  // namespace pydl::kernels::PYDL_ISA_NS

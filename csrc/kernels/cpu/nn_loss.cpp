@@ -172,17 +172,6 @@ void point_loss_backward(PointLoss op, int64_t n, const T* xp, const T* yp, cons
   });
 }
 
-#define INST(T)                                                                                                       \
-  template void cross_entropy_forward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, const T*, int64_t, double, \
-                                         T*, T*, T*);                                                                 \
-  template void cross_entropy_backward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, const T*, int64_t,       \
-                                          double, const T*, const T*, int64_t, double, T*);                           \
-  template void nll_forward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, const T*, int64_t, T*, T*);          \
-  template void nll_backward<T>(int64_t, int64_t, int64_t, const int64_t*, const T*, int64_t, const T*, int64_t, double, \
-                                T*);                                                                                  \
-  template void point_loss_forward<T>(PointLoss, int64_t, const T*, const T*, const T*, double, T*);                   \
-  template void point_loss_backward<T>(PointLoss, int64_t, const T*, const T*, const T*, double, const T*, T*, T*);
-INST(float)
-INST(double)
+PYDL_INSTANTIATE_FLOATING(PYDL_NN_LOSS_FNS)
 
 }  // namespace pydl::kernels::PYDL_ISA_NS

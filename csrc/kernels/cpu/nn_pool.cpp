@@ -7,6 +7,7 @@
 
 #include "core/threads.h"
 #include "kernels/cpu/nn.h"
+#include "kernels/cpu/pool_ops.h"
 
 #include "kernels/cpu/isa.h"
 
@@ -158,9 +159,9 @@ void adaptive_avg_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, i
   parallel_for(NC, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t oh = 0; oh < OH; ++oh) {
-        int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+        const auto [h0, h1] = adaptive_window(oh, H, OH);
         for (int64_t ow = 0; ow < OW; ++ow) {
-          int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+          const auto [w0, w1] = adaptive_window(ow, W, OW);
           T s = 0;
           for (int64_t ih = h0; ih < h1; ++ih)
             for (int64_t iw = w0; iw < w1; ++iw) s += x[(p * H + ih) * W + iw];
@@ -176,9 +177,9 @@ void adaptive_avg_pool2d_backward(int64_t NC, int64_t H, int64_t W, int64_t OH, 
     for (int64_t p = p0; p < p1; ++p) {
       std::fill(gx + p * H * W, gx + (p + 1) * H * W, T(0));
       for (int64_t oh = 0; oh < OH; ++oh) {
-        int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+        const auto [h0, h1] = adaptive_window(oh, H, OH);
         for (int64_t ow = 0; ow < OW; ++ow) {
-          int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+          const auto [w0, w1] = adaptive_window(ow, W, OW);
           T v = gy[(p * OH + oh) * OW + ow] / T((h1 - h0) * (w1 - w0));
           for (int64_t ih = h0; ih < h1; ++ih)
             for (int64_t iw = w0; iw < w1; ++iw) gx[(p * H + ih) * W + iw] += v;
@@ -193,9 +194,9 @@ void adaptive_max_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, i
   parallel_for(NC, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t oh = 0; oh < OH; ++oh) {
-        int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+        const auto [h0, h1] = adaptive_window(oh, H, OH);
         for (int64_t ow = 0; ow < OW; ++ow) {
-          int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+          const auto [w0, w1] = adaptive_window(ow, W, OW);
           int64_t best = h0 * W + w0;
           T m = x[p * H * W + best];
           for (int64_t ih = h0; ih < h1; ++ih)
@@ -211,15 +212,6 @@ void adaptive_max_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, i
   });
 }
 
-#define INST(T)                                                                                              \
-  template void max_pool2d_forward<T>(const PoolGeom&, const T*, T*, int64_t*);                              \
-  template void max_pool2d_backward<T>(const PoolGeom&, const T*, const int64_t*, T*);                       \
-  template void avg_pool2d_forward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                         \
-  template void avg_pool2d_backward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                        \
-  template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);   \
-  template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);   \
-  template void adaptive_max_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*, int64_t*);
-INST(float)
-INST(double)
+PYDL_INSTANTIATE_FLOATING(PYDL_NN_POOL_FNS)
 
 }  // namespace pydl::kernels::PYDL_ISA_NS

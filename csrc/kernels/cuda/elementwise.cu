@@ -3,78 +3,12 @@
 #include <cmath>
 #include <type_traits>
 
+#include "kernels/cpu/elementwise_ops.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
 
 namespace pydl::kernels::cuda {
 namespace {
-
-template <typename T>
-__device__ T pow_d(T a, T b) {
-  if constexpr (std::is_same_v<T, int64_t>) {
-    if (b < 0) return a == 1 ? 1 : (a == -1 ? (b % 2 ? -1 : 1) : 0);
-    T r = 1;
-    while (b) { if (b & 1) r *= a; a *= a; b >>= 1; }
-    return r;
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return a || !b;
-  } else {
-    return ::pow(a, b);
-  }
-}
-
-// The same semantics as binary_scalar in kernels/cpu/elementwise.cpp.
-template <typename T>
-__device__ T binary_d(BinaryOp op, T a, T b) {
-  constexpr bool F = std::is_floating_point_v<T>, B = std::is_same_v<T, bool>;
-  switch (op) {
-    case BinaryOp::Add: if constexpr (B) return a || b; else return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: if constexpr (B) return a && b; else return a * b;
-    case BinaryOp::Div:
-      if constexpr (F) return a / b;
-      else if constexpr (B) return b ? a : false;
-      else return b == 0 ? 0 : (b == -1 ? static_cast<T>(0 - static_cast<unsigned long long>(a)) : a / b);
-    case BinaryOp::Pow: return pow_d(a, b);
-    case BinaryOp::Maximum: if constexpr (F) return (a != a || a > b) ? a : b; else return a > b ? a : b;
-    case BinaryOp::Minimum: if constexpr (F) return (a != a || a < b) ? a : b; else return a < b ? a : b;
-    case BinaryOp::Atan2: return static_cast<T>(::atan2(double(a), double(b)));
-    case BinaryOp::Remainder:
-      if constexpr (F) { T r = ::fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
-      else if constexpr (B) return false;
-      else { if (b == 0 || b == -1) return 0; T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
-    case BinaryOp::BitAnd: if constexpr (!F) return a & b; else return a;
-    case BinaryOp::BitOr: if constexpr (!F) return a | b; else return a;
-    case BinaryOp::BitXor: if constexpr (!F) return a ^ b; else return a;
-    case BinaryOp::Shl:
-      if constexpr (std::is_same_v<T, int64_t>) return (b < 0 || b >= 64) ? 0 : static_cast<T>(static_cast<unsigned long long>(a) << b);
-      else return a;
-    case BinaryOp::Shr:
-      if constexpr (std::is_same_v<T, int64_t>) return (b < 0 || b >= 64) ? (a < 0 ? -1 : 0) : a >> b;
-      else return a;
-    case BinaryOp::Gcd:
-      if constexpr (std::is_same_v<T, int64_t>) {
-        unsigned long long x = a < 0 ? 0ull - static_cast<unsigned long long>(a) : a,
-                           y = b < 0 ? 0ull - static_cast<unsigned long long>(b) : b;
-        while (y) { unsigned long long t = x % y; x = y; y = t; }
-        return static_cast<T>(x);
-      } else return a;
-    case BinaryOp::Fmod:
-      if constexpr (F) return ::fmod(a, b);
-      else if constexpr (B) return false;
-      else return (b == 0 || b == -1) ? 0 : a % b;
-    case BinaryOp::Copysign: if constexpr (F) return ::copysign(a, b); else return a;
-    case BinaryOp::Nextafter: if constexpr (F) return ::nextafter(a, b); else return a;
-    case BinaryOp::Logaddexp:
-      if constexpr (F) {
-        if (a == b) return a + T(0.69314718055994530942);  // also +-inf
-        T mx = a > b ? a : b, mn = a > b ? b : a;
-        return mx + ::log1p(::exp(mn - mx));
-      } else return a;
-    case BinaryOp::Hypot: if constexpr (F) return ::hypot(a, b); else return a;
-  }
-  return a;
-}
 
 template <typename T>
 __device__ T special_erfinv(T x) { return static_cast<T>(::erfinv(static_cast<double>(x))); }
@@ -90,24 +24,10 @@ __device__ T unary_d(UnaryOp op, T x) {
     return x;
   } else {
     switch (op) {
-#define PYDL_SCALAR_V(N, S, V) case UnaryOp::N: return S;
-#define PYDL_SCALAR_S(N, S) case UnaryOp::N: return S;
-      PYDL_UNARY_KERNELS(PYDL_SCALAR_V, PYDL_SCALAR_S)
-#undef PYDL_SCALAR_V
-#undef PYDL_SCALAR_S
+      PYDL_UNARY_KERNELS(PYDL_UNARY_SCALAR_CASE, PYDL_UNARY_SCALAR_CASE_S)
     }
     return x;
   }
-}
-
-template <typename T>
-__device__ bool compare_d(CompareOp op, T a, T b) {
-  switch (op) {
-#define PYDL_COMPARE_CASE(N, OP) case CompareOp::N: return a OP b;
-    PYDL_COMPARE_KERNELS(PYDL_COMPARE_CASE)
-#undef PYDL_COMPARE_CASE
-  }
-  return false;
 }
 
 template <typename T>
@@ -115,7 +35,7 @@ __global__ void binary_k(BinaryOp op, Indexer<3> ix, int64_t n) {
   PYDL_CUDA_LOOP(i, n) {
     char* p[3];
     ix.offsets(i, p);
-    *reinterpret_cast<T*>(p[0]) = binary_d<T>(op, *reinterpret_cast<const T*>(p[1]), *reinterpret_cast<const T*>(p[2]));
+    *reinterpret_cast<T*>(p[0]) = binary_scalar<T>(op, *reinterpret_cast<const T*>(p[1]), *reinterpret_cast<const T*>(p[2]));
   }
 }
 
@@ -133,7 +53,7 @@ __global__ void compare_k(CompareOp op, Indexer<3> ix, int64_t n) {
   PYDL_CUDA_LOOP(i, n) {
     char* p[3];
     ix.offsets(i, p);
-    *reinterpret_cast<bool*>(p[0]) = compare_d<T>(op, *reinterpret_cast<const T*>(p[1]), *reinterpret_cast<const T*>(p[2]));
+    *reinterpret_cast<bool*>(p[0]) = compare_scalar<T>(op, *reinterpret_cast<const T*>(p[1]), *reinterpret_cast<const T*>(p[2]));
   }
 }
 

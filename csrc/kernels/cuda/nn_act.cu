@@ -148,14 +148,6 @@ void broadcast_rows(int64_t rows, int64_t cols, const T* row, T* y) {
   check_launch("broadcast_rows");
 }
 
-#define INST(T)                                                                                 \
-  template void act_forward<T>(Act, int64_t, const T*, T*, double, double);                    \
-  template void act_backward<T>(Act, int64_t, const T*, const T*, T*, double, double);         \
-  template void softmax_forward<T>(int64_t, int64_t, int64_t, const T*, T*, bool);            \
-  template void softmax_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, bool); \
-  template void dropout_mask<T>(int64_t, uint64_t, double, T*);                                \
-  template void broadcast_rows<T>(int64_t, int64_t, const T*, T*);
-INST(float)
-INST(double)
+PYDL_INSTANTIATE_FLOATING(PYDL_NN_ACT_FNS)
 
 }  // namespace pydl::kernels::cuda

@@ -235,16 +235,6 @@ void ln_backward(int64_t R, int64_t D, const T* x, const T* gy, const T* mean, c
   }
 }
 
-#define INST(T)                                                                                                   \
-  template void bn_stats<T>(int64_t, int64_t, int64_t, const T*, double, T*, T*, T*);                             \
-  template void bn_apply<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*);     \
-  template void bn_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, bool, \
-                               T*, T*, T*);                                                                       \
-  template void bn_update_running<T>(int64_t, const T*, const T*, double, double, T*, int64_t, T*, int64_t);        \
-  template void bn_running_stats<T>(int64_t, const T*, int64_t, const T*, int64_t, double, T*, T*);               \
-  template void ln_forward<T>(int64_t, int64_t, const T*, const T*, const T*, double, T*, T*, T*);                \
-  template void ln_backward<T>(int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*, T*, T*);
-INST(float)
-INST(double)
+PYDL_INSTANTIATE_FLOATING(PYDL_NN_NORM_FNS)
 
 }  // namespace pydl::kernels::cuda

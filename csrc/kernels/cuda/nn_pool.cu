@@ -3,6 +3,7 @@
 // thread per output; backward: one thread per output adding its share into the input gradient.
 #include <cmath>
 
+#include "kernels/cpu/pool_ops.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
 
@@ -97,8 +98,8 @@ template <typename T>
 __global__ void adaptive_avg_fwd_k(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x, T* y) {
   PYDL_CUDA_LOOP(k, NC * OH * OW) {
     int64_t p = k / (OH * OW), o = k - p * OH * OW, oh = o / OW, ow = o - oh * OW;
-    int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
-    int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+    const auto [h0, h1] = adaptive_window(oh, H, OH);
+    const auto [w0, w1] = adaptive_window(ow, W, OW);
     T s = 0;
     for (int64_t ih = h0; ih < h1; ++ih)
       for (int64_t iw = w0; iw < w1; ++iw) s += x[(p * H + ih) * W + iw];
@@ -110,8 +111,8 @@ template <typename T>
 __global__ void adaptive_avg_bwd_k(int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* gy, T* gx) {
   PYDL_CUDA_LOOP(k, NC * OH * OW) {
     int64_t p = k / (OH * OW), o = k - p * OH * OW, oh = o / OW, ow = o - oh * OW;
-    int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
-    int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+    const auto [h0, h1] = adaptive_window(oh, H, OH);
+    const auto [w0, w1] = adaptive_window(ow, W, OW);
     const T v = gy[k] / T((h1 - h0) * (w1 - w0));
     for (int64_t ih = h0; ih < h1; ++ih)
       for (int64_t iw = w0; iw < w1; ++iw) atomicAdd(gx + (p * H + ih) * W + iw, v);
@@ -125,8 +126,8 @@ __global__ void adaptive_max_fwd_k(int64_t NC, int64_t H, int64_t W, int64_t OH,
                                    int64_t* idx) {
   PYDL_CUDA_LOOP(k, NC * OH * OW) {
     int64_t p = k / (OH * OW), o = k - p * OH * OW, oh = o / OW, ow = o - oh * OW;
-    int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
-    int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+    const auto [h0, h1] = adaptive_window(oh, H, OH);
+    const auto [w0, w1] = adaptive_window(ow, W, OW);
     const T* xp = x + p * H * W;
     int64_t best = h0 * W + w0;
     T m = xp[best];
@@ -205,15 +206,6 @@ void adaptive_max_pool2d_forward(int64_t NC, int64_t H, int64_t W, int64_t OH, i
   check_launch("adaptive_max_pool2d_forward");
 }
 
-#define INST(T)                                                                      \
-  template void max_pool2d_forward<T>(const PoolGeom&, const T*, T*, int64_t*);                           \
-  template void max_pool2d_backward<T>(const PoolGeom&, const T*, const int64_t*, T*);                     \
-  template void avg_pool2d_forward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                        \
-  template void avg_pool2d_backward<T>(const PoolGeom&, const T*, T*, bool, int64_t);                       \
-  template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
-  template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
-  template void adaptive_max_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*, int64_t*);
-INST(float)
-INST(double)
+PYDL_INSTANTIATE_FLOATING(PYDL_NN_POOL_FNS)
 
 }  // namespace pydl::kernels::cuda

@@ -7,8 +7,8 @@ from ... import _C
 from ... import nn
 from ...nn import functional as F
 from ...nn.parameter import Parameter
-from .core import (Layer, _Conv, _check_format, _check_image, _check_padding, _check_seq, _float_input,
-                   _init_config, _inits, _out_size, _same_pads, _tuple)
+from .core import (Layer, _Conv, _GlobalPool, _Pool, _check_format, _check_image, _check_padding, _check_seq,
+                   _float_input, _init_config, _inits, _out_size, _same_pads, _tuple)
 
 __all__ = ["Conv1D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D", "UpSampling2D", "ZeroPadding2D",
            "Cropping2D", "MaxPooling1D", "AveragePooling1D", "MaxPool1D", "AvgPool1D", "GlobalAveragePooling1D",
@@ -358,15 +358,8 @@ class Cropping2D(Layer):
         return {**super().get_config(), "cropping": [list(p) for p in self.cropping], "data_format": "channels_last"}
 
 
-class _Pool1D(Layer):
-    _avg = False
-
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        _check_format(data_format, type(self).__name__)
-        self.pool_size = _tuple(pool_size, 1, "pool_size", type(self).__name__)
-        self.strides = self.pool_size if strides is None else _tuple(strides, 1, "strides", type(self).__name__)
-        self.padding = _check_padding(padding, type(self).__name__)
+class _Pool1D(_Pool):
+    _rank = 1
 
     def build(self, input_shape):
         _check_seq(input_shape, type(self).__name__)
@@ -392,10 +385,6 @@ class _Pool1D(Layer):
             y = F.avg_pool1d(y, k, s) if self._avg else F.max_pool1d(y, k, s)
         return y.transpose(1, 2).contiguous()
 
-    def get_config(self):
-        return {**super().get_config(), "pool_size": list(self.pool_size), "padding": self.padding,
-                "strides": list(self.strides), "data_format": "channels_last"}
-
 
 class MaxPooling1D(_Pool1D):
     """Max over windows of steps."""
@@ -410,15 +399,8 @@ class AveragePooling1D(_Pool1D):
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
 
 
-class GlobalAveragePooling1D(Layer):
+class GlobalAveragePooling1D(_GlobalPool):
     """Mean over steps: (N, T, C) -> (N, C) (or (N, 1, C) with keepdims)."""
-
-    _fn = "mean"
-
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(**kwargs)
-        _check_format(data_format, type(self).__name__)
-        self.keepdims = keepdims
 
     def compute_output_shape(self, input_shape):
         _check_seq(input_shape, type(self).__name__)
@@ -426,9 +408,6 @@ class GlobalAveragePooling1D(Layer):
 
     def call(self, x, mask=None):
         return x.mean(1, keepdim=self.keepdims) if self._fn == "mean" else x.amax(1, keepdim=self.keepdims)
-
-    def get_config(self):
-        return {**super().get_config(), "data_format": "channels_last", "keepdims": self.keepdims}
 
 
 class GlobalMaxPooling1D(GlobalAveragePooling1D):

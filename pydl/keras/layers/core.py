@@ -947,15 +947,25 @@ class Conv2D(_Conv):
         return {**super().get_config(), "groups": self.groups}
 
 
-class _Pool2D(Layer):
+class _Pool(Layer):
+    """The arguments and config of the max / average pooling layers over _rank spatial dims (channels last)."""
     _avg = False
+    _rank = 2
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
-        _check_format(data_format, type(self).__name__)
-        self.pool_size = _tuple(pool_size, 2, "pool_size", type(self).__name__)
-        self.strides = self.pool_size if strides is None else _tuple(strides, 2, "strides", type(self).__name__)
-        self.padding = _check_padding(padding, type(self).__name__)
+        name, n = type(self).__name__, self._rank
+        _check_format(data_format, name)
+        self.pool_size = _tuple(pool_size, n, "pool_size", name)
+        self.strides = self.pool_size if strides is None else _tuple(strides, n, "strides", name)
+        self.padding = _check_padding(padding, name)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "padding": self.padding,
+                "strides": list(self.strides), "data_format": "channels_last"}
+
+
+class _Pool2D(_Pool):
 
     def build(self, input_shape):
         _check_image(input_shape, type(self).__name__)
@@ -988,10 +998,6 @@ class _Pool2D(Layer):
                                 count_include_pad=False)
         return F.max_pool2d(x, self.pool_size, self.strides, self._pad, ceil_mode=self._ceil)
 
-    def get_config(self):
-        return {**super().get_config(), "pool_size": list(self.pool_size), "padding": self.padding,
-                "strides": list(self.strides), "data_format": "channels_last"}
-
 
 class MaxPooling2D(_Pool2D):
     """Max over pool_size windows (strides default to pool_size; padding 'valid' or 'same')."""
@@ -1007,8 +1013,8 @@ MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 
 
-class GlobalAveragePooling2D(Layer):
-    """Mean over height and width: (N, H, W, C) -> (N, C) (or (N, 1, 1, C) with keepdims)."""
+class _GlobalPool(Layer):
+    """The arguments and config of the global pooling layers; _fn is "mean" or "max"."""
 
     _fn = "mean"
 
@@ -1017,6 +1023,13 @@ class GlobalAveragePooling2D(Layer):
         _check_format(data_format, type(self).__name__)
         self.keepdims = keepdims
 
+    def get_config(self):
+        return {**super().get_config(), "data_format": "channels_last", "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPool):
+    """Mean over height and width: (N, H, W, C) -> (N, C) (or (N, 1, 1, C) with keepdims)."""
+
     def compute_output_shape(self, input_shape):
         _check_image(input_shape, type(self).__name__)
         return (1, 1, input_shape[-1]) if self.keepdims else (input_shape[-1],)
@@ -1024,9 +1037,6 @@ class GlobalAveragePooling2D(Layer):
     def call(self, x):
         out = x.mean((2, 3)) if self._fn == "mean" else x.amax((2, 3))
         return out.reshape(list(out.shape) + [1, 1]) if self.keepdims else out
-
-    def get_config(self):
-        return {**super().get_config(), "data_format": "channels_last", "keepdims": self.keepdims}
 
 
 class GlobalMaxPooling2D(GlobalAveragePooling2D):

@@ -1,8 +1,7 @@
 """Convolution and pooling layers beyond Conv1d/2d and MaxPool2d/AvgPool2d: Conv3d,
 ConvTranspose1d/2d (with output_size), 1-D pools, adaptive pools, MaxUnpool, LPPool."""
 from .. import functional as F
-from ..parameter import Parameter
-from .layers import _ConvNd, _empty, _ntuple, _reset_weight_and_bias
+from .layers import _ConvBase, _ConvNd, _ntuple
 from .module import Module
 
 __all__ = ["Conv3d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
@@ -12,16 +11,11 @@ __all__ = ["Conv3d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "AvgPool
 class Conv3d(_ConvNd):
     """3-D convolution over (N, C_in, D, H, W); weight (out_channels, in_channels/groups, kD, kH, kW)."""
 
-    _n = 3
-    _name = "Conv3d"
-
-    def forward(self, input):
-        return self._conv(F.conv3d, input)
+    _n, _name, _fn = 3, "Conv3d", staticmethod(F.conv3d)
 
 
-class _ConvTransposeNd(Module):
-    _n = 2
-    _name = "ConvTranspose2d"
+class _ConvTransposeNd(_ConvBase):
+    _n, _name, _fn = 2, "ConvTranspose2d", staticmethod(F.conv_transpose2d)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
@@ -46,15 +40,7 @@ class _ConvTransposeNd(Module):
             if op >= max(s, d):
                 raise ValueError(f"[{self._name}] output_padding {self.output_padding} must be smaller than either "
                                  f"stride {self.stride} or dilation {self.dilation}")
-        self.weight = Parameter(_empty(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        _reset_weight_and_bias(self.weight, self.bias)
+        self._init_parameters((in_channels, out_channels // groups, *self.kernel_size), bias, dtype)
 
     def _output_padding(self, input, output_size):
         """PyTorch's rule: the output_padding that gives output_size (checked against the valid range)."""
@@ -77,43 +63,21 @@ class _ConvTransposeNd(Module):
                              f"{hi} (for an input of {spatial})")
         return tuple(v - a for v, a in zip(size, lo))
 
-    def extra_repr(self):
-        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
-        if self.padding != (0,) * self._n:
-            s += ", padding={padding}"
-        if self.dilation != (1,) * self._n:
-            s += ", dilation={dilation}"
-        if self.output_padding != (0,) * self._n:
-            s += ", output_padding={output_padding}"
-        if self.groups != 1:
-            s += ", groups={groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s.format(**self.__dict__)
+    def forward(self, input, output_size=None):
+        op = self._output_padding(input, output_size)
+        return self._fn(input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution over (N, C_in, L); weight (in_channels, out_channels/groups, k)."""
 
-    _n = 1
-    _name = "ConvTranspose1d"
-
-    def forward(self, input, output_size=None):
-        op = self._output_padding(input, output_size)
-        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
-                                  self.dilation)
+    _n, _name, _fn = 1, "ConvTranspose1d", staticmethod(F.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution over (N, C_in, H, W); weight (in_channels, out_channels/groups, kH, kW)."""
 
-    _n = 2
-    _name = "ConvTranspose2d"
-
-    def forward(self, input, output_size=None):
-        op = self._output_padding(input, output_size)
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
-                                  self.dilation)
+    _n, _name, _fn = 2, "ConvTranspose2d", staticmethod(F.conv_transpose2d)
 
 
 class MaxPool1d(Module):

@@ -44,6 +44,20 @@ def _reset_weight_and_bias(weight, bias):
         init.uniform_(bias, -bound, bound)
 
 
+def _affine_parameters(module, shape, affine, bias=True, dtype=None):
+    """Registers a norm layer's weight and bias of `shape` (None where not affine / without bias)."""
+    module.register_parameter("weight", Parameter(_empty(*shape, dtype=dtype)) if affine else None)
+    module.register_parameter("bias", Parameter(_empty(*shape, dtype=dtype)) if affine and bias else None)
+
+
+def _reset_affine(weight, bias):
+    """A norm layer's initial scale and shift: weight = 1, bias = 0 (either may be None)."""
+    if weight is not None:
+        init.ones_(weight)
+    if bias is not None:
+        init.zeros_(bias)
+
+
 class Identity(Module):
     """Returns its input (any constructor arguments are ignored)."""
 
@@ -82,9 +96,43 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class _ConvNd(Module):
+class _ConvBase(Module):
+    """What convolutions and transposed convolutions share: the parameters, their init and the repr.
+    Subclasses set _n (spatial dims), _name (for errors) and _fn (the functional form)."""
+
     _n = 2
     _name = "Conv2d"
+
+    def _init_parameters(self, weight_shape, bias, dtype):
+        self.weight = Parameter(_empty(*weight_shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(_empty(self.out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _reset_weight_and_bias(self.weight, self.bias)
+
+    def extra_repr(self):
+        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
+        if self.padding != (0,) * len(self.padding):
+            s += ", padding={padding}"
+        if self.dilation != (1,) * len(self.dilation):
+            s += ", dilation={dilation}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += ", output_padding={output_padding}"
+        if self.groups != 1:
+            s += ", groups={groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += ", padding_mode={padding_mode}"
+        return s.format(**self.__dict__)
+
+
+class _ConvNd(_ConvBase):
+    _fn = staticmethod(F.conv2d)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
@@ -127,55 +175,25 @@ class _ConvNd(Module):
                     self._reversed_padding_repeated_twice[2 * i + 1] = total - left
         else:
             self._reversed_padding_repeated_twice = [p for p in reversed(self.padding) for _ in range(2)]
-        self.weight = Parameter(_empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        self._init_parameters((out_channels, in_channels // groups, *self.kernel_size), bias, dtype)
 
-    def reset_parameters(self):
-        _reset_weight_and_bias(self.weight, self.bias)
-
-    def extra_repr(self):
-        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
-        if self.padding != (0,) * len(self.padding):
-            s += ", padding={padding}"
-        if self.dilation != (1,) * len(self.dilation):
-            s += ", dilation={dilation}"
-        if self.groups != 1:
-            s += ", groups={groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += ", padding_mode={padding_mode}"
-        return s.format(**self.__dict__)
-
-    def _conv(self, fn, input):
+    def forward(self, input):
         if self.padding_mode != "zeros":
             input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return fn(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            return self._fn(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return self._fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
     """1-D convolution over (N, C_in, L); weight (out_channels, in_channels/groups, k)."""
 
-    _n = 1
-    _name = "Conv1d"
-
-    def forward(self, input):
-        return self._conv(F.conv1d, input)
+    _n, _name, _fn = 1, "Conv1d", staticmethod(F.conv1d)
 
 
 class Conv2d(_ConvNd):
     """2-D convolution over (N, C_in, H, W); weight (out_channels, in_channels/groups, kH, kW)."""
 
-    _n = 2
-    _name = "Conv2d"
-
-    def forward(self, input):
-        return self._conv(F.conv2d, input)
+    _n, _name, _fn = 2, "Conv2d", staticmethod(F.conv2d)
 
 
 class MaxPool2d(Module):
@@ -295,15 +313,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if self.affine:
-            self.weight = Parameter(_empty(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_empty(num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_features,), affine, bias, dtype)
         if self.track_running_stats:
             self.register_buffer("running_mean", _C.zeros([num_features], _C._parse_dtype(dtype) if dtype else
                                                           _default_dtype()))
@@ -325,10 +335,7 @@ class _NormBase(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self.weight, self.bias)
 
     def extra_repr(self):
         return ("{num_features}, eps={eps}, momentum={momentum}, affine={affine}, bias={use_bias}, "
@@ -385,22 +392,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if self.elementwise_affine:
-            self.weight = Parameter(_empty(*self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_empty(*self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self.weight, self.bias)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)

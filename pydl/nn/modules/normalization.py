@@ -1,9 +1,9 @@
 """Normalisation layers beyond BatchNorm1d/2d and LayerNorm: BatchNorm3d, GroupNorm,
 InstanceNorm1d/2d/3d, RMSNorm, LocalResponseNorm (PyTorch's names, parameters and buffers)."""
 from .. import functional as F
-from .. import init
 from ..parameter import Parameter
-from .layers import LayerNorm, _empty, _NormBase  # noqa: F401  (LayerNorm: torch.nn.modules.normalization's path)
+# LayerNorm: torch.nn.modules.normalization's path
+from .layers import LayerNorm, _affine_parameters, _empty, _NormBase, _reset_affine  # noqa: F401
 from .module import Module
 
 __all__ = ["LayerNorm", "BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
@@ -27,18 +27,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(_empty(num_channels, dtype=dtype))
-            self.bias = Parameter(_empty(num_channels, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_channels,), affine, dtype=dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+        _reset_affine(self.weight, self.bias)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -103,15 +96,12 @@ class RMSNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_empty(*self.normalized_shape, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
+        self.register_parameter("weight", Parameter(_empty(*self.normalized_shape, dtype=dtype))
+                                if elementwise_affine else None)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
+        _reset_affine(self.weight, None)
 
     def forward(self, x):
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
