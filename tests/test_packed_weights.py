@@ -157,3 +157,22 @@ def test_gradients_unchanged():
     lin(pydl.tensor(X)).sum().backward()  # second call: the cached packing
     np.testing.assert_array_equal(lin.weight.grad.numpy(), g1)
     np.testing.assert_allclose(g1, np.ones((37, 70)).T @ X, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
+def test_recurrent_layers_see_weight_changes(cell):
+    # the RNN layers keep W_ih^T and W_hh^T packed across calls too; each change must reach the
+    # next call: compared with a fresh layer (new storages, nothing cached) holding the same values
+    pydl.manual_seed(0)
+    rnn = getattr(nn, cell)(6, 8, batch_first=True)
+    x = pydl.tensor(rng.standard_normal((3, 5, 6)).astype(np.float32))
+    first = rnn(x)[0].detach().numpy()
+    rnn(x)[0].square().sum().backward()
+    pydl.optim.Adam(rnn.parameters(), lr=0.05).step()
+    with pydl.no_grad():
+        rnn.weight_hh_l0[0].mul_(3.0)
+    fresh = getattr(nn, cell)(6, 8, batch_first=True)
+    fresh.load_state_dict({k: v.detach().clone() for k, v in rnn.state_dict().items()})
+    got = rnn(x)[0].detach().numpy()
+    np.testing.assert_array_equal(got, fresh(x)[0].detach().numpy())
+    assert not np.allclose(got, first)

@@ -16,8 +16,15 @@ Reduction parse_reduction(const std::string& s, const char* op) {
   throw ValueError(str("[", op, "] ", s, " is not a valid value for reduction (expected 'none', 'mean' or 'sum')"));
 }
 
-// derived_of keys of the packed weights ops keep.
-constexpr int64_t kLinearPackedWeight = 1;
+Tensor packed_weight_t(const Tensor& w) {
+  constexpr int64_t kPackedTransposed = 1;  // derived_of's key for this layout
+  return derived_of(w, {kPackedTransposed}, [&] {
+    const int64_t rows = w->shape[0], cols = w->shape[1];
+    Tensor p = empty({K::sgemm_packed_b_size(cols, rows)}, DType::Float32);
+    K::sgemm_pack_b(cols, rows, w->data<float>(), w->strides[1], w->strides[0], p->data<float>());
+    return p;
+  });
+}
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   PYDL_CHECK(x && w, TypeError, "[linear] expected tensors for input and weight");
@@ -44,12 +51,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
       if (dev.is_cpu() && x->dtype == DType::Float32 && in > 0) {
         // (M,in) x (in,out) with the weight read transposed, packed once and reused across calls
         // until it changes (an optimizer step bumps its version)
-        Tensor wp = derived_of(w, {kLinearPackedWeight}, [&] {
-          Tensor p = empty({K::sgemm_packed_b_size(in, outF)}, DType::Float32);
-          K::sgemm_pack_b(in, outF, w->data<float>(), w->strides[1], w->strides[0], p->data<float>());
-          return p;
-        });
-        K::sgemm_packed_b(M, outF, in, xc->data<float>(), in, 1, wp->data<float>(), out->data<float>(), outF, bool(bc));
+        K::sgemm_packed_b(M, outF, in, xc->data<float>(), in, 1, packed_weight_t(w)->data<float>(), out->data<float>(),
+                          outF, bool(bc));
         return;
       }
       Tensor wc = contig(w);

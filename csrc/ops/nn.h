@@ -43,6 +43,9 @@ void record_linear_grad(const char* name, const Tensor& gy, const Tensor& gx, F 
 // ---- activation.cpp ------------------------------------------------------------------
 /// x @ weight^T + bias over the last dim of x (any leading dims); one GEMM with fused bias.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+/// A float32 CPU weight (rows, cols) as the GEMM's packed B = weight^T (cols, rows) (sgemm_pack_b),
+/// packed once and reused across calls until the weight changes (derived_of): Linear, RNN layers.
+Tensor packed_weight_t(const Tensor& w);
 #define PYDL_DECLARE_ACT(NAME, NODE, PARAMS, ...) Tensor NAME(const Tensor& x PYDL_UNPAREN PARAMS);
 PYDL_ACTIVATIONS(PYDL_DECLARE_ACT)  // leaky_relu, ..., logsigmoid: ops/activation_ops.h
 #undef PYDL_DECLARE_ACT

@@ -3,6 +3,7 @@
 #include "kernels/cpu/rnn.h"
 #include "kernels/dispatch.h"
 #include "ops/device.h"
+#include "ops/nn.h"
 #include "ops/ops.h"
 #include "ops/rnn.h"
 
@@ -81,9 +82,16 @@ TensorList rnn_layer(int mode_i, const Tensor& x_in, const Tensor& h0_in, const 
     copy_(select(hs, 0, 0), h0_in);
     if (cs) copy_(select(cs, 0, 0), c0_in);
   }
-  PYDL_KERNEL(dev, rnn_forward, dt,
-              K::RnnArgs{mode, T, B, I, H, reverse, lengths ? lengths->data<int64_t>() : nullptr, x->raw(), w_ih->raw(),
-                         w_hh->raw(), ptr(b_ih), ptr(b_hh), hs->raw(), ptr(cs), gates->raw(), ptr(extra), out->raw()});
+  K::RnnArgs args{mode, T, B, I, H, reverse, lengths ? lengths->data<int64_t>() : nullptr, x->raw(), w_ih->raw(),
+                  w_hh->raw(), ptr(b_ih), ptr(b_hh), hs->raw(), ptr(cs), gates->raw(), ptr(extra), out->raw()};
+  Tensor wih_p, whh_p;  // held until the kernel is done
+  if (dev.is_cpu() && dt == DType::Float32 && I > 0 && H > 0) {
+    wih_p = packed_weight_t(w_ih_in);
+    whh_p = packed_weight_t(w_hh_in);
+    args.w_ih_packed = wih_p->data<float>();
+    args.w_hh_packed = whh_p->data<float>();
+  }
+  PYDL_KERNEL(dev, rnn_forward, dt, args);
   Tensor hn = contiguous_copy(select(hs, 0, T));
   Tensor cn = cs ? contiguous_copy(select(cs, 0, T)) : Tensor();
 

@@ -43,17 +43,24 @@ template <typename T>
 struct StepWeight {
   const T* b;
   int64_t K, N, rs, cs;
-  std::unique_ptr<Scratch<float>> packed;
-  StepWeight(const T* b_, int64_t K_, int64_t N_, int64_t rs_, int64_t cs_) : b(b_), K(K_), N(N_), rs(rs_), cs(cs_) {
+  std::unique_ptr<Scratch<float>> own;
+  const float* packed = nullptr;
+  // `pre`: B already packed by sgemm_pack_b (float32), or null to pack it here.
+  StepWeight(const T* b_, int64_t K_, int64_t N_, int64_t rs_, int64_t cs_, const float* pre = nullptr)
+      : b(b_), K(K_), N(N_), rs(rs_), cs(cs_) {
     if constexpr (std::is_same_v<T, float>) {
-      packed = std::make_unique<Scratch<float>>(static_cast<size_t>(sgemm_packed_b_size(K, N)));
-      sgemm_pack_b(K, N, b, rs, cs, packed->data());
+      packed = pre;
+      if (!packed) {
+        own = std::make_unique<Scratch<float>>(static_cast<size_t>(sgemm_packed_b_size(K, N)));
+        sgemm_pack_b(K, N, b, rs, cs, own->data());
+        packed = own->data();
+      }
     }
   }
   // C (m, N) (+)= A (m, K) @ B, A rows lda apart, C rows ldc apart.
   void operator()(int64_t m, const T* A, int64_t lda, T* C, int64_t ldc, bool acc = false) const {
     if constexpr (std::is_same_v<T, float>)
-      if (packed) return sgemm_packed_b(m, N, K, A, lda, 1, packed->data(), C, ldc, acc);
+      if (packed) return sgemm_packed_b(m, N, K, A, lda, 1, packed, C, ldc, acc);
     gemm_any<T>(m, N, K, A, lda, 1, b, rs, cs, C, ldc, acc);
   }
 };
@@ -94,10 +101,10 @@ struct Layer {
     // Input projection of every step, written where the step's gates go (gates[s] is time
     // time_of(s)): one GEMM (T*B, I) x (G*H, I)^T -> (T*B, G*H), one per step when reversed. Then
     // the biases (RNN/LSTM: both; GRU keeps b_hh with the recurrent part, which r gates).
-    if (!a.reverse) {
-      gemm_any<T>(T_ * B, GH, I, x, I, 1, Wih.data(), 1, I, gates, GH, false);
-    } else {
-      for (int64_t s = 0; s < T_; ++s) gemm_any<T>(B, GH, I, x + time_of(s) * B * I, I, 1, Wih.data(), 1, I, gates + s * B * GH, GH, false);
+    {
+      const StepWeight<T> wih(Wih.data(), I, GH, 1, I, a.w_ih_packed);  // (I, G*H) = W_ih^T
+      if (!a.reverse) wih(T_ * B, x, I, gates, GH);
+      else for (int64_t s = 0; s < T_; ++s) wih(B, x + time_of(s) * B * I, I, gates + s * B * GH, GH);
     }
     Eigen::Matrix<T, 1, Eigen::Dynamic> bias = Eigen::Matrix<T, 1, Eigen::Dynamic>::Zero(GH);
     if (bih) bias += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bih, GH);
@@ -106,7 +113,7 @@ struct Layer {
     // GRU's recurrent part apart (r gates its n third); the others add theirs onto the gates
     Scratch<T> hp_buf(static_cast<size_t>(a.mode == RnnMode::GRU ? B * GH : 1));
     // (H, G*H) = W_hh^T
-    const StepWeight<T> whh_step(Whh.data(), H, GH, 1, H);
+    const StepWeight<T> whh_step(Whh.data(), H, GH, 1, H, a.w_hh_packed);
 
     // Batch rows never interact, so each thread runs its rows through every step on its
     // own: one parallel region for the whole sequence, single-threaded GEMMs inside. Each

@@ -23,6 +23,9 @@ struct RnnArgs {
   const int64_t* lengths;
   const void *x, *w_ih, *w_hh, *b_ih, *b_hh;  // biases may be null
   void *hs, *cs, *gates, *extra, *out;
+  /// float32 on the CPU, or null: W_ih^T (I, G*H) and W_hh^T (H, G*H) packed by sgemm_pack_b (an
+  /// op's cached copy, reused across calls); the forward packs what is not given.
+  const float *w_ih_packed = nullptr, *w_hh_packed = nullptr;
 };
 
 /// Runs the forward; reads hs[0] (and cs[0]) as the initial state.
