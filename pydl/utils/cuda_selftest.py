@@ -104,6 +104,11 @@ def _cases():
                       lambda a, b, i: [*pydl.sort(a, 1), *pydl.sort(a, 1, descending=True), *pydl.sort(b, 1),
                                        pydl.argsort(b, 0).float(), *pydl.topk(b, 3, 1), *pydl.topk(b, 2, 2, largest=False),
                                        *pydl.sort(i, 1), pydl.argsort(i, 0, descending=True).float()]),
+        # bool masks: nonzero (strided, ints, none set), x[mask], x[mask] = v (with and without autograd),
+        # masked_select / masked_fill(_) / masked_scatter
+        "nonzero_masks": ([_r(3, 4, 5), _r(3, 4, 5, seed=40) > 0, _r(3, 4, seed=41) > 0, _r(60, seed=42),
+                           np.array([[0, 2, 0], [1, 0, 3]], dtype=np.int64)],
+                          lambda x, m, m2, s, i: _mask_runs(pydl, x, m, m2, s, i)),
         # pooling
         "avg_pool2d": ([_r(2, 3, 9, 9)], lambda x: [F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
                                                     F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
@@ -135,6 +140,20 @@ def _cases():
         "rnn_layer_tanh": (_rnn_inputs(1), lambda *a: _rnn_layer_runs(pydl, 0, *a)),
         "rnn_layer_relu": (_rnn_inputs(1), lambda *a: _rnn_layer_runs(pydl, 1, *a)),
     }
+
+
+def _mask_runs(pydl, x, m, m2, s, i):
+    y = x * 1
+    y[m] = 0.5                                        # setitem under autograd
+    k = int(m2.sum().item())
+    z = x * 1
+    z[m2] = s[:k * 5].reshape(k, 5)                   # values with a gradient
+    w = x.detach() * 1
+    w[m2] = 7.0                                       # in place, no autograd
+    w.masked_fill_(m, -1.0)
+    return [pydl.nonzero(m).float(), pydl.nonzero(m.transpose(0, 2)).float(), pydl.nonzero(i).float(),
+            pydl.nonzero(x > 2).float(), x[m], x[m2], x[:, m2[0]], x[x > 2], x.masked_select(m),
+            x.masked_select(m2[:, :, None]), x.masked_fill(m, 3.0), y, z, w, x.masked_scatter(m, s)]
 
 
 def _activations(F, x):

@@ -38,6 +38,8 @@ void index_gather(const TensorImpl& out, const TensorImpl& a, const AdvIndexPlan
 void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& values, bool accumulate);
 void argsort(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner, bool descending);
 void one_hot(const TensorImpl& out, const TensorImpl& idx, int64_t num_classes);
+int64_t count_nonzero(const TensorImpl& a);  ///< brings the count back to the host (waits for the stream)
+void nonzero(const TensorImpl& out, const TensorImpl& a);
 
 // ---- scan.cu -------------------------------------------------------------------------
 void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner);
