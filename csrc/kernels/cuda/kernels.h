@@ -10,6 +10,7 @@
 #include "kernels/cpu/index.h"
 #include "kernels/cpu/nn.h"
 #include "kernels/cpu/reduce.h"
+#include "kernels/cpu/resample.h"
 #include "kernels/cpu/rnn.h"
 #include "kernels/cpu/scan.h"
 
@@ -45,6 +46,12 @@ void nonzero(const TensorImpl& out, const TensorImpl& a);
 void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner);
 template <typename T> void cumprod_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y);
 template <typename T> void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* g, T* gx);
+
+// ---- resample.cu ---------------------------------------------------------------------
+template <typename T> void interp_forward(const InterpGeom& g, const T* x, T* y);
+template <typename T> void interp_backward(const InterpGeom& g, const T* gy, T* gx);
+template <typename T> void im2col(const ColGeom& g, const T* x, T* cols);
+template <typename T> void col2im(const ColGeom& g, const T* cols, T* x);
 
 // ---- rnn.cu: cuBLAS per step, the gate math as one kernel per step ----------------------
 void rnn_forward(DType dt, const RnnArgs& a);
