@@ -128,6 +128,11 @@ def _cases():
                                lambda x, c, v, w: [F.unfold(x, 2, padding=1, stride=2), F.unfold(x, (3, 2), dilation=(2, 1)),
                                                    F.fold(c, (5, 6), 2), F.fold(c, (6, 10), 2, dilation=(1, 2), padding=1, stride=2),
                                                    F.conv3d(v, w, padding=1)]),
+        # attention: causal, bool mask (a row with every key masked), float mask (its gradient), scale,
+        # dropout (the same streams on both devices), broadcast batch dims
+        "scaled_dot_product_attention": ([_r(2, 3, 5, 4), _r(2, 3, 6, 4, seed=46), _r(2, 3, 6, 3, seed=47),
+                                          _attn_bool_mask(), _r(2, 1, 5, 6, seed=48), _r(3, 5, 4, seed=49)],
+                                         lambda q, k, v, m, fm, q1: _attention_runs(pydl, F, q, k, v, m, fm, q1)),
         # pooling
         "avg_pool2d": ([_r(2, 3, 9, 9)], lambda x: [F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
                                                     F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
@@ -173,6 +178,21 @@ def _mask_runs(pydl, x, m, m2, s, i):
     return [pydl.nonzero(m).float(), pydl.nonzero(m.transpose(0, 2)).float(), pydl.nonzero(i).float(),
             pydl.nonzero(x > 2).float(), x[m], x[m2], x[:, m2[0]], x[x > 2], x.masked_select(m),
             x.masked_select(m2[:, :, None]), x.masked_fill(m, 3.0), y, z, w, x.masked_scatter(m, s)]
+
+
+def _attn_bool_mask():
+    m = np.random.default_rng(50).uniform(0, 1, (5, 6)) > 0.3
+    m[1] = False  # every key masked: a zero row
+    return m
+
+
+def _attention_runs(pydl, F, q, k, v, m, fm, q1):
+    sdpa = F.scaled_dot_product_attention
+    outs = [sdpa(q, k, v), sdpa(q, k, v, is_causal=True), sdpa(q, k, v, attn_mask=m), sdpa(q, k, v, attn_mask=fm, scale=0.3),
+            sdpa(q1, k, v)]
+    pydl.manual_seed(5)
+    outs.append(sdpa(q, k, v, dropout_p=0.3))
+    return outs
 
 
 def _activations(F, x):

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/index.h"
 #include "kernels/cpu/nn.h"
@@ -52,6 +53,12 @@ template <typename T> void interp_forward(const InterpGeom& g, const T* x, T* y)
 template <typename T> void interp_backward(const InterpGeom& g, const T* gy, T* gx);
 template <typename T> void im2col(const ColGeom& g, const T* x, T* cols);
 template <typename T> void col2im(const ColGeom& g, const T* cols, T* x);
+
+// ---- attention.cu: cuBLAS GEMMs and row kernels ----------------------------------------
+template <typename T> void sdpa_forward(const AttnGeom& g, const T* q, const T* k, const T* v, T* out, T* P);
+template <typename T>
+void sdpa_backward(const AttnGeom& g, const T* q, const T* k, const T* v, const T* P, const T* gout, T* gq, T* gk, T* gv,
+                   T* gs);
 
 // ---- rnn.cu: cuBLAS per step, the gate math as one kernel per step ----------------------
 void rnn_forward(DType dt, const RnnArgs& a);
