@@ -133,6 +133,15 @@ def _cases():
         "scaled_dot_product_attention": ([_r(2, 3, 5, 4), _r(2, 3, 6, 4, seed=46), _r(2, 3, 6, 3, seed=47),
                                           _attn_bool_mask(), _r(2, 1, 5, 6, seed=48), _r(3, 5, 4, seed=49)],
                                          lambda q, k, v, m, fm, q1: _attention_runs(pydl, F, q, k, v, m, fm, q1)),
+        # CTC: repeated labels (the skip rule), an empty target, 1-D targets, an impossible sample (zero_infinity)
+        "ctc_loss": ([_r(6, 3, 5), np.array([[1, 2, 2], [3, 3, 0], [4, 1, 2]], dtype=np.int64),
+                      np.array([6, 5, 4], dtype=np.int64), np.array([3, 2, 0], dtype=np.int64),
+                      np.array([6, 1, 4], dtype=np.int64), np.array([1, 2, 2, 3, 3], dtype=np.int64)],
+                     lambda x, t, il, tl, il2, t1: [F.ctc_loss(F.log_softmax(x, 2), t, il, tl, reduction="none"),
+                                                    F.ctc_loss(F.log_softmax(x, 2), t, il, tl),
+                                                    F.ctc_loss(F.log_softmax(x, 2), t1, il, tl, reduction="sum"),
+                                                    F.ctc_loss(F.log_softmax(x, 2), t, il2, tl, reduction="sum",
+                                                               zero_infinity=True)]),
         # pooling
         "avg_pool2d": ([_r(2, 3, 9, 9)], lambda x: [F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
                                                     F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),

@@ -60,6 +60,15 @@ template <typename T>
 void sdpa_backward(const AttnGeom& g, const T* q, const T* k, const T* v, const T* P, const T* gout, T* gq, T* gk, T* gv,
                    T* gs);
 
+// ---- nn_ctc.cu: one block per sample ---------------------------------------------------
+template <typename T>
+void ctc_forward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* tg, const int64_t* off, const int64_t* tl,
+                 const int64_t* il, int64_t blank, int64_t S2, T* loss, T* alpha);
+template <typename T>
+void ctc_backward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* tg, const int64_t* off, const int64_t* tl,
+                  const int64_t* il, int64_t blank, int64_t S2, const T* loss, const T* alpha, const T* g, bool zero_inf,
+                  T* gx);
+
 // ---- rnn.cu: cuBLAS per step, the gate math as one kernel per step ----------------------
 void rnn_forward(DType dt, const RnnArgs& a);
 void rnn_backward(DType dt, const RnnArgs& a, const void* grad_out, const void* grad_hn, const void* grad_cn,
