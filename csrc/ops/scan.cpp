@@ -82,6 +82,7 @@ Tensor cumprod(const Tensor& a, int64_t dim) {
 Tensor logcumsumexp(const Tensor& a, int64_t dim) {
   Lines L = lines_of(a, dim, "logcumsumexp");
   PYDL_CHECK(is_floating(a->dtype), TypeError, "[logcumsumexp] expected a floating tensor, got ", dtype_name(a->dtype));
+  require_cpu("logcumsumexp", {a.get()});
   Tensor x = contig(a);
   Tensor out = empty(a->shape, a->dtype);
   PYDL_DISPATCH_FLOAT(a->dtype, "logcumsumexp", [&] {
@@ -109,6 +110,7 @@ std::pair<Tensor, Tensor> cummax(const Tensor& a, int64_t dim, bool is_max) {
   const char* name = is_max ? "cummax" : "cummin";
   Lines L = lines_of(a, dim, name);
   PYDL_CHECK(a->dtype != DType::Bool, TypeError, "[", name, "] bool tensors are not supported; convert with .long()");
+  require_cpu(name, {a.get()});
   Tensor x = contig(a);
   Tensor vals = empty(a->shape, a->dtype), idx = empty(a->shape, DType::Int64);
   PYDL_DISPATCH_NUMERIC(a->dtype, name, [&] {
@@ -128,6 +130,7 @@ std::pair<Tensor, Tensor> cummax(const Tensor& a, int64_t dim, bool is_max) {
 
 Tensor searchsorted(const Tensor& sorted, const Tensor& values, bool right) {
   PYDL_CHECK(sorted && values, TypeError, "[searchsorted] expected tensors");
+  require_cpu("searchsorted", {sorted.get(), values.get()});
   PYDL_CHECK(sorted->dim() >= 1, ValueError, "[searchsorted] sorted_sequence must have at least 1 dim, got shape ",
              shape_str(sorted->shape));
   const int64_t M = sorted->shape.back();

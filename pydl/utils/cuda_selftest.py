@@ -54,6 +54,9 @@ def _cases():
         "conv2d": ([img, w1, b1], lambda x, w, b: [F.conv2d(x, w, b, stride=1, padding=1)]),
         "conv2d_strided_groups": ([_r(2, 4, 8, 8), _r(6, 2, 3, 3, seed=11)],
                                   lambda x, w: [F.conv2d(x, w, None, stride=2, padding=1, groups=2)]),
+        "conv_transpose2d": ([_r(2, 4, 5, 5), _r(4, 3, 3, 3, seed=51), _r(3, seed=52), _r(4, 2, 2, 3, seed=53)],
+                             lambda x, w, b, w2: [F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+                                                  F.conv_transpose2d(x, w2, None, groups=2, dilation=(2, 1))]),
         "max_pool2d": ([_r(2, 3, 8, 8)], lambda x: [F.max_pool2d(x, 2), F.max_pool2d(x, 3, 2, 1)]),
         "softmax": ([_r(5, 7), _r(2, 3, 4, seed=12)], lambda a, b: [F.softmax(a, 1), F.log_softmax(b, 1)]),
         "cross_entropy": ([_r(8, 5), _labels(8, 5)], lambda x, t: [F.cross_entropy(x, t),
@@ -336,6 +339,21 @@ def _special(pydl):
     for name in _OPTIMIZERS:
         cases[name] = lambda name=name: _optim_case(pydl, name)
     return cases
+
+
+def no_cuda_kernel_ops():
+    """The ops that have no CUDA kernel yet: name -> (call on a (3, 4) float tensor, NumPy reference).
+
+    Each refuses CUDA tensors with RuntimeError "[name] has no CUDA kernel yet" (tests/test_cuda.py);
+    on the CPU each matches its reference."""
+    import pydl
+    return {
+        "logcumsumexp": (lambda x: pydl.logcumsumexp(x, 1), lambda a: np.logaddexp.accumulate(a, 1)),
+        "cummax": (lambda x: pydl.cummax(x, 1)[0], lambda a: np.maximum.accumulate(a, 1)),
+        "cummin": (lambda x: pydl.cummin(x, 0)[0], lambda a: np.minimum.accumulate(a, 0)),
+        "searchsorted": (lambda x: pydl.searchsorted(x.sort(1)[0], x).float(),
+                         lambda a: np.stack([np.searchsorted(np.sort(r), r) for r in a]).astype(np.float32)),
+    }
 
 
 def case_names():
