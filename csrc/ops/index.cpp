@@ -413,6 +413,7 @@ void masked_fill_(const Tensor& a, const Tensor& mask, double value) {
   Shape s = broadcast_shapes(a->shape, mask->shape, "masked_fill_");
   PYDL_CHECK(s == a->shape, ValueError, "[masked_fill_] mask of shape ", shape_str(mask->shape),
              " cannot be broadcast to the input's shape ", shape_str(a->shape));
+  common_device("masked_fill_", {a.get(), mask.get()});
   Tensor m = mask->storage == a->storage ? contiguous_copy(mask) : mask;
   Tensor v = to_device(scalar_tensor(value, a->dtype), a->device(), false);
   PYDL_KERNEL(a->device(), where, *a, *broadcast_view(m, s), *broadcast_view(v, s), *a);
