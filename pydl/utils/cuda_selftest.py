@@ -145,6 +145,16 @@ def _cases():
                                                     F.ctc_loss(F.log_softmax(x, 2), t1, il, tl, reduction="sum"),
                                                     F.ctc_loss(F.log_softmax(x, 2), t, il2, tl, reduction="sum",
                                                                zero_infinity=True)]),
+        # cummax / cummin (ties: the last index; NaN propagates; ints) and searchsorted (NaN last, shared or
+        # per-row boundaries, both sides)
+        "cummax_searchsorted": ([np.array([[0.5, 2.0, 2.0, np.nan, 3.0], [1.0, -1.0, 1.0, 0.0, -1.0]], dtype=np.float32),
+                                 np.array([[3, 1, 3, 0], [2, 2, 5, 1]], dtype=np.int64),
+                                 np.array([-1.0, 0.0, 0.0, 2.5, np.nan], dtype=np.float32), _r(2, 6, seed=54)],
+                                lambda a, i, b, v: [*pydl.cummax(a, 1), *pydl.cummin(a, 1), pydl.cummax(a, 0)[0],
+                                                    pydl.cummax(i, 1)[0].float(), pydl.cummin(i, 0)[1].float(),
+                                                    pydl.searchsorted(b, v).float(), pydl.searchsorted(b, v, right=True).float(),
+                                                    pydl.searchsorted(v.sort(1)[0], v).float(),
+                                                    pydl.searchsorted(b, a).float(), pydl.bucketize(v, b.detach()).float()]),
         # pooling
         "avg_pool2d": ([_r(2, 3, 9, 9)], lambda x: [F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
                                                     F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
@@ -349,10 +359,6 @@ def no_cuda_kernel_ops():
     import pydl
     return {
         "logcumsumexp": (lambda x: pydl.logcumsumexp(x, 1), lambda a: np.logaddexp.accumulate(a, 1)),
-        "cummax": (lambda x: pydl.cummax(x, 1)[0], lambda a: np.maximum.accumulate(a, 1)),
-        "cummin": (lambda x: pydl.cummin(x, 0)[0], lambda a: np.minimum.accumulate(a, 0)),
-        "searchsorted": (lambda x: pydl.searchsorted(x.sort(1)[0], x).float(),
-                         lambda a: np.stack([np.searchsorted(np.sort(r), r) for r in a]).astype(np.float32)),
     }
 
 
