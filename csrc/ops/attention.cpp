@@ -6,6 +6,8 @@
 
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/dispatch.h"
+#include "ops/device.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -111,7 +113,6 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
     PYDL_CHECK(fits, ValueError, kOp, "attn_mask of shape ", shape_str(mask->shape),
                " does not broadcast to the attention shape ", shape_str(full_mask));
     mv = mask_view(mask, full_mask, g.mask_sb, g.mask_sl, g.mask_ss);
-    g.mask = mv->raw();
     g.mask_is_bool = mask->dtype == DType::Bool;
     if (!g.mask_is_bool) mask_grad_src = mask;
   }
@@ -120,11 +121,18 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
     std::lock_guard<std::mutex> lock(gen.mutex());
     g.seed = gen.next_u64();
   }
+  const Device dev = common_device("scaled_dot_product_attention", {q.get(), k.get(), v.get(), mask.get()});
+  // The mask's data pointer is taken where the kernel is called (a CUDA pointer only there).
+  auto with_mask = [&] {
+    K::AttnGeom gm = g;
+    gm.mask = mv ? mv->raw() : nullptr;
+    return gm;
+  };
   Tensor qc = contig(qf), kc = contig(kf), vc = contig(vf);
-  Tensor out = empty({B, L, Ev}, q->dtype), P = empty({B, L, S}, q->dtype);
+  Tensor out = empty({B, L, Ev}, q->dtype, dev), P = empty({B, L, S}, q->dtype, dev);
   PYDL_DISPATCH_FLOAT(q->dtype, "scaled_dot_product_attention", [&] {
     using T = scalar_t;
-    K::sdpa_forward<T>(g, qc->data<T>(), kc->data<T>(), vc->data<T>(), out->data<T>(), P->data<T>());
+    PYDL_KERNEL(dev, sdpa_forward<T>, with_mask(), qc->data<T>(), kc->data<T>(), vc->data<T>(), out->data<T>(), P->data<T>());
   });
   const bool mask_grad = mask_grad_src && any_requires_grad({&mask_grad_src});
   if (any_requires_grad({&qf, &kf, &vf}) || mask_grad) {
@@ -136,13 +144,14 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
       Tensor q = contig(n.get(0)), k = contig(n.get(1)), v = contig(n.get(2)), go = contig(gr[0]);
       const bool nq = bool(n.next_edges[0].fn), nk = bool(n.next_edges[1].fn), nv = bool(n.next_edges[2].fn);
       const bool nm = n.next_edges.size() > 3 && n.next_edges[3].fn;
-      Tensor gq = nq ? empty(q->shape, q->dtype) : Tensor(), gk = nk ? empty(k->shape, k->dtype) : Tensor();
-      Tensor gv = nv ? empty(v->shape, v->dtype) : Tensor(), gs = nm ? empty(P->shape, q->dtype) : Tensor();
+      const Device dev = P->device();
+      Tensor gq = nq ? empty(q->shape, q->dtype, dev) : Tensor(), gk = nk ? empty(k->shape, k->dtype, dev) : Tensor();
+      Tensor gv = nv ? empty(v->shape, v->dtype, dev) : Tensor(), gs = nm ? empty(P->shape, q->dtype, dev) : Tensor();
       PYDL_DISPATCH_FLOAT(q->dtype, "scaled_dot_product_attention", [&] {
         using T = scalar_t;
         auto ptr = [](const Tensor& t) { return t ? t->data<T>() : nullptr; };
-        K::sdpa_backward<T>(gg, q->data<T>(), k->data<T>(), v->data<T>(), P->data<T>(), go->data<T>(), ptr(gq), ptr(gk),
-                            ptr(gv), ptr(gs));
+        PYDL_KERNEL(dev, sdpa_backward<T>, gg, q->data<T>(), k->data<T>(), v->data<T>(), P->data<T>(), go->data<T>(),
+                    ptr(gq), ptr(gk), ptr(gv), ptr(gs));
       });
       if (gs) gs = sum_to(reshape(gs, IntList(full_mask.begin(), full_mask.end())), mshape);
       return {gq, gk, gv, gs};
@@ -163,7 +172,7 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
           Tensor mb = reshape(expand(m, IntList(full_mask.begin(), full_mask.end())), {g.B, g.L, g.S});
           s = m->dtype == DType::Bool ? where(mb, s, ninf()) : add(s, mb);
         }
-        if (g.causal) s = where(to_dtype(tril(full({g.L, g.S}, 1.0, DType::Int64), 0), DType::Bool), s, ninf());
+        if (g.causal) s = where(to_device(to_dtype(tril(full({g.L, g.S}, 1.0, DType::Int64), 0), DType::Bool), s->device(), false), s, ninf());
         Tensor a = softmax(s, -1);
         Tensor da = matmul(go, transpose(v, 1, 2));  // (B, L, Ev) x (B, S, Ev)^T
         Tensor ds = mul(a, sub(da, sum(mul(da, a), {-1}, true)));

@@ -169,14 +169,15 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
   // The equivalent conv2d: input = our output (N, O, OH, OW), weight (Cin, O/groups, kh, kw), output = x.
   K::ConvGeom g{N, O, OH, OW, Cin, kh, kw, stride[0], stride[1], padding[0], padding[0], padding[1], padding[1],
                 dilation[0], dilation[1], groups, H, W};
-  Tensor out = empty({N, O, OH, OW}, x->dtype);
+  const Device dev = common_device("conv_transpose2d", {x.get(), w.get(), b.get()});
+  Tensor out = empty({N, O, OH, OW}, x->dtype, dev);
   Tensor xc = contig(x), wc = contig(w), bc = b ? contig(b) : Tensor();
   PYDL_DISPATCH_FLOAT(x->dtype, "conv_transpose2d", [&] {
     using T = scalar_t;
     if (out->numel == 0) return;
-    if (N * H * W == 0 || Cin == 0) K::fill(*out, 0.0);
-    else K::conv2d_backward<T>(g, nullptr, wc->data<T>(), xc->data<T>(), out->data<T>(), nullptr, nullptr);
-    if (bc) K::channel_add<T>(N, O, OH * OW, bc->data<T>(), out->data<T>());
+    if (N * H * W == 0 || Cin == 0) PYDL_KERNEL(dev, fill, *out, 0.0);
+    else PYDL_KERNEL(dev, conv2d_backward<T>, g, nullptr, wc->data<T>(), xc->data<T>(), out->data<T>(), nullptr, nullptr);
+    if (bc) PYDL_KERNEL(dev, channel_add<T>, N, O, OH * OW, bc->data<T>(), out->data<T>());
   });
   if (any_requires_grad({&x, &w, &b})) {
     auto node = make_node("ConvTranspose2dBackward", {x, w, b}, [g](FunctionNode& n, const TensorList& gr) -> TensorList {
@@ -185,9 +186,9 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, In
       PYDL_DISPATCH_FLOAT(x->dtype, "conv_transpose2d", [&] {
         using T = scalar_t;
         // gx = conv2d(gy, w); gw = conv2d weight-gradient with (input gy, output-gradient x); gb = sum of gy
-        if (gx) K::conv2d_forward<T>(g, gy->data<T>(), w->data<T>(), nullptr, gx->data<T>());
-        if (gw) K::conv2d_backward<T>(g, gy->data<T>(), nullptr, x->data<T>(), nullptr, gw->data<T>(), nullptr);
-        if (gb) K::channel_sum<T>(g.N, g.C, g.H * g.W, gy->data<T>(), gb->data<T>());
+        if (gx) PYDL_KERNEL(c.dev, conv2d_forward<T>, g, gy->data<T>(), w->data<T>(), nullptr, gx->data<T>());
+        if (gw) PYDL_KERNEL(c.dev, conv2d_backward<T>, g, gy->data<T>(), nullptr, x->data<T>(), nullptr, gw->data<T>(), nullptr);
+        if (gb) PYDL_KERNEL(c.dev, channel_sum<T>, g.N, g.C, g.H * g.W, gy->data<T>(), gb->data<T>());
       });
       return {gx, gw, gb};
     });

@@ -2,6 +2,8 @@
 #include <limits>
 
 #include "kernels/cpu/nn.h"
+#include "kernels/dispatch.h"
+#include "ops/device.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -20,10 +22,15 @@ Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& in
   PYDL_CHECK(blank >= 0 && blank < C, ValueError, "[ctc_loss] blank (", blank, ") must be in [0, ", C, ")");
   PYDL_CHECK(targets->dtype == DType::Int64 && input_lengths->dtype == DType::Int64 && target_lengths->dtype == DType::Int64,
              TypeError, "[ctc_loss] targets and lengths must be int64");
-  Tensor il = contig(reshape(input_lengths, {-1})), tl = contig(reshape(target_lengths, {-1}));
+  // Lengths and targets are checked on the host (CUDA ones are copied back: one wait each) and
+  // read by the kernel on log_probs' device.
+  const Device dev = lp->device();
+  auto host = [](const Tensor& t) { return contig(t->device().is_cuda() ? to_device(t, Device{}, false) : t); };
+  auto on_dev = [&](const Tensor& t) { return t->device() == dev ? t : to_device(t, dev, false); };
+  Tensor il = host(reshape(input_lengths, {-1})), tl = host(reshape(target_lengths, {-1}));
   PYDL_CHECK(il->numel == N && tl->numel == N, ValueError, "[ctc_loss] expected ", N, " input and target lengths, got ",
              il->numel, " and ", tl->numel);
-  Tensor tg = contig(unbatched && targets->dim() == 1 && tl->numel == 1 ? unsqueeze(targets, 0) : targets);
+  Tensor tg = host(unbatched && targets->dim() == 1 && tl->numel == 1 ? unsqueeze(targets, 0) : targets);
   const int64_t* ilp = il->data<int64_t>();
   const int64_t* tlp = tl->data<int64_t>();
   std::vector<int64_t> off(N);
@@ -48,29 +55,30 @@ Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& in
       PYDL_CHECK(tp[off[n] + k] >= 0 && tp[off[n] + k] < C && tp[off[n] + k] != blank, ValueError, "[ctc_loss] target label ",
                  tp[off[n] + k], " of sample ", n, " must be in [0, ", C, ") and differ from blank (", blank, ")");
   const int64_t S2 = 2 * maxL + 1;
-  Tensor raw = empty({N}, lp->dtype), alpha = empty({N, Tn, S2}, lp->dtype);
+  Tensor raw = empty({N}, lp->dtype, dev), alpha = empty({N, Tn, S2}, lp->dtype, dev);
   Tensor offs = empty({N}, DType::Int64);
   std::copy(off.begin(), off.end(), offs->data<int64_t>());
+  const Tensor tgd = on_dev(tg), offd = on_dev(offs), tld = on_dev(tl), ild = on_dev(il);
   PYDL_DISPATCH_FLOAT(lp->dtype, "ctc_loss", [&] {
-    K::ctc_forward<scalar_t>(Tn, N, C, lp->data<scalar_t>(), tp, off.data(), tlp, ilp, blank, S2, raw->data<scalar_t>(),
-                             alpha->data<scalar_t>());
+    PYDL_KERNEL(dev, ctc_forward<scalar_t>, Tn, N, C, lp->data<scalar_t>(), tgd->data<int64_t>(), offd->data<int64_t>(),
+                tld->data<int64_t>(), ild->data<int64_t>(), blank, S2, raw->data<scalar_t>(), alpha->data<scalar_t>());
   });
   Tensor out = raw;
   if (zero_infinity) {
     AutoGradMode off_(false);
-    out = where(compare(Cmp::Eq, raw, scalar_tensor(std::numeric_limits<double>::infinity(), raw->dtype)),
-                scalar_tensor(0, raw->dtype), raw);
+    out = where(compare(Cmp::Eq, raw, to_device(scalar_tensor(std::numeric_limits<double>::infinity(), raw->dtype), dev, false)),
+                to_device(scalar_tensor(0, raw->dtype), dev, false), raw);
   }
   if (unbatched) out = reshape(out, {});
   if (any_requires_grad({&log_probs})) {
     auto node = make_node("CtcLossBackward", {log_probs}, [=, lp = Tensor()](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor gc = contig(reshape(g[0], {-1}));
       Tensor lps = contig(unbatched ? unsqueeze(n.get(0), 1) : n.get(0));
-      Tensor gx = empty(lps->shape, lps->dtype);
+      Tensor gx = empty(lps->shape, lps->dtype, dev);
       PYDL_DISPATCH_FLOAT(lps->dtype, "ctc_loss", [&] {
-        K::ctc_backward<scalar_t>(Tn, N, C, lps->data<scalar_t>(), tg->data<int64_t>(), offs->data<int64_t>(),
-                                  tl->data<int64_t>(), il->data<int64_t>(), blank, S2, raw->data<scalar_t>(),
-                                  alpha->data<scalar_t>(), gc->data<scalar_t>(), zero_infinity, gx->data<scalar_t>());
+        PYDL_KERNEL(dev, ctc_backward<scalar_t>, Tn, N, C, lps->data<scalar_t>(), tgd->data<int64_t>(), offd->data<int64_t>(),
+                    tld->data<int64_t>(), ild->data<int64_t>(), blank, S2, raw->data<scalar_t>(), alpha->data<scalar_t>(),
+                    gc->data<scalar_t>(), zero_infinity, gx->data<scalar_t>());
       });
       return {unbatched ? reshape(gx, {Tn, C}) : gx};
     });

@@ -246,8 +246,10 @@ void index_put_impl(const Tensor& a, const TensorList& indices_in, const Tensor&
       PYDL_CHECK(broadcasts_to(values->shape, s), ValueError, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape),
                  " cannot be broadcast to indexing result of shape ()");
       Tensor v = cast_raw(values, a->dtype);
-      if (accumulate) K::binary(K::BinaryOp::Add, *a, *a, *broadcast_view(v, s));
-      else K::copy(*a, *broadcast_view(v, s));
+      if (v->device() != a->device() && !v->requires_grad) v = to_device(v, a->device(), false);
+      common_device(op, {a.get(), v.get()});
+      if (accumulate) PYDL_KERNEL(a->device(), binary, K::BinaryOp::Add, *a, *a, *broadcast_view(v, s));
+      else PYDL_KERNEL(a->device(), copy, *a, *broadcast_view(v, s));
       a->bump_version();
       return;
     }
@@ -267,9 +269,10 @@ void index_put_(const Tensor& a, const TensorList& indices, const Tensor& values
 
 Tensor nonzero(const Tensor& a) {
   PYDL_CHECK(a, TypeError, "[nonzero] expected a tensor, got None");
-  int64_t n = K::count_nonzero(*a);
-  Tensor out = empty({n, a->dim()}, DType::Int64);
-  K::nonzero(*out, *a);
+  const Device dev = a->device();
+  const int64_t n = PYDL_KERNEL(dev, count_nonzero, *a);  // on CUDA, the one wait for the device
+  Tensor out = empty({n, a->dim()}, DType::Int64, dev);
+  PYDL_KERNEL(dev, nonzero, *out, *a);
   return out;
 }
 
@@ -410,8 +413,10 @@ void masked_fill_(const Tensor& a, const Tensor& mask, double value) {
   Shape s = broadcast_shapes(a->shape, mask->shape, "masked_fill_");
   PYDL_CHECK(s == a->shape, ValueError, "[masked_fill_] mask of shape ", shape_str(mask->shape),
              " cannot be broadcast to the input's shape ", shape_str(a->shape));
+  common_device("masked_fill_", {a.get(), mask.get()});
   Tensor m = mask->storage == a->storage ? contiguous_copy(mask) : mask;
-  K::where(*a, *broadcast_view(m, s), *broadcast_view(scalar_tensor(value, a->dtype), s), *a);
+  Tensor v = to_device(scalar_tensor(value, a->dtype), a->device(), false);
+  PYDL_KERNEL(a->device(), where, *a, *broadcast_view(m, s), *broadcast_view(v, s), *a);
   a->bump_version();
 }
 
@@ -604,7 +609,9 @@ void setitem(const Tensor& a, const std::vector<TensorIndex>& items, const Tenso
   PYDL_CHECK(broadcasts_to(val->shape, s), ValueError, "[setitem] shape mismatch: value of shape ", shape_str(value->shape),
              " cannot be broadcast to indexing result of shape ", shape_str(cur->shape));
   Tensor v = val->storage == a->storage ? contiguous_copy(val) : val;
-  K::copy(*cur, *broadcast_view(v, s));
+  if (v->device() != cur->device() && v->dim() == 0) v = to_device(v, cur->device(), false);  // x[...] = scalar
+  common_device("setitem", {cur.get(), v.get()});
+  PYDL_KERNEL(cur->device(), copy, *cur, *broadcast_view(v, s));
   cur->bump_version();
 }
 

@@ -2,6 +2,7 @@
 #include "ops/resample.h"
 
 #include "kernels/cpu/resample.h"
+#include "kernels/dispatch.h"
 #include "ops/nn.h"
 
 namespace pydl {
@@ -83,15 +84,19 @@ Tensor interpolate(const Tensor& x, IntList size, std::vector<double> scales, co
                shape_str(size), " must have positive spatial sizes");
     os[2 + j] = size[j];
   }
-  Tensor xc = contig(x), out = empty(os, x->dtype);
+  const Device dev = x->device();
+  Tensor xc = contig(x), out = empty(os, x->dtype, dev);
   if (out->numel > 0)
-    PYDL_DISPATCH_FLOAT(x->dtype, "interpolate", [&] { K::interp_forward<scalar_t>(g, xc->data<scalar_t>(), out->data<scalar_t>()); });
+    PYDL_DISPATCH_FLOAT(x->dtype, "interpolate", [&] {
+      PYDL_KERNEL(dev, interp_forward<scalar_t>, g, xc->data<scalar_t>(), out->data<scalar_t>());
+    });
   if (any_requires_grad({&x})) {
     auto node = make_node("InterpolateBackward", {x}, [g, xs = x->shape, dt = x->dtype, size, scales, mode, align,
                                                       antialias](FunctionNode&, const TensorList& gr) -> TensorList {
-      Tensor gy = contig(gr[0]), gx = empty(xs, dt);
+      const Device dev = gr[0]->device();
+      Tensor gy = contig(gr[0]), gx = empty(xs, dt, dev);
       PYDL_DISPATCH_FLOAT(dt, "interpolate", [&] {
-        if (gx->numel > 0) K::interp_backward<scalar_t>(g, gy->data<scalar_t>(), gx->data<scalar_t>());
+        if (gx->numel > 0) PYDL_KERNEL(dev, interp_backward<scalar_t>, g, gy->data<scalar_t>(), gx->data<scalar_t>());
       });
       // interpolation is linear: the gradient of its backward is the interpolation itself
       record_linear_grad("InterpolateBackwardBackward", gr[0], gx, [=](const Tensor& ggx) {
@@ -111,9 +116,12 @@ Tensor im2col(const Tensor& x, IntList k, IntList d, IntList p, IntList s) {
   PYDL_CHECK(is_floating(x->dtype), TypeError, "[unfold] expected a floating input, got ", dtype_name(x->dtype));
   const K::ColGeom g = col_geom(x->shape, k, d, p, s, "unfold");
   const int64_t Kn = g.k[0] * g.k[1] * g.k[2], L = g.out[0] * g.out[1] * g.out[2];
-  Tensor xc = contig(x), out = empty({g.N, g.C * Kn, L}, x->dtype);
+  const Device dev = x->device();
+  Tensor xc = contig(x), out = empty({g.N, g.C * Kn, L}, x->dtype, dev);
   if (out->numel > 0)
-    PYDL_DISPATCH_FLOAT(x->dtype, "unfold", [&] { K::im2col<scalar_t>(g, xc->data<scalar_t>(), out->data<scalar_t>()); });
+    PYDL_DISPATCH_FLOAT(x->dtype, "unfold", [&] {
+      PYDL_KERNEL(dev, im2col<scalar_t>, g, xc->data<scalar_t>(), out->data<scalar_t>());
+    });
   if (any_requires_grad({&x})) {
     IntList spatial(x->shape.begin() + 2, x->shape.end());
     auto node = make_node("Im2ColBackward", {x}, [spatial, k, d, p, s](FunctionNode&, const TensorList& gr) -> TensorList {
@@ -145,9 +153,12 @@ Tensor col2im(const Tensor& cols, IntList osz, IntList k, IntList d, IntList p, 
   PYDL_CHECK(cols->shape[2] == L, ValueError, "[fold] input ", shape_str(cols->shape), " has ", cols->shape[2],
              " blocks but output_size ", shape_str(osz), ", kernel_size ", shape_str(k), ", dilation ", shape_str(d),
              ", padding ", shape_str(p), " and stride ", shape_str(s), " give ", L);
-  Tensor cc = contig(cols), out = empty(xs, cols->dtype);
+  const Device dev = cols->device();
+  Tensor cc = contig(cols), out = empty(xs, cols->dtype, dev);
   if (out->numel > 0)
-    PYDL_DISPATCH_FLOAT(cols->dtype, "fold", [&] { K::col2im<scalar_t>(g, cc->data<scalar_t>(), out->data<scalar_t>()); });
+    PYDL_DISPATCH_FLOAT(cols->dtype, "fold", [&] {
+      PYDL_KERNEL(dev, col2im<scalar_t>, g, cc->data<scalar_t>(), out->data<scalar_t>());
+    });
   if (any_requires_grad({&cols})) {
     auto node = make_node("Col2ImBackward", {cols}, [k, d, p, s](FunctionNode&, const TensorList& gr) -> TensorList {
       return {im2col(gr[0], k, d, p, s)};

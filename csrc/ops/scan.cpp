@@ -82,6 +82,7 @@ Tensor cumprod(const Tensor& a, int64_t dim) {
 Tensor logcumsumexp(const Tensor& a, int64_t dim) {
   Lines L = lines_of(a, dim, "logcumsumexp");
   PYDL_CHECK(is_floating(a->dtype), TypeError, "[logcumsumexp] expected a floating tensor, got ", dtype_name(a->dtype));
+  require_cpu("logcumsumexp", {a.get()});
   Tensor x = contig(a);
   Tensor out = empty(a->shape, a->dtype);
   PYDL_DISPATCH_FLOAT(a->dtype, "logcumsumexp", [&] {
@@ -110,15 +111,17 @@ std::pair<Tensor, Tensor> cummax(const Tensor& a, int64_t dim, bool is_max) {
   Lines L = lines_of(a, dim, name);
   PYDL_CHECK(a->dtype != DType::Bool, TypeError, "[", name, "] bool tensors are not supported; convert with .long()");
   Tensor x = contig(a);
-  Tensor vals = empty(a->shape, a->dtype), idx = empty(a->shape, DType::Int64);
+  const Device dev = a->device();
+  Tensor vals = empty(a->shape, a->dtype, dev), idx = empty(a->shape, DType::Int64, dev);
   PYDL_DISPATCH_NUMERIC(a->dtype, name, [&] {
-    K::cummax_forward<scalar_t>(L.outer, L.R, L.inner, x->data<scalar_t>(), vals->data<scalar_t>(), idx->data<int64_t>(), is_max);
+    PYDL_KERNEL(dev, cummax_forward<scalar_t>, L.outer, L.R, L.inner, x->data<scalar_t>(), vals->data<scalar_t>(),
+                idx->data<int64_t>(), is_max);
   });
   if (any_requires_grad({&a})) {
     // each output's gradient goes to the element it copied
     auto node = make_node(is_max ? "CummaxBackward" : "CumminBackward", {a}, [L, shape = a->shape](FunctionNode& n, const TensorList& g) -> TensorList {
       if (shape.empty()) return {g[0]};
-      return {scatter_add(zeros(shape, g[0]->dtype), L.dim, n.get(0), g[0])};
+      return {scatter_add(zeros(shape, g[0]->dtype, g[0]->device()), L.dim, n.get(0), g[0])};
     });
     node->saved.emplace_back(idx, false);
     set_history(TensorList{vals, Tensor()}, node);
@@ -128,6 +131,7 @@ std::pair<Tensor, Tensor> cummax(const Tensor& a, int64_t dim, bool is_max) {
 
 Tensor searchsorted(const Tensor& sorted, const Tensor& values, bool right) {
   PYDL_CHECK(sorted && values, TypeError, "[searchsorted] expected tensors");
+  const Device dev = common_device("searchsorted", {sorted.get(), values.get()});
   PYDL_CHECK(sorted->dim() >= 1, ValueError, "[searchsorted] sorted_sequence must have at least 1 dim, got shape ",
              shape_str(sorted->shape));
   const int64_t M = sorted->shape.back();
@@ -144,11 +148,11 @@ Tensor searchsorted(const Tensor& sorted, const Tensor& values, bool right) {
   DType dt = promote(sorted->dtype, values->dtype);
   PYDL_CHECK(dt != DType::Bool, TypeError, "[searchsorted] bool tensors are not supported");
   Tensor s = contiguous_copy(cast_raw(sorted, dt)), v = contiguous_copy(cast_raw(values, dt));
-  Tensor out = empty(values->shape, DType::Int64);
+  Tensor out = empty(values->shape, DType::Int64, dev);
   if (values->numel > 0)
     PYDL_DISPATCH_NUMERIC(dt, "searchsorted", [&] {
-      K::searchsorted<scalar_t>(rows, M, K, s->data<scalar_t>(), sorted->dim() > 1 ? M : 0, v->data<scalar_t>(),
-                                out->data<int64_t>(), right);
+      PYDL_KERNEL(dev, searchsorted<scalar_t>, rows, M, K, s->data<scalar_t>(), sorted->dim() > 1 ? M : 0,
+                  v->data<scalar_t>(), out->data<int64_t>(), right);
     });
   return out;
 }

@@ -54,6 +54,9 @@ def _cases():
         "conv2d": ([img, w1, b1], lambda x, w, b: [F.conv2d(x, w, b, stride=1, padding=1)]),
         "conv2d_strided_groups": ([_r(2, 4, 8, 8), _r(6, 2, 3, 3, seed=11)],
                                   lambda x, w: [F.conv2d(x, w, None, stride=2, padding=1, groups=2)]),
+        "conv_transpose2d": ([_r(2, 4, 5, 5), _r(4, 3, 3, 3, seed=51), _r(3, seed=52), _r(4, 2, 2, 3, seed=53)],
+                             lambda x, w, b, w2: [F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+                                                  F.conv_transpose2d(x, w2, None, groups=2, dilation=(2, 1))]),
         "max_pool2d": ([_r(2, 3, 8, 8)], lambda x: [F.max_pool2d(x, 2), F.max_pool2d(x, 3, 2, 1)]),
         "softmax": ([_r(5, 7), _r(2, 3, 4, seed=12)], lambda a, b: [F.softmax(a, 1), F.log_softmax(b, 1)]),
         "cross_entropy": ([_r(8, 5), _labels(8, 5)], lambda x, t: [F.cross_entropy(x, t),
@@ -104,6 +107,54 @@ def _cases():
                       lambda a, b, i: [*pydl.sort(a, 1), *pydl.sort(a, 1, descending=True), *pydl.sort(b, 1),
                                        pydl.argsort(b, 0).float(), *pydl.topk(b, 3, 1), *pydl.topk(b, 2, 2, largest=False),
                                        *pydl.sort(i, 1), pydl.argsort(i, 0, descending=True).float()]),
+        # bool masks: nonzero (strided, ints, none set), x[mask], x[mask] = v (with and without autograd),
+        # masked_select / masked_fill(_) / masked_scatter
+        "nonzero_masks": ([_r(3, 4, 5), _r(3, 4, 5, seed=40) > 0, _r(3, 4, seed=41) > 0, _r(60, seed=42),
+                           np.array([[0, 2, 0], [1, 0, 3]], dtype=np.int64)],
+                          lambda x, m, m2, s, i: _mask_runs(pydl, x, m, m2, s, i)),
+        # interpolate: every mode, align_corners, antialias, scale factors, 1-D / 2-D / 3-D
+        "interpolate": ([_r(2, 3, 5, 6), _r(2, 2, 7), _r(1, 2, 3, 4, 5)],
+                        lambda x, l, v: [F.interpolate(x, size=(7, 9)), F.interpolate(x, scale_factor=2),
+                                         F.interpolate(x, size=(3, 4), mode="nearest-exact"),
+                                         F.interpolate(x, size=(8, 11), mode="bilinear"),
+                                         F.interpolate(x, size=(8, 4), mode="bilinear", align_corners=True),
+                                         F.interpolate(x, size=(9, 10), mode="bicubic"),
+                                         F.interpolate(x, size=(4, 13), mode="bicubic", align_corners=True),
+                                         F.interpolate(x, size=(3, 4), mode="bilinear", antialias=True),
+                                         F.interpolate(x, size=(2, 3), mode="bicubic", antialias=True),
+                                         F.interpolate(l, size=12, mode="linear"), F.interpolate(l, size=3),
+                                         F.interpolate(v, size=(4, 5, 3), mode="trilinear"),
+                                         F.interpolate(v, scale_factor=1.5)]),
+        # im2col / col2im: unfold, fold, conv3d (which runs on them)
+        "unfold_fold_conv3d": ([_r(2, 3, 7, 6), _r(2, 12, 20, seed=43), _r(2, 2, 4, 5, 6, seed=44),
+                                _r(3, 2, 2, 3, 2, seed=45)],
+                               lambda x, c, v, w: [F.unfold(x, 2, padding=1, stride=2), F.unfold(x, (3, 2), dilation=(2, 1)),
+                                                   F.fold(c, (5, 6), 2), F.fold(c, (6, 10), 2, dilation=(1, 2), padding=1, stride=2),
+                                                   F.conv3d(v, w, padding=1)]),
+        # attention: causal, bool mask (a row with every key masked), float mask (its gradient), scale,
+        # dropout (the same streams on both devices), broadcast batch dims
+        "scaled_dot_product_attention": ([_r(2, 3, 5, 4), _r(2, 3, 6, 4, seed=46), _r(2, 3, 6, 3, seed=47),
+                                          _attn_bool_mask(), _r(2, 1, 5, 6, seed=48), _r(3, 5, 4, seed=49)],
+                                         lambda q, k, v, m, fm, q1: _attention_runs(pydl, F, q, k, v, m, fm, q1)),
+        # CTC: repeated labels (the skip rule), an empty target, 1-D targets, an impossible sample (zero_infinity)
+        "ctc_loss": ([_r(6, 3, 5), np.array([[1, 2, 2], [3, 3, 0], [4, 1, 2]], dtype=np.int64),
+                      np.array([6, 5, 4], dtype=np.int64), np.array([3, 2, 0], dtype=np.int64),
+                      np.array([6, 1, 4], dtype=np.int64), np.array([1, 2, 2, 3, 3], dtype=np.int64)],
+                     lambda x, t, il, tl, il2, t1: [F.ctc_loss(F.log_softmax(x, 2), t, il, tl, reduction="none"),
+                                                    F.ctc_loss(F.log_softmax(x, 2), t, il, tl),
+                                                    F.ctc_loss(F.log_softmax(x, 2), t1, il, tl, reduction="sum"),
+                                                    F.ctc_loss(F.log_softmax(x, 2), t, il2, tl, reduction="sum",
+                                                               zero_infinity=True)]),
+        # cummax / cummin (ties: the last index; NaN propagates; ints) and searchsorted (NaN last, shared or
+        # per-row boundaries, both sides)
+        "cummax_searchsorted": ([np.array([[0.5, 2.0, 2.0, np.nan, 3.0], [1.0, -1.0, 1.0, 0.0, -1.0]], dtype=np.float32),
+                                 np.array([[3, 1, 3, 0], [2, 2, 5, 1]], dtype=np.int64),
+                                 np.array([-1.0, 0.0, 0.0, 2.5, np.nan], dtype=np.float32), _r(2, 6, seed=54)],
+                                lambda a, i, b, v: [*pydl.cummax(a, 1), *pydl.cummin(a, 1), pydl.cummax(a, 0)[0],
+                                                    pydl.cummax(i, 1)[0].float(), pydl.cummin(i, 0)[1].float(),
+                                                    pydl.searchsorted(b, v).float(), pydl.searchsorted(b, v, right=True).float(),
+                                                    pydl.searchsorted(v.sort(1)[0], v).float(),
+                                                    pydl.searchsorted(b, a).float(), pydl.bucketize(v, b.detach()).float()]),
         # pooling
         "avg_pool2d": ([_r(2, 3, 9, 9)], lambda x: [F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
                                                     F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
@@ -135,6 +186,35 @@ def _cases():
         "rnn_layer_tanh": (_rnn_inputs(1), lambda *a: _rnn_layer_runs(pydl, 0, *a)),
         "rnn_layer_relu": (_rnn_inputs(1), lambda *a: _rnn_layer_runs(pydl, 1, *a)),
     }
+
+
+def _mask_runs(pydl, x, m, m2, s, i):
+    y = x * 1
+    y[m] = 0.5                                        # setitem under autograd
+    k = int(m2.sum().item())
+    z = x * 1
+    z[m2] = s[:k * 5].reshape(k, 5)                   # values with a gradient
+    w = x.detach() * 1
+    w[m2] = 7.0                                       # in place, no autograd
+    w.masked_fill_(m, -1.0)
+    return [pydl.nonzero(m).float(), pydl.nonzero(m.transpose(0, 2)).float(), pydl.nonzero(i).float(),
+            pydl.nonzero(x > 2).float(), x[m], x[m2], x[:, m2[0]], x[x > 2], x.masked_select(m),
+            x.masked_select(m2[:, :, None]), x.masked_fill(m, 3.0), y, z, w, x.masked_scatter(m, s)]
+
+
+def _attn_bool_mask():
+    m = np.random.default_rng(50).uniform(0, 1, (5, 6)) > 0.3
+    m[1] = False  # every key masked: a zero row
+    return m
+
+
+def _attention_runs(pydl, F, q, k, v, m, fm, q1):
+    sdpa = F.scaled_dot_product_attention
+    outs = [sdpa(q, k, v), sdpa(q, k, v, is_causal=True), sdpa(q, k, v, attn_mask=m), sdpa(q, k, v, attn_mask=fm, scale=0.3),
+            sdpa(q1, k, v)]
+    pydl.manual_seed(5)
+    outs.append(sdpa(q, k, v, dropout_p=0.3))
+    return outs
 
 
 def _activations(F, x):
@@ -269,6 +349,17 @@ def _special(pydl):
     for name in _OPTIMIZERS:
         cases[name] = lambda name=name: _optim_case(pydl, name)
     return cases
+
+
+def no_cuda_kernel_ops():
+    """The ops that have no CUDA kernel yet: name -> (call on a (3, 4) float tensor, NumPy reference).
+
+    Each refuses CUDA tensors with RuntimeError "[name] has no CUDA kernel yet" (tests/test_cuda.py);
+    on the CPU each matches its reference."""
+    import pydl
+    return {
+        "logcumsumexp": (lambda x: pydl.logcumsumexp(x, 1), lambda a: np.logaddexp.accumulate(a, 1)),
+    }
 
 
 def case_names():

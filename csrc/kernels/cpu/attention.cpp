@@ -5,8 +5,8 @@
 #include <limits>
 #include <vector>
 
-#include "core/rng.h"
 #include "core/threads.h"
+#include "kernels/cpu/attention_ops.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/isa.h"
 
@@ -18,18 +18,11 @@ using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T>
 using Map = Eigen::Map<Mat<T>>;
 
-// The dropout keep-mask of row (b, i), scaled by 1/(1-p): one splitmix64 stream per row,
-// seeded from (seed, row), so forward and backward (and any thread count) draw the same mask.
+// The dropout keep-mask of row (b, i), scaled by 1/(1-p) (attention_ops.h: the same streams
+// in forward and backward, for any thread count, on either device).
 template <typename T>
 void dropout_row(const AttnGeom& g, int64_t b, int64_t i, T* m) {
-  uint64_t state = g.seed ^ (0x9e3779b97f4a7c15ull * uint64_t(b * g.L + i + 1));
-  const double scale = g.p >= 1 ? 0.0 : 1.0 / (1.0 - g.p);
-  const uint32_t threshold = static_cast<uint32_t>(std::min(g.p * 4294967296.0, 4294967295.0));
-  for (int64_t j = 0; j < g.S; j += 2) {
-    const uint64_t r = splitmix64(state);
-    m[j] = uint32_t(r) < threshold ? T(0) : T(scale);
-    if (j + 1 < g.S) m[j + 1] = uint32_t(r >> 32) < threshold ? T(0) : T(scale);
-  }
+  for (int64_t j = 0; j < g.S; ++j) m[j] = T(attn_dropout(g.seed, b * g.L + i, j, g.p));
 }
 
 // Rows [i0, i1) of problem b's scores (row stride S, first `s1` keys) -> masked, softmaxed in place.

@@ -1,23 +1,15 @@
 // CTC loss (Graves et al. 2006): the alpha / beta recursions in log space over the extended
-// label sequence (blank, l1, blank, l2, ..., blank), one sample per task.
+// label sequence (blank, l1, blank, l2, ..., blank), one sample per task; the steps are ctc_ops.h's.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "core/threads.h"
+#include "kernels/cpu/ctc_ops.h"
 #include "kernels/cpu/nn.h"
 
 namespace pydl::kernels {
-namespace {
-template <typename T>
-T lse2(T a, T b) {
-  if (a == -std::numeric_limits<T>::infinity()) return b;
-  if (b == -std::numeric_limits<T>::infinity()) return a;
-  return std::max(a, b) + std::log1p(std::exp(-std::abs(a - b)));
-}
-}  // namespace
-
 template <typename T>
 void ctc_forward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* tg, const int64_t* off, const int64_t* tl,
                  const int64_t* il, int64_t blank, int64_t S2, T* loss, T* alpha) {
@@ -27,24 +19,16 @@ void ctc_forward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* t
       const int64_t L = tl[n], S = 2 * L + 1, Ti = il[n];
       const int64_t* t = tg + off[n];
       T* a = alpha + n * Tn * S2;
-      auto lab = [&](int64_t s) { return s % 2 ? t[s / 2] : blank; };
+      auto lab = [&](int64_t s) { return ctc_label(t, blank, s); };
       auto y = [&](int64_t ti, int64_t c) { return lp[(ti * N + n) * C + c]; };
       std::fill(a, a + Tn * S2, ninf);
       if (Ti == 0) { loss[n] = L == 0 ? T(0) : std::numeric_limits<T>::infinity(); continue; }
       a[0] = y(0, blank);
       if (S > 1) a[1] = y(0, lab(1));
-      for (int64_t ti = 1; ti < Ti; ++ti) {
-        const T* ap = a + (ti - 1) * S2;
-        T* ac = a + ti * S2;
-        for (int64_t s = 0; s < S; ++s) {
-          T v = ap[s];
-          if (s > 0) v = lse2(v, ap[s - 1]);
-          if (s > 1 && s % 2 && lab(s) != lab(s - 2)) v = lse2(v, ap[s - 2]);
-          ac[s] = v == ninf ? ninf : v + y(ti, lab(s));
-        }
-      }
+      for (int64_t ti = 1; ti < Ti; ++ti)
+        for (int64_t s = 0; s < S; ++s) a[ti * S2 + s] = ctc_alpha(a + (ti - 1) * S2, t, blank, s, y(ti, lab(s)));
       const T* al = a + (Ti - 1) * S2;
-      loss[n] = -(S > 1 ? lse2(al[S - 1], al[S - 2]) : al[S - 1]);
+      loss[n] = -(S > 1 ? ctc_lse2(al[S - 1], al[S - 2]) : al[S - 1]);
     }
   });
 }
@@ -62,25 +46,15 @@ void ctc_backward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* 
       if (Ti == 0 || std::isinf(loss[n])) continue;  // no path (zero_infinity) or nothing to learn
       const int64_t* t = tg + off[n];
       const T* a = alpha + n * Tn * S2;
-      auto lab = [&](int64_t s) { return s % 2 ? t[s / 2] : blank; };
+      auto lab = [&](int64_t s) { return ctc_label(t, blank, s); };
       auto y = [&](int64_t ti, int64_t c) { return lp[(ti * N + n) * C + c]; };
       T* bc = beta.data();
       T* bn = beta.data() + S2;
       for (int64_t ti = Ti - 1; ti >= 0; --ti) {
         // beta includes y at time ti, like alpha: alpha_t(s) beta_t(s) / y_t(l'_s) = p(l | x) for every t
-        for (int64_t s = 0; s < S; ++s) {
-          T v;
-          if (ti == Ti - 1) {
-            v = (s == S - 1 || s == S - 2) ? T(0) : ninf;
-          } else {
-            v = bn[s];
-            if (s + 1 < S) v = lse2(v, bn[s + 1]);
-            if (s + 2 < S && s % 2 && lab(s) != lab(s + 2)) v = lse2(v, bn[s + 2]);
-          }
-          bc[s] = v == ninf ? ninf : v + y(ti, lab(s));
-        }
+        for (int64_t s = 0; s < S; ++s) bc[s] = ctc_beta(ti == Ti - 1 ? nullptr : bn, t, blank, s, S, y(ti, lab(s)));
         std::fill(lcab.begin(), lcab.end(), ninf);
-        for (int64_t s = 0; s < S; ++s) lcab[lab(s)] = lse2(lcab[lab(s)], a[ti * S2 + s] + bc[s]);
+        for (int64_t s = 0; s < S; ++s) lcab[lab(s)] = ctc_lse2(lcab[lab(s)], a[ti * S2 + s] + bc[s]);
         // d(-log p)/d lp_t(c) = -exp(log sum_{s: l'_s = c} alpha beta - log p - lp_t(c))
         const T gn = g[n];
         for (int64_t c = 0; c < C; ++c)

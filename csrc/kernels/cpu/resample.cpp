@@ -107,20 +107,25 @@ Taps<T> make_taps(Interp mode, bool align, int64_t in, int64_t out, double scale
   return t;
 }
 
-template <typename T>
-void all_taps(const InterpGeom& g, Taps<T> (&t)[3]) {
-  const bool aa = g.antialias && (g.mode == Interp::Linear || g.mode == Interp::Cubic);
-  for (int d = 0; d < 3; ++d)
-    t[d] = aa && g.in[d] != g.out[d] ? make_aa_taps<T>(g.mode, g.align_corners, g.in[d], g.out[d], g.scale[d])
-                                     : make_taps<T>(g.mode, g.align_corners, g.in[d], g.out[d], g.scale[d]);
-}
-
 }  // namespace
 
 template <typename T>
+InterpTaps<T> interp_taps(const InterpGeom& g) {
+  const bool aa = g.antialias && (g.mode == Interp::Linear || g.mode == Interp::Cubic);
+  InterpTaps<T> r;
+  for (int d = 0; d < 3; ++d) {
+    Taps<T> t = aa && g.in[d] != g.out[d] ? make_aa_taps<T>(g.mode, g.align_corners, g.in[d], g.out[d], g.scale[d])
+                                          : make_taps<T>(g.mode, g.align_corners, g.in[d], g.out[d], g.scale[d]);
+    r.taps[d] = t.taps;
+    r.idx[d] = std::move(t.idx);
+    r.w[d] = std::move(t.w);
+  }
+  return r;
+}
+
+template <typename T>
 void interp_forward(const InterpGeom& g, const T* x, T* y) {
-  Taps<T> t[3];
-  all_taps(g, t);
+  const InterpTaps<T> t = interp_taps<T>(g);
   const int64_t I = g.in[0] * g.in[1] * g.in[2], O = g.out[0] * g.out[1] * g.out[2];
   parallel_for(g.NC * g.out[0], std::max<int64_t>(1, 4096 / std::max<int64_t>(g.out[1] * g.out[2], 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -130,14 +135,14 @@ void interp_forward(const InterpGeom& g, const T* x, T* y) {
       for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
         for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
           T acc = 0;
-          for (int64_t a = 0; a < t[0].taps; ++a) {
-            const int64_t ia = t[0].idx[o0 * t[0].taps + a];
-            const T wa = t[0].w[o0 * t[0].taps + a];
-            for (int64_t b = 0; b < t[1].taps; ++b) {
-              const int64_t ib = t[1].idx[o1 * t[1].taps + b];
-              const T wab = wa * t[1].w[o1 * t[1].taps + b];
+          for (int64_t a = 0; a < t.taps[0]; ++a) {
+            const int64_t ia = t.idx[0][o0 * t.taps[0] + a];
+            const T wa = t.w[0][o0 * t.taps[0] + a];
+            for (int64_t b = 0; b < t.taps[1]; ++b) {
+              const int64_t ib = t.idx[1][o1 * t.taps[1] + b];
+              const T wab = wa * t.w[1][o1 * t.taps[1] + b];
               const T* row = xp + (ia * g.in[1] + ib) * g.in[2];
-              for (int64_t e = 0; e < t[2].taps; ++e) acc += wab * t[2].w[o2 * t[2].taps + e] * row[t[2].idx[o2 * t[2].taps + e]];
+              for (int64_t e = 0; e < t.taps[2]; ++e) acc += wab * t.w[2][o2 * t.taps[2] + e] * row[t.idx[2][o2 * t.taps[2] + e]];
             }
           }
           yp[o1 * g.out[2] + o2] = acc;
@@ -148,8 +153,7 @@ void interp_forward(const InterpGeom& g, const T* x, T* y) {
 
 template <typename T>
 void interp_backward(const InterpGeom& g, const T* gy, T* gx) {
-  Taps<T> t[3];
-  all_taps(g, t);
+  const InterpTaps<T> t = interp_taps<T>(g);
   const int64_t I = g.in[0] * g.in[1] * g.in[2], O = g.out[0] * g.out[1] * g.out[2];
   parallel_for(g.NC, std::max<int64_t>(1, 4096 / std::max<int64_t>(O, 1)), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
@@ -160,14 +164,14 @@ void interp_backward(const InterpGeom& g, const T* gy, T* gx) {
         for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
           for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
             const T gv = gp[(o0 * g.out[1] + o1) * g.out[2] + o2];
-            for (int64_t a = 0; a < t[0].taps; ++a) {
-              const int64_t ia = t[0].idx[o0 * t[0].taps + a];
-              const T wa = t[0].w[o0 * t[0].taps + a] * gv;
-              for (int64_t b = 0; b < t[1].taps; ++b) {
-                const int64_t ib = t[1].idx[o1 * t[1].taps + b];
-                const T wab = wa * t[1].w[o1 * t[1].taps + b];
+            for (int64_t a = 0; a < t.taps[0]; ++a) {
+              const int64_t ia = t.idx[0][o0 * t.taps[0] + a];
+              const T wa = t.w[0][o0 * t.taps[0] + a] * gv;
+              for (int64_t b = 0; b < t.taps[1]; ++b) {
+                const int64_t ib = t.idx[1][o1 * t.taps[1] + b];
+                const T wab = wa * t.w[1][o1 * t.taps[1] + b];
                 T* row = xp + (ia * g.in[1] + ib) * g.in[2];
-                for (int64_t e = 0; e < t[2].taps; ++e) row[t[2].idx[o2 * t[2].taps + e]] += wab * t[2].w[o2 * t[2].taps + e];
+                for (int64_t e = 0; e < t.taps[2]; ++e) row[t.idx[2][o2 * t.taps[2] + e]] += wab * t.w[2][o2 * t.taps[2] + e];
               }
             }
           }
@@ -228,6 +232,7 @@ void col2im(const ColGeom& g, const T* cols, T* x) {
 }
 
 #define PYDL_INST(T)                                                   \
+  template InterpTaps<T> interp_taps<T>(const InterpGeom&);           \
   template void interp_forward<T>(const InterpGeom&, const T*, T*);   \
   template void interp_backward<T>(const InterpGeom&, const T*, T*);  \
   template void im2col<T>(const ColGeom&, const T*, T*);              \

@@ -3,6 +3,7 @@
 // conv3d). Spatial geometry is always 3-D: 1-D and 2-D problems use leading dims of size 1.
 // Each template is instantiated for float and double in resample.cpp.
 #include <cstdint>
+#include <vector>
 
 namespace pydl::kernels {
 
@@ -17,6 +18,15 @@ struct InterpGeom {
   bool align_corners;
   bool antialias = false;  // linear / cubic: widen the filter by the downscale factor (PyTorch's antialias=True)
 };
+/// The source taps of each spatial dim d: output o reads input idx[d][o * taps[d] + t] with
+/// weight w[d][o * taps[d] + t] (PyTorch's coordinate rules; built on the host for both devices).
+template <typename T>
+struct InterpTaps {
+  int64_t taps[3];
+  std::vector<int64_t> idx[3];
+  std::vector<T> w[3];
+};
+template <typename T> InterpTaps<T> interp_taps(const InterpGeom& g);
 /// y (NC, out...) = interpolation of x (NC, in...) with PyTorch's coordinate rules.
 template <typename T> void interp_forward(const InterpGeom& g, const T* x, T* y);
 /// gx (NC, in...) = adjoint of interp_forward applied to gy (gx zeroed here).

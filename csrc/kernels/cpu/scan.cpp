@@ -52,29 +52,13 @@ void logcumsumexp_backward(int64_t outer, int64_t R, int64_t inner, const T* x, 
 
 template <typename T>
 void cummax_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y, int64_t* idx, bool is_max) {
-  lines(outer, R, inner, [&](int64_t o, int64_t s) {
-    T best = T(0);
-    int64_t bi = 0;
-    for (int64_t r = 0; r < R; ++r) {
-      const T v = x[o + r * s];
-      if (r == 0 || std::isnan(v) || (!std::isnan(best) && (is_max ? v >= best : v <= best))) { best = v; bi = r; }
-      y[o + r * s] = best;
-      idx[o + r * s] = bi;
-    }
-  });
+  lines(outer, R, inner, [&](int64_t o, int64_t s) { cummax_line(R, s, x + o, y + o, idx + o, is_max); });
 }
 
 template <typename T>
 void searchsorted(int64_t rows, int64_t M, int64_t K, const T* s, int64_t s_stride, const T* v, int64_t* out, bool right) {
   parallel_for(rows * K, 1024, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const T* row = s + (i / K) * s_stride;
-      const T x = v[i];
-      // NaN sorts last, as in torch
-      auto less = [](T a, T c) { return std::isnan(c) ? !std::isnan(a) : a < c; };
-      const T* p = right ? std::upper_bound(row, row + M, x, less) : std::lower_bound(row, row + M, x, less);
-      out[i] = p - row;
-    }
+    for (int64_t i = b; i < e; ++i) out[i] = sorted_bound(s + (i / K) * s_stride, M, v[i], right);
   });
 }
 

@@ -41,4 +41,36 @@ PYDL_SCAN_HD inline void cumprod_backward_line(int64_t R, int64_t s, const T* x,
   }
 }
 
+/// y[r] = the running max (min) of x[0..r] and idx[r] the index of its last occurrence; NaN
+/// propagates (a NaN is kept once seen), as in torch.
+template <typename T>
+PYDL_SCAN_HD inline void cummax_line(int64_t R, int64_t s, const T* x, T* y, int64_t* idx, bool is_max) {
+  T best = T(0);
+  int64_t bi = 0;
+  for (int64_t r = 0; r < R; ++r) {
+    const T v = x[r * s];
+    const bool v_nan = v != v, best_nan = best != best;
+    if (r == 0 || v_nan || (!best_nan && (is_max ? v >= best : v <= best))) { best = v; bi = r; }
+    y[r * s] = best;
+    idx[r * s] = bi;
+  }
+}
+
+/// The lower (upper when right) bound of x in the sorted row[0..M), NaN sorting last (as torch).
+template <typename T>
+PYDL_SCAN_HD inline int64_t sorted_bound(const T* row, int64_t M, T x, bool right) {
+  int64_t lo = 0, hi = M;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    const T m = row[mid];
+    // goes right of mid: m < x (lower bound) or !(x < m) (upper bound), where NaN is the largest
+    const bool m_nan = m != m, x_nan = x != x;
+    const bool m_lt_x = x_nan ? !m_nan : (!m_nan && m < x);
+    const bool x_lt_m = m_nan ? !x_nan : (!x_nan && x < m);
+    if (right ? !x_lt_m : m_lt_x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 }  // namespace pydl::kernels

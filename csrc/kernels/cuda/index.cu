@@ -4,6 +4,12 @@
 // to one position from several elements land in an unspecified order, as on PyTorch's GPU.
 // one_hot runs one thread per index; argsort one per element, which counts the elements of its
 // line that go before it (a stable rank, O(R) per element) and writes its index at that rank.
+// nonzero: count_nonzero sums a block count per step (__syncthreads_count) and brings the total
+// back to the host; nonzero flags each element, takes CUB's inclusive sum of the flags (each
+// element's output row) and writes the coordinates of the flagged ones in row-major order.
+#include <cub/device/device_scan.cuh>
+
+#include <algorithm>
 #include <type_traits>
 
 #include "kernels/cpu/index.h"
@@ -160,6 +166,50 @@ __global__ void one_hot_k(int64_t n, int64_t C, const int64_t* idx, int64_t* out
   PYDL_CUDA_LOOP(i, n) out[i * C + idx[i]] = 1;
 }
 
+// True when element i (row-major) of the tensor under `ix` is nonzero.
+template <typename T>
+__device__ bool nonzero_at(const Indexer<1>& ix, int64_t i) {
+  char* p[1];
+  ix.offsets(i, p);
+  return *reinterpret_cast<const T*>(p[0]) != T(0);
+}
+
+// Every thread of a block runs the same number of steps (the loop is over block starts), as
+// __syncthreads_count needs.
+template <typename T>
+__global__ void count_nonzero_k(Indexer<1> ix, int64_t n, unsigned long long* count) {
+  const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t b = blockIdx.x * static_cast<int64_t>(blockDim.x); b < n; b += step) {
+    const int64_t i = b + threadIdx.x;
+    const int c = __syncthreads_count(i < n && nonzero_at<T>(ix, i));
+    if (threadIdx.x == 0 && c) atomicAdd(count, static_cast<unsigned long long>(c));
+  }
+}
+
+template <typename T>
+__global__ void nonzero_flags_k(Indexer<1> ix, int64_t n, int64_t* flags) {
+  PYDL_CUDA_LOOP(i, n) flags[i] = nonzero_at<T>(ix, i) ? 1 : 0;
+}
+
+// rows[i]: the inclusive sum of the flags; a flagged element writes its coordinates at row rows[i] - 1.
+__global__ void nonzero_write_k(Indexer<1> ix, int64_t n, const int64_t* rows, int64_t* out) {
+  PYDL_CUDA_LOOP(i, n) {
+    const int64_t before = i ? rows[i - 1] : 0;
+    if (rows[i] == before) continue;
+    int64_t* o = out + before * ix.nd, r = i;
+    for (int d = ix.nd - 1; d >= 0; --d) {
+      o[d] = r % ix.size[d];
+      r /= ix.size[d];
+    }
+  }
+}
+
+Device current_device() {
+  int dev = 0;
+  cudaGetDevice(&dev);
+  return Device{DeviceType::CUDA, dev};
+}
+
 }  // namespace
 
 void gather(const TensorImpl& out, const TensorImpl& a, int64_t dim, const TensorImpl& idx) {
@@ -221,6 +271,41 @@ void one_hot(const TensorImpl& out, const TensorImpl& idx, int64_t num_classes) 
   auto s = stream_of(out);
   one_hot_k<<<blocks_for(idx.numel), kThreads, 0, s>>>(idx.numel, num_classes, idx.data<int64_t>(), out.data<int64_t>());
   check_launch("one_hot");
+}
+
+int64_t count_nonzero(const TensorImpl& a) {
+  if (a.numel == 0) return 0;
+  auto s = stream_of(a);
+  const TensorImpl* ts[1] = {&a};
+  Indexer<1> ix = make_indexer(ts, "nonzero");
+  Tensor count = zeros({1}, DType::Int64, a.device());
+  const unsigned blocks = std::min<unsigned>(blocks_for(a.numel), 1024);
+  PYDL_DISPATCH_ALL(a.dtype, "nonzero", [&] {
+    count_nonzero_k<scalar_t><<<blocks, kThreads, 0, s>>>(ix, a.numel, reinterpret_cast<unsigned long long*>(count->data<int64_t>()));
+  });
+  check_launch("count_nonzero");
+  int64_t n = 0;
+  copy_bytes(&n, Device{}, count->data<int64_t>(), a.device(), sizeof(n));  // waits for the stream
+  return n;
+}
+
+void nonzero(const TensorImpl& out, const TensorImpl& a) {
+  if (out.numel == 0) return;  // nothing nonzero, or a 0-d input (no coordinates)
+  auto s = stream_of(a);
+  const TensorImpl* ts[1] = {&a};
+  Indexer<1> ix = make_indexer(ts, "nonzero");
+  const int64_t n = a.numel;
+  Tensor rows = empty({n}, DType::Int64, a.device());
+  int64_t* r = rows->data<int64_t>();
+  PYDL_DISPATCH_ALL(a.dtype, "nonzero", [&] { nonzero_flags_k<scalar_t><<<blocks_for(n), kThreads, 0, s>>>(ix, n, r); });
+  check_launch("nonzero");
+  size_t tmp_bytes = 0;
+  cub::DeviceScan::InclusiveSum(nullptr, tmp_bytes, r, r, n, s);
+  Tensor tmp = empty({static_cast<int64_t>(tmp_bytes / sizeof(int64_t) + 1)}, DType::Int64, current_device());
+  PYDL_CHECK(cub::DeviceScan::InclusiveSum(tmp->data<int64_t>(), tmp_bytes, r, r, n, s) == cudaSuccess, RuntimeError,
+             "[nonzero] CUDA prefix sum failed");
+  nonzero_write_k<<<blocks_for(n), kThreads, 0, s>>>(ix, n, r, out.data<int64_t>());
+  check_launch("nonzero");
 }
 
 }  // namespace pydl::kernels::cuda

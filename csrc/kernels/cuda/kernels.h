@@ -6,10 +6,12 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/index.h"
 #include "kernels/cpu/nn.h"
 #include "kernels/cpu/reduce.h"
+#include "kernels/cpu/resample.h"
 #include "kernels/cpu/rnn.h"
 #include "kernels/cpu/scan.h"
 
@@ -38,11 +40,38 @@ void index_gather(const TensorImpl& out, const TensorImpl& a, const AdvIndexPlan
 void index_put(const TensorImpl& a, const AdvIndexPlan& plan, const TensorImpl& values, bool accumulate);
 void argsort(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner, bool descending);
 void one_hot(const TensorImpl& out, const TensorImpl& idx, int64_t num_classes);
+int64_t count_nonzero(const TensorImpl& a);  ///< brings the count back to the host (waits for the stream)
+void nonzero(const TensorImpl& out, const TensorImpl& a);
 
 // ---- scan.cu -------------------------------------------------------------------------
 void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner);
 template <typename T> void cumprod_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y);
 template <typename T> void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* g, T* gx);
+template <typename T>
+void cummax_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y, int64_t* idx, bool is_max);
+template <typename T>
+void searchsorted(int64_t rows, int64_t M, int64_t K, const T* s, int64_t s_stride, const T* v, int64_t* out, bool right);
+
+// ---- resample.cu ---------------------------------------------------------------------
+template <typename T> void interp_forward(const InterpGeom& g, const T* x, T* y);
+template <typename T> void interp_backward(const InterpGeom& g, const T* gy, T* gx);
+template <typename T> void im2col(const ColGeom& g, const T* x, T* cols);
+template <typename T> void col2im(const ColGeom& g, const T* cols, T* x);
+
+// ---- attention.cu: cuBLAS GEMMs and row kernels ----------------------------------------
+template <typename T> void sdpa_forward(const AttnGeom& g, const T* q, const T* k, const T* v, T* out, T* P);
+template <typename T>
+void sdpa_backward(const AttnGeom& g, const T* q, const T* k, const T* v, const T* P, const T* gout, T* gq, T* gk, T* gv,
+                   T* gs);
+
+// ---- nn_ctc.cu: one block per sample ---------------------------------------------------
+template <typename T>
+void ctc_forward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* tg, const int64_t* off, const int64_t* tl,
+                 const int64_t* il, int64_t blank, int64_t S2, T* loss, T* alpha);
+template <typename T>
+void ctc_backward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* tg, const int64_t* off, const int64_t* tl,
+                  const int64_t* il, int64_t blank, int64_t S2, const T* loss, const T* alpha, const T* g, bool zero_inf,
+                  T* gx);
 
 // ---- rnn.cu: cuBLAS per step, the gate math as one kernel per step ----------------------
 void rnn_forward(DType dt, const RnnArgs& a);

@@ -1,6 +1,6 @@
-// CUDA mirror of kernels/cpu/scan.cpp's cumprod and index.cpp's cumsum: one thread per line of
-// the (outer, R, inner) block, running the line functions of kernels/cpu/scan_ops.h that the CPU
-// kernels run.
+// CUDA mirror of kernels/cpu/scan.cpp's cumprod / cummax and index.cpp's cumsum: one thread per
+// line of the (outer, R, inner) block, running the line functions of kernels/cpu/scan_ops.h that
+// the CPU kernels run; searchsorted one thread per value (scan_ops.h's sorted_bound).
 #include "kernels/cpu/scan_ops.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/kernels.h"
@@ -41,6 +41,21 @@ struct CumprodBackwardLine {
   __device__ void operator()(int64_t o, int64_t R, int64_t s) const { cumprod_backward_line(R, s, x + o, g + o, gx + o); }
 };
 
+template <typename T>
+struct CummaxLine {
+  const T* x;
+  T* y;
+  int64_t* idx;
+  bool is_max;
+  __device__ void operator()(int64_t o, int64_t R, int64_t s) const { cummax_line(R, s, x + o, y + o, idx + o, is_max); }
+};
+
+template <typename T>
+__global__ void searchsorted_k(int64_t n, int64_t M, int64_t K, const T* s, int64_t s_stride, const T* v, int64_t* out,
+                               bool right) {
+  PYDL_CUDA_LOOP(i, n) out[i] = sorted_bound(s + (i / K) * s_stride, M, v[i], right);
+}
+
 }  // namespace
 
 void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R, int64_t inner) {
@@ -59,6 +74,26 @@ void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const
   run_lines("cumprod_backward", outer, R, inner, CumprodBackwardLine<T>{x, g, gx});
 }
 
+template <typename T>
+void cummax_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y, int64_t* idx, bool is_max) {
+  run_lines("cummax_forward", outer, R, inner, CummaxLine<T>{x, y, idx, is_max});
+}
+
+template <typename T>
+void searchsorted(int64_t rows, int64_t M, int64_t K, const T* s, int64_t s_stride, const T* v, int64_t* out, bool right) {
+  const int64_t n = rows * K;
+  if (n == 0) return;
+  searchsorted_k<T><<<blocks_for(n), kThreads, 0, current_stream()>>>(n, M, K, s, s_stride, v, out, right);
+  check_launch("searchsorted");
+}
+
+#define PYDL_INST(T)                                                                        \
+  template void cummax_forward<T>(int64_t, int64_t, int64_t, const T*, T*, int64_t*, bool); \
+  template void searchsorted<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*, int64_t*, bool);
+PYDL_INST(float)
+PYDL_INST(double)
+PYDL_INST(int64_t)
+#undef PYDL_INST
 template void cumprod_forward<float>(int64_t, int64_t, int64_t, const float*, float*);
 template void cumprod_forward<double>(int64_t, int64_t, int64_t, const double*, double*);
 template void cumprod_forward<int64_t>(int64_t, int64_t, int64_t, const int64_t*, int64_t*);
