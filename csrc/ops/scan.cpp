@@ -82,19 +82,20 @@ Tensor cumprod(const Tensor& a, int64_t dim) {
 Tensor logcumsumexp(const Tensor& a, int64_t dim) {
   Lines L = lines_of(a, dim, "logcumsumexp");
   PYDL_CHECK(is_floating(a->dtype), TypeError, "[logcumsumexp] expected a floating tensor, got ", dtype_name(a->dtype));
-  require_cpu("logcumsumexp", {a.get()});
+  const Device dev = a->device();
   Tensor x = contig(a);
-  Tensor out = empty(a->shape, a->dtype);
+  Tensor out = empty(a->shape, a->dtype, dev);
   PYDL_DISPATCH_FLOAT(a->dtype, "logcumsumexp", [&] {
-    K::logcumsumexp_forward<scalar_t>(L.outer, L.R, L.inner, x->data<scalar_t>(), out->data<scalar_t>());
+    PYDL_KERNEL(dev, logcumsumexp_forward<scalar_t>, L.outer, L.R, L.inner, x->data<scalar_t>(), out->data<scalar_t>());
   });
   if (any_requires_grad({&a})) {
     auto node = make_node("LogcumsumexpBackward", {a}, [L](FunctionNode& n, const TensorList& g) -> TensorList {
       Tensor xs = contig(n.get(0)), ys = contig(n.get(1)), gc = contig(g[0]);
-      Tensor gx = empty(xs->shape, xs->dtype);
+      const Device dev = common_device("logcumsumexp", {xs.get(), gc.get()});
+      Tensor gx = empty(xs->shape, xs->dtype, dev);
       PYDL_DISPATCH_FLOAT(xs->dtype, "logcumsumexp", [&] {
-        K::logcumsumexp_backward<scalar_t>(L.outer, L.R, L.inner, xs->data<scalar_t>(), ys->data<scalar_t>(),
-                                           gc->data<scalar_t>(), gx->data<scalar_t>());
+        PYDL_KERNEL(dev, logcumsumexp_backward<scalar_t>, L.outer, L.R, L.inner, xs->data<scalar_t>(),
+                    ys->data<scalar_t>(), gc->data<scalar_t>(), gx->data<scalar_t>());
       });
       return {gx};
     });

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "core/threads.h"
-#include "kernels/cpu/binary_ops.h"
 #include "kernels/cpu/scan_ops.h"
 
 namespace pydl::kernels {
@@ -30,24 +29,12 @@ void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const
 
 template <typename T>
 void logcumsumexp_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y) {
-  lines(outer, R, inner, [&](int64_t o, int64_t s) {
-    T acc = -INFINITY;
-    for (int64_t r = 0; r < R; ++r) y[o + r * s] = acc = logaddexp(acc, x[o + r * s]);
-  });
+  lines(outer, R, inner, [&](int64_t o, int64_t s) { logcumsumexp_line(R, s, x + o, y + o); });
 }
 
 template <typename T>
 void logcumsumexp_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* y, const T* g, T* gx) {
-  lines(outer, R, inner, [&](int64_t o, int64_t s) {
-    T acc = T(0);
-    for (int64_t r = R - 1; r >= 0; --r) {
-      const T yr = y[o + r * s];
-      // y is non-decreasing along the line, so exp(y[r] - y[r+1]) <= 1 never overflows
-      const T f = r + 1 < R && !std::isinf(yr) ? std::exp(yr - y[o + (r + 1) * s]) : T(0);
-      acc = g[o + r * s] + f * acc;
-      gx[o + r * s] = std::isinf(yr) && yr < 0 ? T(0) : std::exp(x[o + r * s] - yr) * acc;
-    }
-  });
+  lines(outer, R, inner, [&](int64_t o, int64_t s) { logcumsumexp_backward_line(R, s, x + o, y + o, g + o, gx + o); });
 }
 
 template <typename T>

@@ -2,7 +2,10 @@
 // One line of a cumulative scan: R elements at x[0], x[s], ..., x[(R-1) s]. Shared by the CPU
 // kernels (kernels/cpu/scan.cpp, index.cpp) and their CUDA mirrors (kernels/cuda/scan.cu, one
 // thread per line), so both devices compute the same running sums and products.
+#include <cmath>
 #include <cstdint>
+
+#include "kernels/cpu/binary_ops.h"  // logaddexp
 
 #if defined(__CUDACC__)
 #define PYDL_SCAN_HD __host__ __device__
@@ -17,6 +20,26 @@ template <typename T>
 PYDL_SCAN_HD inline void cumsum_line(int64_t R, int64_t s, const T* x, T* y) {
   T acc = T(0);
   for (int64_t r = 0; r < R; ++r) y[r * s] = acc += x[r * s];
+}
+
+/// y[r] = log(exp(x[0]) + ... + exp(x[r])), without overflow.
+template <typename T>
+PYDL_SCAN_HD inline void logcumsumexp_line(int64_t R, int64_t s, const T* x, T* y) {
+  T acc = -INFINITY;
+  for (int64_t r = 0; r < R; ++r) y[r * s] = acc = logaddexp(acc, x[r * s]);
+}
+
+/// gx[r] = exp(x[r]) sum_{j>=r} g[j] exp(-y[j]), with y the forward's result, in O(R): the running
+/// sum carries exp(y[r] - y[r+1]) <= 1 (y never decreases along the line), so nothing overflows.
+template <typename T>
+PYDL_SCAN_HD inline void logcumsumexp_backward_line(int64_t R, int64_t s, const T* x, const T* y, const T* g, T* gx) {
+  T acc = T(0);
+  for (int64_t r = R - 1; r >= 0; --r) {
+    const T yr = y[r * s];
+    const T f = r + 1 < R && !std::isinf(yr) ? std::exp(yr - y[(r + 1) * s]) : T(0);
+    acc = g[r * s] + f * acc;
+    gx[r * s] = std::isinf(yr) && yr < 0 ? T(0) : std::exp(x[r * s] - yr) * acc;
+  }
 }
 
 /// y[r] = x[0] * ... * x[r].

@@ -48,6 +48,10 @@ void cumsum(const TensorImpl& out, const TensorImpl& a, int64_t outer, int64_t R
 template <typename T> void cumprod_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y);
 template <typename T> void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* g, T* gx);
 template <typename T>
+void logcumsumexp_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y);
+template <typename T>
+void logcumsumexp_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* y, const T* g, T* gx);
+template <typename T>
 void cummax_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y, int64_t* idx, bool is_max);
 template <typename T>
 void searchsorted(int64_t rows, int64_t M, int64_t K, const T* s, int64_t s_stride, const T* v, int64_t* out, bool right);

@@ -42,6 +42,21 @@ struct CumprodBackwardLine {
 };
 
 template <typename T>
+struct LogcumsumexpLine {
+  const T* x;
+  T* y;
+  __device__ void operator()(int64_t o, int64_t R, int64_t s) const { logcumsumexp_line(R, s, x + o, y + o); }
+};
+template <typename T>
+struct LogcumsumexpBackwardLine {
+  const T *x, *y, *g;
+  T* gx;
+  __device__ void operator()(int64_t o, int64_t R, int64_t s) const {
+    logcumsumexp_backward_line(R, s, x + o, y + o, g + o, gx + o);
+  }
+};
+
+template <typename T>
 struct CummaxLine {
   const T* x;
   T* y;
@@ -75,6 +90,16 @@ void cumprod_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const
 }
 
 template <typename T>
+void logcumsumexp_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y) {
+  run_lines("logcumsumexp_forward", outer, R, inner, LogcumsumexpLine<T>{x, y});
+}
+
+template <typename T>
+void logcumsumexp_backward(int64_t outer, int64_t R, int64_t inner, const T* x, const T* y, const T* g, T* gx) {
+  run_lines("logcumsumexp_backward", outer, R, inner, LogcumsumexpBackwardLine<T>{x, y, g, gx});
+}
+
+template <typename T>
 void cummax_forward(int64_t outer, int64_t R, int64_t inner, const T* x, T* y, int64_t* idx, bool is_max) {
   run_lines("cummax_forward", outer, R, inner, CummaxLine<T>{x, y, idx, is_max});
 }
@@ -93,6 +118,12 @@ void searchsorted(int64_t rows, int64_t M, int64_t K, const T* s, int64_t s_stri
 PYDL_INST(float)
 PYDL_INST(double)
 PYDL_INST(int64_t)
+#undef PYDL_INST
+#define PYDL_INST(T)                                                          \
+  template void logcumsumexp_forward<T>(int64_t, int64_t, int64_t, const T*, T*); \
+  template void logcumsumexp_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, T*);
+PYDL_INST(float)
+PYDL_INST(double)
 #undef PYDL_INST
 template void cumprod_forward<float>(int64_t, int64_t, int64_t, const float*, float*);
 template void cumprod_forward<double>(int64_t, int64_t, int64_t, const double*, double*);
