@@ -151,12 +151,6 @@ void sdpa_backward(const AttnGeom& g, const T* q, const T* k, const T* v, const 
   });
 }
 
-#define PYDL_INST(T)                                                                                  \
-  template void sdpa_forward<T>(const AttnGeom&, const T*, const T*, const T*, T*, T*);                \
-  template void sdpa_backward<T>(const AttnGeom&, const T*, const T*, const T*, const T*, const T*, T*, \
-                                 T*, T*, T*);
-PYDL_INST(float)
-PYDL_INST(double)
-#undef PYDL_INST
+PYDL_INSTANTIATE_FLOATING(PYDL_ATTENTION_FNS)
 
 }  // namespace pydl::kernels::PYDL_ISA_NS

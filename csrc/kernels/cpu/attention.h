@@ -3,6 +3,8 @@
 // instantiated for float and double in attention.cpp.
 #include <cstdint>
 
+#include "kernels/cpu/instantiate.h"
+
 namespace pydl::kernels {
 
 /// One attention problem per batch index b: q (B, L, E), k (B, S, E), v (B, S, Ev), all contiguous.
@@ -26,5 +28,7 @@ template <typename T> void sdpa_forward(const AttnGeom& g, const T* q, const T* 
 template <typename T>
 void sdpa_backward(const AttnGeom& g, const T* q, const T* k, const T* v, const T* P, const T* gout, T* gq, T* gk, T* gv,
                    T* gs);
+/// The templates above, which attention.cpp and kernels/cuda/attention.cu instantiate (PYDL_INSTANTIATE_FLOATING).
+#define PYDL_ATTENTION_FNS(X) X(sdpa_forward) X(sdpa_backward)
 
 }  // namespace pydl::kernels

@@ -30,6 +30,7 @@ struct PoolGeom {
   int64_t NC, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
 };
 
+#include "kernels/cpu/instantiate.h"
 #include "kernels/cpu/nn_kernels.inc"
 
 // The template kernels of each family, X(name): kernels/cpu/<family>.cpp and its CUDA mirror
@@ -49,11 +50,7 @@ struct PoolGeom {
 #define PYDL_NN_OPTIM_FNS(X)                                                                                   \
   X(sgd_step) X(adam_step) X(rmsprop_step) X(adagrad_step) X(adadelta_step) X(nadam_step) X(radam_step)       \
   X(adamax_step) X(asgd_step) X(rprop_step) X(sparse_adam_step)
-/// Explicit instantiations for float and double of every template of a family's list, from the
-/// declarations in scope (template decltype(f<float>) f<float>; ...).
-#define PYDL_INSTANTIATE_FLOATING(FNS) FNS(PYDL_INSTANTIATE_FLOAT) FNS(PYDL_INSTANTIATE_DOUBLE)
-#define PYDL_INSTANTIATE_FLOAT(name) template decltype(name<float>) name<float>;
-#define PYDL_INSTANTIATE_DOUBLE(name) template decltype(name<double>) name<double>;
+#define PYDL_NN_CTC_FNS(X) X(ctc_forward) X(ctc_backward)
 
 // ---- nn_ctc.cpp ----------------------------------------------------------------------
 /// CTC negative log-likelihood per sample. lp: (T, N, C) log-probs; targets of sample n are

@@ -231,14 +231,7 @@ void col2im(const ColGeom& g, const T* cols, T* x) {
   });
 }
 
-#define PYDL_INST(T)                                                   \
-  template InterpTaps<T> interp_taps<T>(const InterpGeom&);           \
-  template void interp_forward<T>(const InterpGeom&, const T*, T*);   \
-  template void interp_backward<T>(const InterpGeom&, const T*, T*);  \
-  template void im2col<T>(const ColGeom&, const T*, T*);              \
-  template void col2im<T>(const ColGeom&, const T*, T*);
-PYDL_INST(float)
-PYDL_INST(double)
-#undef PYDL_INST
+#define PYDL_RESAMPLE_CPU_FNS(X) X(interp_taps) PYDL_RESAMPLE_FNS(X)
+PYDL_INSTANTIATE_FLOATING(PYDL_RESAMPLE_CPU_FNS)
 
 }  // namespace pydl::kernels

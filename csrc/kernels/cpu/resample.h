@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/instantiate.h"
+
 namespace pydl::kernels {
 
 enum class Interp { Nearest, NearestExact, Linear, Cubic };
@@ -42,5 +44,7 @@ struct ColGeom {
 template <typename T> void im2col(const ColGeom& g, const T* x, T* cols);
 /// x = col2im(cols): sums the columns back into the volume (x zeroed here).
 template <typename T> void col2im(const ColGeom& g, const T* cols, T* x);
+/// The kernels resample.cpp and kernels/cuda/resample.cu both instantiate (PYDL_INSTANTIATE_FLOATING).
+#define PYDL_RESAMPLE_FNS(X) X(interp_forward) X(interp_backward) X(im2col) X(col2im)
 
 }  // namespace pydl::kernels

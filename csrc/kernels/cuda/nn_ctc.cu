@@ -103,12 +103,6 @@ void ctc_backward(int64_t Tn, int64_t N, int64_t C, const T* lp, const int64_t* 
   check_launch("ctc_backward");
 }
 
-#define INST(T)                                                                                                 \
-  template void ctc_forward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, const int64_t*, const int64_t*, \
-                               const int64_t*, int64_t, int64_t, T*, T*);                                       \
-  template void ctc_backward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, const int64_t*, const int64_t*, \
-                                const int64_t*, int64_t, int64_t, const T*, const T*, const T*, bool, T*);
-INST(float)
-INST(double)
+PYDL_INSTANTIATE_FLOATING(PYDL_NN_CTC_FNS)
 
 }  // namespace pydl::kernels::cuda

@@ -153,13 +153,6 @@ void col2im(const ColGeom& g, const T* cols, T* x) {
   check_launch("col2im");
 }
 
-#define PYDL_INST(T)                                                   \
-  template void interp_forward<T>(const InterpGeom&, const T*, T*);   \
-  template void interp_backward<T>(const InterpGeom&, const T*, T*);  \
-  template void im2col<T>(const ColGeom&, const T*, T*);              \
-  template void col2im<T>(const ColGeom&, const T*, T*);
-PYDL_INST(float)
-PYDL_INST(double)
-#undef PYDL_INST
+PYDL_INSTANTIATE_FLOATING(PYDL_RESAMPLE_FNS)
 
 }  // namespace pydl::kernels::cuda
