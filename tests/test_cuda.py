@@ -22,22 +22,6 @@ def test_cuda_kernel_matches_cpu_kernel(name):
     cuda_selftest.run_case(name)
 
 
-@pytest.mark.parametrize("op", sorted(cuda_selftest.no_cuda_kernel_ops()))
-def test_ops_without_a_cuda_kernel_run_on_the_cpu(op):
-    fn, ref = cuda_selftest.no_cuda_kernel_ops()[op]
-    a = np.random.default_rng(3).uniform(-1, 1, (3, 4)).astype(np.float32)
-    np.testing.assert_allclose(fn(pydl.tensor(a)).numpy(), ref(a), rtol=1e-5, atol=1e-6)
-
-
-@gpu
-@pytest.mark.parametrize("op", sorted(cuda_selftest.no_cuda_kernel_ops()))
-def test_ops_without_a_cuda_kernel_refuse_cuda_tensors(op):
-    fn, _ = cuda_selftest.no_cuda_kernel_ops()[op]
-    x = pydl.tensor(np.random.default_rng(3).uniform(-1, 1, (3, 4)).astype(np.float32), device="cuda")
-    with pytest.raises(RuntimeError, match=rf"^\[{op}\] has no CUDA kernel yet: got a tensor on cuda:0"):
-        fn(x)
-
-
 @gpu
 def test_cuda_tensors_move_and_report_their_device():
     x = pydl.arange(6.0).reshape(2, 3)

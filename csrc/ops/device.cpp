@@ -25,13 +25,6 @@ Tensor to_device(const Tensor& a, Device device, bool non_blocking) {
   return out;
 }
 
-void require_cpu(const char* op, std::initializer_list<const TensorImpl*> ts) {
-  for (const TensorImpl* t : ts)
-    if (t && t->device().is_cuda())
-      throw RuntimeError(str("[", op, "] has no CUDA kernel yet: got a tensor on ", t->device().str(),
-                             "; move the inputs to the CPU with .cpu() first"));
-}
-
 Tensor pin_memory(const Tensor& a) {
   PYDL_CHECK(a->device().is_cpu(), RuntimeError, "[pin_memory] cannot pin a tensor on ", a->device().str(),
              ": only CPU memory can be pinned");

@@ -1,6 +1,5 @@
 #pragma once
 // Moving tensors between devices, pinned host memory, and the CUDA self-test.
-#include <initializer_list>
 #include <string>
 
 #include "core/tensor.h"
@@ -10,9 +9,6 @@ namespace pydl {
 /// `a` on `device` (a copy; `a` itself when already there). Differentiable: the gradient goes
 /// back to a's device. RuntimeError "[to] ... no CUDA device is available" without a GPU.
 Tensor to_device(const Tensor& a, Device device, bool non_blocking);
-/// RuntimeError "[op] has no CUDA kernel yet ..." when any of `ts` (nulls skipped) is on a CUDA
-/// device: the check an op without a CUDA kernel makes before its CPU kernel would read device memory.
-void require_cpu(const char* op, std::initializer_list<const TensorImpl*> ts);
 /// A contiguous copy of CPU tensor `a` in page-locked host memory (for fast, async copies to a GPU).
 Tensor pin_memory(const Tensor& a);
 /// Runs a trivial kernel on the GPU and reads it back; false without one (or without CUDA).

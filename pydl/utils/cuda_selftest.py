@@ -355,14 +355,6 @@ def _special(pydl):
     return cases
 
 
-def no_cuda_kernel_ops():
-    """The ops that have no CUDA kernel yet: name -> (call on a (3, 4) float tensor, NumPy reference).
-
-    Each refuses CUDA tensors with RuntimeError "[name] has no CUDA kernel yet" (tests/test_cuda.py);
-    on the CPU each matches its reference."""
-    return {}  # none today (logcumsumexp was the last)
-
-
 def case_names():
     """Names of every case (valid without a GPU, for test ids)."""
     import pydl
